@@ -1,0 +1,34 @@
+# Everything runs from a virtual environment in .venv, created on first use from
+# pyproject.toml (runtime and dev dependencies). Nothing is installed system-wide.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2 --timeout 900
+
+.PHONY: install run test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The main job on the bundled real data.
+run: install
+	$(BIN)/factory data list
+	$(BIN)/factory data show SP500 --rows 3
+
+# The whole test suite, then the linters.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) lint
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .factory factory.db .pytest_cache

@@ -1,0 +1,34 @@
+"""The ``factory`` command: thin wrappers that parse options and call the library."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from strategy_factory.cli import data
+from strategy_factory.errors import FactoryError
+
+app = typer.Typer(
+    name="factory",
+    help="Strategy Factory: find trading strategies automatically and honestly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    """Entry point: run the CLI, printing user mistakes without a traceback."""
+    try:
+        app(standalone_mode=False)
+    except FactoryError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        Console(stderr=True).print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)

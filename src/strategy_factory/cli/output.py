@@ -1,0 +1,51 @@
+"""How the CLI prints: rich tables for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Piped output is not cut to 80 columns: tables stay whole in logs and files.
+console = Console(width=None if Console().is_terminal else 160)
+
+
+def moment(stamp: Any) -> str:
+    """A timestamp as a date when it falls on midnight, else to the minute (UTC)."""
+    if stamp.hour == stamp.minute == stamp.second == 0:
+        return stamp.strftime("%Y-%m-%d")
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print ``rows`` under ``columns`` as a table."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row))
+    console.print(table)
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on stdout (dates and numpy numbers as plain values)."""
+    print(json.dumps(payload, indent=2, default=_plain))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

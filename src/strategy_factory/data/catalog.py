@@ -1,0 +1,146 @@
+"""The local bar store: one Parquet file per symbol, written atomically.
+
+Each symbol lives in ``<root>/<SYMBOL>.parquet`` with its :class:`BarMeta` in the
+file's own schema metadata, so bars and metadata are replaced together by one
+``os.replace`` and a failed or interrupted import leaves the previous file intact.
+Bundled datasets are copied in on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from strategy_factory.data.bundled import BUNDLED, load_bundled
+from strategy_factory.data.files import read_bars
+from strategy_factory.data.schema import BarMeta
+from strategy_factory.data.validation import normalize_bars
+from strategy_factory.errors import FactoryError, NotFoundError
+
+_META_KEY = b"strategy_factory.bar_meta"
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9_.\-^=]{0,39}$")
+
+
+def normalize_symbol(symbol: str) -> str:
+    """Upper-case ``symbol`` and check it is a usable name."""
+    name = symbol.strip().upper()
+    if not _SYMBOL.match(name):
+        raise FactoryError(
+            f"symbol {symbol!r} is not a valid name: use up to 40 letters, digits or _ . - ^ =, "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+class BarCatalog:
+    """Bars by symbol: the bundled datasets plus everything imported."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, symbol: str) -> Path:
+        return self.root / f"{symbol}.parquet"
+
+    def symbols(self) -> list[BarMeta]:
+        """Metadata of every known symbol, bundled ones first."""
+        for name in BUNDLED:
+            self._ensure_cached(name)
+        stored = sorted(p.stem for p in self.root.glob("*.parquet"))
+        ordered = [*BUNDLED, *(s for s in stored if s not in BUNDLED)]
+        return [self.meta(s) for s in ordered]
+
+    def names(self) -> list[str]:
+        """Names of every known symbol without loading anything."""
+        stored = sorted(p.stem for p in self.root.glob("*.parquet")) if self.root.exists() else []
+        return [*BUNDLED, *(s for s in stored if s not in BUNDLED)]
+
+    def meta(self, symbol: str) -> BarMeta:
+        """Metadata of one symbol (raises :class:`NotFoundError` naming the known ones)."""
+        path = self._ensure_cached(self._known(symbol))
+        raw = pq.read_schema(path).metadata[_META_KEY]
+        return BarMeta.from_json(raw.decode())
+
+    def load(
+        self,
+        symbol: str,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        """Bars of ``symbol``, optionally restricted to ``start <= timestamp <= end``."""
+        path = self._ensure_cached(self._known(symbol))
+        bars = pd.read_parquet(path)
+        if start is not None or end is not None:
+            bars = bars.loc[_utc(start) : _utc(end)]
+        return bars
+
+    def import_file(
+        self, path: str | Path, symbol: str, timezone: str | None = None, replace: bool = False
+    ) -> BarMeta:
+        """Validate a CSV/Parquet file and store it as ``symbol``; nothing changes on error."""
+        name = self._writable(symbol, replace)
+        bars = read_bars(path, timezone)
+        return self._write(name, bars, source=str(Path(path).name))
+
+    def save(
+        self, symbol: str, bars: pd.DataFrame, source: str = "python", replace: bool = False
+    ) -> BarMeta:
+        """Validate a bar frame built in Python (e.g. synthetic bars) and store it."""
+        name = self._writable(symbol, replace)
+        return self._write(name, normalize_bars(bars, source), source)
+
+    def _known(self, symbol: str) -> str:
+        name = normalize_symbol(symbol)
+        if name in BUNDLED or self._path(name).exists():
+            return name
+        raise NotFoundError(
+            f"unknown symbol {symbol!r}; known: {', '.join(self.names())}. "
+            f"Import it with `factory data import FILE --symbol {name}`"
+        )
+
+    def _writable(self, symbol: str, replace: bool) -> str:
+        name = normalize_symbol(symbol)
+        if name in BUNDLED:
+            raise FactoryError(
+                f"{name} is a bundled dataset; import your file under another symbol"
+            )
+        if self._path(name).exists() and not replace:
+            raise FactoryError(f"symbol {name} already exists; pass --replace to overwrite it")
+        return name
+
+    def _ensure_cached(self, name: str) -> Path:
+        path = self._path(name)
+        if name in BUNDLED and not path.exists():
+            self._write(name, load_bundled(name), source=BUNDLED[name][1])
+        return path
+
+    def _write(self, name: str, bars: pd.DataFrame, source: str) -> BarMeta:
+        meta = BarMeta.describe(name, bars, source)
+        table = pa.Table.from_pandas(bars, preserve_index=True)
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), _META_KEY: meta.to_json().encode()}
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, name_of_temporary = tempfile.mkstemp(
+            dir=self.root, prefix=f".{name}.", suffix=".tmp"
+        )
+        os.close(handle)
+        temporary = Path(name_of_temporary)
+        try:
+            pq.write_table(table, temporary)
+            temporary.replace(self._path(name))
+        finally:
+            temporary.unlink(missing_ok=True)
+        return meta
+
+
+def _utc(moment: str | pd.Timestamp | None) -> pd.Timestamp | None:
+    if moment is None:
+        return None
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -1,0 +1,78 @@
+"""Shared fixtures: an isolated factory home, the bar store, and real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strategy_factory.data import BarCatalog
+
+POSTGRES_URL = os.environ.get(
+    "FACTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("FACTORY_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def shared_bars(tmp_path_factory: pytest.TempPathFactory) -> BarCatalog:
+    """A bar store with the bundled data cached once for the whole session (read-only)."""
+    return BarCatalog(tmp_path_factory.mktemp("bars"))
+
+
+@pytest.fixture
+def factory_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty FACTORY_HOME and working directory for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACTORY_HOME", str(home))
+    monkeypatch.setenv("FACTORY_DB", f"sqlite:///{tmp_path / 'factory.db'}")
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+@pytest.fixture
+def catalog(factory_home: Path) -> BarCatalog:
+    """A bar store of its own for a test that writes."""
+    return BarCatalog(factory_home / "bars")
+
+
+def _postgres_admin_engine():  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine
+
+    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """URL of a reachable PostgreSQL server; skips without one unless it is required."""
+    from sqlalchemy import text
+
+    try:
+        with _postgres_admin_engine().connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"FACTORY_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = f"sf_test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'create database "{name}"'))
+    try:
+        yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
