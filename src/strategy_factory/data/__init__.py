@@ -4,6 +4,7 @@ and the synthetic generator."""
 from strategy_factory.data.bundled import BUNDLED, load_bundled
 from strategy_factory.data.catalog import BarCatalog, normalize_symbol
 from strategy_factory.data.files import read_bars
+from strategy_factory.data.resample import resample_bars
 from strategy_factory.data.schema import (
     BAR_COLUMNS,
     PRICE_COLUMNS,
@@ -29,5 +30,6 @@ __all__ = [
     "normalize_symbol",
     "read_bars",
     "regime_path",
+    "resample_bars",
     "synthetic_bars",
 ]
