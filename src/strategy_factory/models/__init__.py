@@ -1,0 +1,50 @@
+"""Models: training grids with purged walk-forward validation, importance, artifacts.
+
+``train(features, target, regimes, config)`` searches a grid of hyperparameters × regime
+configs, chooses on out-of-sample validation only, refits the winner and measures
+feature importance; ``save_model`` / ``load_model`` keep the result on disk.
+"""
+
+from strategy_factory.models.algorithms import (
+    DEFAULT_ALPHAS,
+    DEFAULT_L1_RATIOS,
+    KNOWN,
+    PenalizedRegression,
+    fold_model,
+)
+from strategy_factory.models.config import (
+    DEFAULT_REGIME_CONFIGS,
+    FINGERPRINT_VERSION,
+    DataRange,
+    RegimeConfig,
+    TargetSpec,
+    TrainingConfig,
+    WalkForward,
+)
+from strategy_factory.models.importance import METHODS, Importance
+from strategy_factory.models.registry import TrainedModel, load_model, save_model
+from strategy_factory.models.splits import Fold, walk_forward_folds
+from strategy_factory.models.training import train
+
+__all__ = [
+    "DEFAULT_ALPHAS",
+    "DEFAULT_L1_RATIOS",
+    "DEFAULT_REGIME_CONFIGS",
+    "FINGERPRINT_VERSION",
+    "KNOWN",
+    "METHODS",
+    "DataRange",
+    "Fold",
+    "Importance",
+    "PenalizedRegression",
+    "RegimeConfig",
+    "TargetSpec",
+    "TrainedModel",
+    "TrainingConfig",
+    "WalkForward",
+    "fold_model",
+    "load_model",
+    "save_model",
+    "train",
+    "walk_forward_folds",
+]

@@ -1,0 +1,215 @@
+"""The algorithms a training grid can use, behind one scikit-learn interface.
+
+Every algorithm is a scikit-learn regressor built from a dict of hyperparameters. The
+linear family (``ElasticNet``, ``Lasso``, ``Ridge``) shares one objective::
+
+    1/(2n)·||y − Xw||² + alpha·l1_ratio·||w||₁ + alpha·(1 − l1_ratio)/2·||w||²
+
+so ``Lasso`` is ``l1_ratio = 1`` and ``Ridge`` is ``l1_ratio = 0``, solved in closed form
+(coordinate descent is the wrong tool for a pure L2 penalty). ``RandomForest`` and
+``LightGBM`` take their own small grids, and any scikit-learn regressor can be named by
+its import path (``sklearn.svm:SVR`` or ``sklearn.svm.SVR``).
+
+Every fit happens inside :func:`fold_model`: features and target are standardized on the
+rows being fitted, and predictions come back in the target's units. Standardizing the
+target is what makes ``alpha`` meaningful for returns of ~1e-4: on standardized data the
+smallest alpha that zeroes every coefficient is ``max|corr(x_j, y)| / l1_ratio``, whatever
+the bar frequency.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, is_regressor
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import ElasticNet, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from strategy_factory.errors import FactoryError
+
+Family = Literal["linear", "tree", "other"]
+
+DEFAULT_ALPHAS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0)
+DEFAULT_L1_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 0.95)
+
+# Tight enough that the path solver and an independent ElasticNet fit agree to 1e-6 in
+# predictions (the duality gap is relative to ||y||², and y is standardized).
+LINEAR_SOLVER: dict[str, Any] = {"tol": 1e-10, "max_iter": 100_000}
+
+
+class PenalizedRegression(RegressorMixin, BaseEstimator):
+    """The elastic-net objective for every ``l1_ratio`` in [0, 1].
+
+    ``l1_ratio > 0`` is scikit-learn's ``ElasticNet``; ``l1_ratio == 0`` is the same
+    objective solved exactly as ``Ridge(alpha = n·alpha)`` (scikit-learn's Ridge drops
+    the 1/n), so one ``alpha`` means the same penalty across the whole grid.
+    """
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        l1_ratio: float = 0.5,
+        tol: float = LINEAR_SOLVER["tol"],
+        max_iter: int = LINEAR_SOLVER["max_iter"],
+    ) -> None:
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PenalizedRegression:
+        """Fit on ``X`` (rows × features) and ``y``; returns self."""
+        if self.l1_ratio == 0:
+            model: Any = Ridge(alpha=self.alpha * X.shape[0], solver="cholesky")
+        else:
+            model = ElasticNet(
+                alpha=self.alpha,
+                l1_ratio=self.l1_ratio,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                precompute=True,
+            )
+        self.model_ = model.fit(X, y)
+        self.coef_ = np.asarray(self.model_.coef_, dtype=np.float64)
+        self.intercept_ = float(self.model_.intercept_)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions for the rows of ``X``."""
+        return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+
+
+def _lightgbm(**params: Any) -> Any:
+    from lightgbm import LGBMRegressor
+
+    return LGBMRegressor(**params)
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A named algorithm: how to build it, its default grid and base hyperparameters."""
+
+    name: str
+    family: Family
+    builder: Any
+    default_grid: dict[str, list[Any]] = field(default_factory=dict)
+    default_params: dict[str, Any] = field(default_factory=dict)
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, params: dict[str, Any]) -> Any:
+        """A fresh, unfitted estimator with ``params`` (fixed ones win)."""
+        return self.builder(**{**params, **self.fixed})
+
+
+KNOWN: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm(
+            "ElasticNet",
+            "linear",
+            PenalizedRegression,
+            {"alpha": list(DEFAULT_ALPHAS), "l1_ratio": list(DEFAULT_L1_RATIOS)},
+            dict(LINEAR_SOLVER),
+        ),
+        Algorithm(
+            "Lasso",
+            "linear",
+            PenalizedRegression,
+            {"alpha": list(DEFAULT_ALPHAS)},
+            dict(LINEAR_SOLVER),
+            {"l1_ratio": 1.0},
+        ),
+        Algorithm(
+            "Ridge",
+            "linear",
+            PenalizedRegression,
+            {"alpha": list(DEFAULT_ALPHAS)},
+            dict(LINEAR_SOLVER),
+            {"l1_ratio": 0.0},
+        ),
+        Algorithm(
+            "RandomForest",
+            "tree",
+            RandomForestRegressor,
+            {"n_estimators": [100], "max_depth": [3, 6], "min_samples_leaf": [20, 100]},
+            {"n_jobs": 1},
+        ),
+        Algorithm(
+            "LightGBM",
+            "tree",
+            _lightgbm,
+            {"num_leaves": [7, 15], "learning_rate": [0.03, 0.1], "n_estimators": [100]},
+            {"n_jobs": 1, "verbose": -1, "min_child_samples": 50},
+        ),
+    )
+}
+
+
+def resolve_algorithm(name: str) -> Algorithm:
+    """The algorithm called ``name`` (case-insensitive), or a scikit-learn regressor path."""
+    for known in KNOWN.values():
+        if known.name.lower() == name.strip().lower():
+            return known
+    if "." not in name and ":" not in name:
+        raise FactoryError(
+            f"unknown algorithm {name!r}; known: {', '.join(KNOWN)}, "
+            "or the import path of a scikit-learn regressor such as 'sklearn.svm:SVR'"
+        )
+    return _imported(name.strip())
+
+
+def _imported(path: str) -> Algorithm:
+    module_name, _, class_name = path.replace(":", ".").rpartition(".")
+    try:
+        candidate = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise FactoryError(f"cannot import algorithm {path!r}: {exc}") from exc
+    if not (isinstance(candidate, type) and issubclass(candidate, BaseEstimator)):
+        raise FactoryError(f"algorithm {path!r} is not a scikit-learn estimator class")
+    try:
+        regressor = is_regressor(candidate())
+    except TypeError as exc:
+        raise FactoryError(f"algorithm {path!r} cannot be built without arguments: {exc}") from exc
+    if not regressor:
+        raise FactoryError(f"algorithm {path!r} is not a regressor (no RegressorMixin)")
+    family: Family = "tree" if hasattr(candidate, "feature_importances_") else "other"
+    return Algorithm(f"{candidate.__module__}:{candidate.__qualname__}", family, candidate)
+
+
+def estimator_path(estimator: BaseEstimator) -> str:
+    """The import path that :func:`resolve_algorithm` turns back into ``estimator``'s class."""
+    kind = type(estimator)
+    return f"{kind.__module__}:{kind.__qualname__}"
+
+
+def hyperparameter_names(algorithm: Algorithm) -> set[str]:
+    """Names an algorithm accepts in its params and grid."""
+    return set(algorithm.build({}).get_params(deep=False))
+
+
+def with_seed(algorithm: Algorithm, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``params`` plus ``random_state=seed`` when the estimator takes one and none is set."""
+    if "random_state" in hyperparameter_names(algorithm) and "random_state" not in params:
+        return {**params, "random_state": seed}
+    return params
+
+
+def fold_model(estimator: Any) -> TransformedTargetRegressor:
+    """``estimator`` on standardized features and target, predicting in target units."""
+    return TransformedTargetRegressor(
+        regressor=Pipeline([("scale", StandardScaler()), ("model", estimator)]),
+        transformer=StandardScaler(),
+        check_inverse=False,
+    )
+
+
+def inner_model(fitted: TransformedTargetRegressor) -> Any:
+    """The fitted algorithm inside a :func:`fold_model` (on standardized data)."""
+    return fitted.regressor_.named_steps["model"]

@@ -1,0 +1,118 @@
+"""Trained models and their artifacts: a joblib file plus a JSON sidecar of metadata.
+
+``save_model(model, directory)`` writes ``<id>.joblib`` (the whole :class:`TrainedModel`)
+and ``<id>.json`` (its metadata, readable without Python), each with one atomic rename.
+``load_model(path)`` reads the joblib file back. A loaded model predicts on the feature
+frame of any symbol that has its features: columns are matched by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from strategy_factory.errors import FactoryError, NotFoundError
+from strategy_factory.models.config import TrainingConfig
+from strategy_factory.models.importance import Importance
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted model with everything needed to trust and reuse it.
+
+    ``chosen`` is the winning configuration (regime config, hyperparameters, score);
+    ``validation`` the fold ranges and scores and every candidate's mean score;
+    ``metadata`` the id, fingerprint, data ranges and library versions. The chosen regime
+    config says where the model was trained to trade: :meth:`predict` predicts every row
+    and leaves applying it as a regime filter to the strategy.
+    """
+
+    estimator: Any
+    features: tuple[str, ...]
+    config: TrainingConfig
+    chosen: dict[str, Any]
+    validation: dict[str, Any]
+    importance: Importance
+    metadata: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        """The model's unique id (a UUID4 hex)."""
+        return str(self.metadata["id"])
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the training config that produced the model."""
+        return str(self.metadata["fingerprint"])
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Predictions in the target's units for every row of ``features`` (any symbol).
+
+        Columns are matched by name (order does not matter, extra columns are ignored);
+        a row with a missing or infinite feature value gets NaN.
+        """
+        missing = [f for f in self.features if f not in features.columns]
+        if missing:
+            raise FactoryError(
+                f"the feature frame lacks {', '.join(missing)}, which model {self.id} needs"
+            )
+        X = features.loc[:, list(self.features)].to_numpy(dtype=np.float64)
+        complete = np.isfinite(X).all(axis=1)
+        predictions = np.full(X.shape[0], np.nan)
+        if complete.any():
+            predictions[complete] = self.estimator.predict(X[complete])
+        return predictions
+
+    def summary(self) -> dict[str, Any]:
+        """Metadata, chosen configuration, validation and importance as plain JSON values."""
+        return {
+            **self.metadata,
+            "chosen": self.chosen,
+            "validation": self.validation,
+            "importance": {
+                "method": self.importance.method,
+                "scores": self.importance.scores,
+                "note": self.importance.note,
+            },
+        }
+
+
+def save_model(model: TrainedModel, directory: str | Path) -> Path:
+    """Write ``model`` to ``directory/<id>.joblib`` (+ ``<id>.json``); returns the joblib path."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{model.id}.joblib"
+    _atomic_write(path, lambda target: joblib.dump(model, target))
+    summary = json.dumps(model.summary(), indent=2, sort_keys=True)
+    _atomic_write(path.with_suffix(".json"), lambda target: target.write_text(summary))
+    return path
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    """The :class:`TrainedModel` saved at ``path`` (a ``.joblib`` file from :func:`save_model`)."""
+    source = Path(path)
+    if not source.is_file():
+        raise NotFoundError(f"no model artifact at {source}")
+    model = joblib.load(source)
+    if not isinstance(model, TrainedModel):
+        raise FactoryError(f"{source} holds a {type(model).__name__}, not a trained model")
+    return model
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,187 @@
+"""``train``: one coarse unit of work from feature frame to a :class:`TrainedModel`.
+
+Steps: check the inputs and cut them to the training range (nothing at or after
+``min(selection_start, holdout_start)`` is read, and the last ``horizon`` bars before it
+are purged) → purged walk-forward folds → score every grid cell × regime config on
+validation only → refit the best configuration on every usable row of its regime →
+feature importance. Inputs and output pickle, so the unit can run in a worker process.
+"""
+
+from __future__ import annotations
+
+import platform
+import uuid
+from datetime import UTC, datetime
+from importlib import metadata as package_metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from strategy_factory.models.algorithms import (
+    Algorithm,
+    fold_model,
+    resolve_algorithm,
+    with_seed,
+)
+from strategy_factory.models.config import TrainingConfig
+from strategy_factory.models.importance import (
+    Importance,
+    native_importance,
+    permutation,
+    resolve_method,
+    shap_importance,
+)
+from strategy_factory.models.inputs import TrainingData, prepare
+from strategy_factory.models.registry import TrainedModel
+from strategy_factory.models.search import GridScores, score_grid
+from strategy_factory.models.splits import Fold, walk_forward_folds
+
+_LIBRARIES = ("strategy-factory", "numpy", "pandas", "scikit-learn", "lightgbm", "joblib", "shap")
+
+
+def train(
+    features: pd.DataFrame,
+    target: pd.Series,
+    regimes: pd.DataFrame | None,
+    config: TrainingConfig,
+    n_jobs: int = 1,
+) -> TrainedModel:
+    """Search ``config``'s grid with purged walk-forward validation and refit the best.
+
+    ``features``: one column per name in ``config.features`` (more are ignored), indexed
+    by bar timestamp; ``target``: the value to predict at each bar (e.g. the next bar's
+    log return), same timestamps; ``regimes``: integer ``regime_*`` label columns (-1 =
+    undefined), needed when a regime config names them. ``n_jobs``: parallel fits.
+
+    Example::
+
+        model = train(features, target, regimes, TrainingConfig(symbol="SP500",
+                      features=list(features.columns), data={"holdout_start": "2016-01-01"}))
+    """
+    algorithm = resolve_algorithm(config.algorithm)
+    data = prepare(features, target, regimes, config)
+    folds = walk_forward_folds(data.index, config.walk_forward, config.target.horizon)
+    grid = score_grid(data, folds, config, algorithm, n_jobs)
+    best = grid.candidates[grid.best()]
+    best_scores = grid.fold_scores[grid.best()]
+    params = with_seed(algorithm, {**config.params, **best.params}, config.seed)
+    mask = data.regime_masks[best.regime]
+    rows = np.flatnonzero(mask)
+    final = fold_model(algorithm.build(params)).fit(data.X[rows], data.y[rows])
+    pairs = [(f.train[mask[f.train]], f.validation[mask[f.validation]]) for f in folds]
+    importance = _importance(config, algorithm, params, final, data, pairs)
+    return TrainedModel(
+        estimator=final,
+        features=tuple(config.features),
+        config=config,
+        chosen={
+            "regime_config": config.regime_configs[best.regime],
+            "params": best.params,
+            "score": float(best_scores.mean()),
+        },
+        validation=_validation(config, grid, best_scores, data, pairs),
+        importance=importance,
+        metadata=_metadata(config, algorithm, params, data, rows),
+    )
+
+
+def _importance(
+    config: TrainingConfig,
+    algorithm: Algorithm,
+    params: dict[str, Any],
+    final: Any,
+    data: TrainingData,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+) -> Importance:
+    features = list(config.features)
+    method = resolve_method(config.importance, algorithm, final)
+    if method in ("coefficient", "impurity"):
+        return native_importance(method, features, final)
+
+    def by_permutation() -> Importance:
+        fits = [
+            (fold_model(algorithm.build(params)).fit(data.X[t], data.y[t]), data.X[v], data.y[v])
+            for t, v in pairs
+        ]
+        return permutation(features, fits, config.score, config.seed)
+
+    if method == "permutation":
+        return by_permutation()
+    train_rows = np.concatenate([t for t, _ in pairs] + [v for _, v in pairs])
+    validation_rows = np.concatenate([v for _, v in pairs])
+    return shap_importance(
+        features, final, data.X[train_rows], data.X[validation_rows], config.seed, by_permutation
+    )
+
+
+def _validation(
+    config: TrainingConfig,
+    grid: GridScores,
+    scores: np.ndarray,
+    data: TrainingData,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+) -> dict[str, Any]:
+    folds = [
+        {**Fold(train, validation).describe(data.index), "score": float(score)}
+        for (train, validation), score in zip(pairs, scores, strict=True)
+    ]
+    return {
+        "score": config.score,
+        "mean": float(scores.mean()),
+        "folds": folds,
+        "configurations_tried": len(grid.candidates),
+        "skipped": [
+            {"regime_config": config.regime_configs[k], "reason": why}
+            for k, why in grid.skipped.items()
+        ],
+        "grid": [
+            {
+                "regime_config": config.regime_configs[c.regime],
+                "params": c.params,
+                "mean": float(s.mean()),
+                "folds": [float(v) for v in s],
+            }
+            for c, s in zip(grid.candidates, grid.fold_scores, strict=True)
+        ],
+    }
+
+
+def _metadata(
+    config: TrainingConfig,
+    algorithm: Algorithm,
+    params: dict[str, Any],
+    data: TrainingData,
+    rows: np.ndarray,
+) -> dict[str, Any]:
+    cutoff = config.data.cutoff
+    return {
+        "id": uuid.uuid4().hex,
+        "created_at": datetime.now(UTC).isoformat(),
+        "fingerprint": config.fingerprint(),
+        "symbol": config.symbol,
+        "algorithm": algorithm.name,
+        "features": list(config.features),
+        "target": config.target.model_dump(),
+        "hyperparameters": params,
+        "grid": config.grid,
+        "regime_configs": config.regime_configs,
+        "data_range": {
+            "train_start": data.index[rows[0]].isoformat(),
+            "train_end": data.index[rows[-1]].isoformat(),
+            "train_rows": int(rows.size),
+            "cutoff": None if cutoff is None else cutoff.isoformat(),
+        },
+        "config": config.model_dump(mode="json"),
+        "library_versions": _versions(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            found[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            continue
+    return found
