@@ -1,0 +1,338 @@
+"""PSR, expected maximum Sharpe, DSR, MinTRL and PBO by CSCV, proven against the papers,
+skfolio, a brute-force CSCV and properties."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from skfolio import measures
+
+from strategy_factory.data import BarCatalog
+from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate.overfitting import (
+    deflated_sharpe_ratio,
+    deflated_sharpe_ratio_from_stats,
+    expected_max_sharpe,
+    minimum_track_record_length,
+    probabilistic_sharpe_ratio,
+    probabilistic_sharpe_ratio_from_stats,
+    probability_of_backtest_overfitting,
+    sharpe_stats,
+)
+
+DAYS = 250  # the DSR paper annualizes with 250 observations a year
+
+
+def test_dsr_paper_worked_example() -> None:
+    # Bailey & López de Prado (2014), section "A numerical example": SR 2.5 a year over
+    # 1250 days, 100 trials whose Sharpe ratios vary by 0.5 a year, skew -3, kurtosis 10.
+    benchmark = expected_max_sharpe(100, 0.5 / DAYS)
+    assert benchmark == pytest.approx(0.1132, abs=5e-5)
+    assert expected_max_sharpe(100, 0.5) / math.sqrt(DAYS) == pytest.approx(benchmark)
+    dsr = deflated_sharpe_ratio_from_stats(
+        2.5 / math.sqrt(DAYS),
+        1250,
+        n_trials=100,
+        trial_sharpe_variance=0.5 / DAYS,
+        skew=-3,
+        kurtosis=10,
+    )
+    assert dsr == pytest.approx(0.9004, abs=5e-5)
+
+
+def test_psr_matches_hand_computation() -> None:
+    # Normal returns: z = 0.1 * sqrt(100) / sqrt(1 + 2/4 * 0.01) = 0.99751, and a normal
+    # table interpolated between 0.99 (0.8389) and 1.00 (0.8413) gives 0.8407.
+    assert probabilistic_sharpe_ratio_from_stats(0.1, 101) == pytest.approx(0.8407, abs=1e-4)
+    # Skew -1, kurtosis 6: z = 1 / sqrt(1 + 0.1 + 5/4 * 0.01) = 0.94809 -> 0.8285.
+    assert probabilistic_sharpe_ratio_from_stats(0.1, 101, -1, 6) == pytest.approx(0.8285, abs=1e-4)
+    assert probabilistic_sharpe_ratio_from_stats(0.1, 101, benchmark_sharpe=0.1) == 0.5
+
+
+series = st.builds(
+    lambda seed, n, df, drift: np.random.default_rng(seed).standard_t(df, n) * 0.01 + drift,
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(10, 400),
+    df=st.sampled_from([3.0, 5.0, 30.0]),
+    drift=st.floats(-0.003, 0.003),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(returns=series, benchmark=st.floats(-0.1, 0.1))
+def test_psr_from_stats_agrees_with_skfolio(returns: np.ndarray, benchmark: float) -> None:
+    summary = sharpe_stats(returns)
+    ours = probabilistic_sharpe_ratio_from_stats(
+        summary.sharpe, summary.n_observations, summary.skew, summary.kurtosis, benchmark
+    )
+    reference = measures.probabilistic_sharpe_ratio(returns, benchmark_sharpe_ratio=benchmark)
+    assert ours == pytest.approx(reference, rel=1e-9, abs=1e-12)
+    assert probabilistic_sharpe_ratio(returns, benchmark) == pytest.approx(reference)
+    assert summary.skew == pytest.approx(measures.skew(returns), abs=1e-9)
+    assert summary.kurtosis == pytest.approx(measures.kurtosis(returns), rel=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(returns=series, trial_seed=st.integers(0, 1000), n_trials=st.integers(2, 300))
+def test_dsr_of_returns_equals_dsr_from_stats(
+    returns: np.ndarray, trial_seed: int, n_trials: int
+) -> None:
+    trial_sharpes = np.random.default_rng(trial_seed).normal(0.0, 0.05, n_trials)
+    summary = sharpe_stats(returns)
+    from_stats = deflated_sharpe_ratio_from_stats(
+        summary.sharpe,
+        summary.n_observations,
+        n_trials,
+        float(np.var(trial_sharpes, ddof=1)),
+        summary.skew,
+        summary.kurtosis,
+    )
+    assert deflated_sharpe_ratio(returns, trial_sharpes) == pytest.approx(from_stats, rel=1e-9)
+    # Selection can only lower the confidence: the benchmark is a maximum above zero.
+    assert from_stats <= probabilistic_sharpe_ratio(returns) + 1e-12
+
+
+@given(
+    sharpe=st.floats(0.01, 0.5),
+    more=st.floats(0.001, 0.2),
+    n=st.integers(3, 5000),
+    extra=st.integers(1, 5000),
+    skew=st.floats(-2, 2),
+    excess_kurtosis=st.floats(0, 20),
+)
+def test_psr_grows_with_sharpe_and_track_record(
+    sharpe: float, more: float, n: int, extra: int, skew: float, excess_kurtosis: float
+) -> None:
+    kurtosis = skew**2 + 1 + excess_kurtosis
+    psr = probabilistic_sharpe_ratio_from_stats(sharpe, n, skew, kurtosis)
+    assert probabilistic_sharpe_ratio_from_stats(sharpe, n + extra, skew, kurtosis) >= psr
+    # PSR(0) rises with the Sharpe ratio while the variance term stays positive.
+    if 1 - skew * (sharpe + more) >= 0:
+        assert probabilistic_sharpe_ratio_from_stats(sharpe + more, n, skew, kurtosis) >= psr
+
+
+@given(n_trials=st.integers(1, 10_000), more=st.integers(1, 1000), variance=st.floats(1e-6, 1))
+def test_expected_max_sharpe_properties(n_trials: int, more: int, variance: float) -> None:
+    assert expected_max_sharpe(1, variance) == 0.0
+    assert expected_max_sharpe(n_trials, 0.0, trial_sharpe_mean=0.3) == 0.3
+    assert expected_max_sharpe(n_trials + more, variance) > expected_max_sharpe(n_trials, variance)
+    assert expected_max_sharpe(n_trials, variance * 4) == pytest.approx(
+        2 * expected_max_sharpe(n_trials, variance)
+    )
+
+
+def test_dsr_of_one_trial_is_psr_of_zero() -> None:
+    returns = np.random.default_rng(3).normal(0.001, 0.01, 500)
+    assert deflated_sharpe_ratio(returns, [0.1]) == pytest.approx(
+        probabilistic_sharpe_ratio(returns)
+    )
+
+
+@given(
+    sharpe=st.floats(0.02, 0.5),
+    benchmark=st.floats(-0.2, 0.01),
+    skew=st.floats(-2, 2),
+    excess_kurtosis=st.floats(0, 10),
+    confidence=st.floats(0.5, 0.999),
+)
+def test_minimum_track_record_length_reaches_the_confidence(
+    sharpe: float, benchmark: float, skew: float, excess_kurtosis: float, confidence: float
+) -> None:
+    kurtosis = skew**2 + 1 + excess_kurtosis
+    length = minimum_track_record_length(sharpe, skew, kurtosis, benchmark, confidence)
+    assume(length >= 2)  # PSR needs two observations; a weaker ask can need fewer
+    psr = probabilistic_sharpe_ratio_from_stats(sharpe, length, skew, kurtosis, benchmark)
+    assert psr == pytest.approx(confidence, abs=1e-9)
+    assert minimum_track_record_length(benchmark, skew, kurtosis, sharpe) == math.inf
+
+
+def test_from_stats_functions_broadcast_over_grid_cells() -> None:
+    sharpe = np.array([0.05, 0.1, math.nan])
+    values = probabilistic_sharpe_ratio_from_stats(sharpe, np.array([500, 1000, 500]), -0.5, 5)
+    assert isinstance(values, np.ndarray)
+    assert values[0] == probabilistic_sharpe_ratio_from_stats(0.05, 500, -0.5, 5)
+    assert values[1] == probabilistic_sharpe_ratio_from_stats(0.1, 1000, -0.5, 5)
+    assert math.isnan(values[2])  # a cell that never traded has no PSR
+    dsr = deflated_sharpe_ratio_from_stats(sharpe, 500, 50, 0.002)
+    assert dsr.shape == (3,) and np.all(dsr[:2] < values[:2])
+
+
+def test_flat_series_has_no_sharpe() -> None:
+    assert math.isnan(sharpe_stats(np.zeros(50)).sharpe)
+    assert math.isnan(probabilistic_sharpe_ratio(np.zeros(50)))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: probabilistic_sharpe_ratio_from_stats(0.1, 100, 0, 0), "add 3"),
+        (lambda: probabilistic_sharpe_ratio_from_stats(0.1, 1), "at least 2"),
+        (lambda: probabilistic_sharpe_ratio([0.01, math.nan, 0.02, 0.0]), "position 1"),
+        (lambda: probabilistic_sharpe_ratio(np.zeros((5, 2))), "1-D"),
+        (lambda: probabilistic_sharpe_ratio([0.01, 0.02]), "at least 3"),
+        (lambda: expected_max_sharpe(0.5, 0.1), "at least 1"),
+        (lambda: expected_max_sharpe(10, -0.1), "trial_sharpe_variance"),
+        (lambda: deflated_sharpe_ratio(np.ones(10), [0.1, math.nan]), "trial_sharpes"),
+        (lambda: minimum_track_record_length(0.1, confidence=1.0), "confidence"),
+    ],
+)
+def test_bad_statistics_input_says_what_to_fix(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(FactoryError, match=message):
+        call()
+
+
+# ---- PBO by CSCV ------------------------------------------------------------------------
+
+
+def test_pbo_matches_a_hand_computed_example() -> None:
+    # Two blocks of two rows; block means per configuration: A = [-1.5, 1.5, -0.5, 0.5],
+    # B = [-0.5, -1.5, 0.5, 1.5]. In-sample A picks column 1, which is worst in B:
+    # rank 1 of 4, ω = 1/5, λ = ln(1/4). In-sample B picks column 3, third in A:
+    # ω = 3/5, λ = ln(3/2). PBO = 1/2; one of the two out-of-sample results is a loss.
+    block_a = [-1.5, 1.5, -0.5, 0.5]
+    block_b = [-0.5, -1.5, 0.5, 1.5]
+    result = probability_of_backtest_overfitting(
+        np.array([block_a, block_a, block_b, block_b]), n_splits=2, metric="mean"
+    )
+    assert result.in_sample_blocks.tolist() == [[True, False], [False, True]]
+    assert result.selected.tolist() == [1, 3]
+    np.testing.assert_allclose(result.relative_ranks, [0.2, 0.6])
+    np.testing.assert_allclose(result.logits, [math.log(0.25), math.log(1.5)])
+    np.testing.assert_allclose(result.in_sample, [1.5, 1.5])
+    np.testing.assert_allclose(result.out_of_sample, [-1.5, 0.5])
+    assert result.pbo == 0.5
+    assert result.probability_of_loss == 0.5
+
+
+def _brute_force_cscv(returns: np.ndarray, n_splits: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSCV as the paper states it, one combination at a time: (logits, oos of the best)."""
+    rows = returns.shape[0] // n_splits
+    blocks = np.split(returns[returns.shape[0] - rows * n_splits :], n_splits)
+    logits, out = [], []
+    for chosen in combinations(range(n_splits), n_splits // 2):
+        train = np.vstack([blocks[i] for i in chosen])
+        test = np.vstack([blocks[i] for i in range(n_splits) if i not in chosen])
+        train_sharpe = train.mean(axis=0) / train.std(axis=0, ddof=1)
+        test_sharpe = test.mean(axis=0) / test.std(axis=0, ddof=1)
+        best = int(np.argmax(train_sharpe))
+        omega = stats.rankdata(test_sharpe)[best] / (returns.shape[1] + 1)
+        logits.append(math.log(omega / (1 - omega)))
+        out.append(test_sharpe[best])
+    return np.array(logits), np.array(out)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_splits=st.sampled_from([2, 4, 6, 8]),
+    n_strategies=st.integers(2, 9),
+    extra_rows=st.integers(0, 7),
+)
+def test_pbo_agrees_with_a_brute_force_cscv(
+    seed: int, n_splits: int, n_strategies: int, extra_rows: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0.0005, 0.01, (n_splits * 12 + extra_rows, n_strategies))
+    result = probability_of_backtest_overfitting(returns, n_splits=n_splits)
+    logits, out_of_sample = _brute_force_cscv(returns, n_splits)
+    np.testing.assert_allclose(result.logits, logits, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.out_of_sample, out_of_sample, rtol=1e-9, atol=1e-12)
+    assert result.pbo == np.mean(logits <= 0)
+    assert result.probability_of_loss == np.mean(out_of_sample < 0)
+    if n_splits > 2:
+        slope, intercept = np.polyfit(result.in_sample, result.out_of_sample, 1)
+        assert result.degradation_slope == pytest.approx(slope)
+        assert result.degradation_intercept == pytest.approx(intercept, abs=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), permutation_seed=st.integers(0, 1000))
+def test_pbo_does_not_depend_on_column_order(seed: int, permutation_seed: int) -> None:
+    returns = np.random.default_rng(seed).normal(0.0, 0.01, (120, 8))
+    order = np.random.default_rng(permutation_seed).permutation(8)
+    result = probability_of_backtest_overfitting(returns, n_splits=6)
+    shuffled = probability_of_backtest_overfitting(returns[:, order], n_splits=6)
+    assert shuffled.pbo == result.pbo
+    np.testing.assert_allclose(shuffled.logits, result.logits)
+    np.testing.assert_array_equal(order[shuffled.selected], result.selected)
+
+
+def test_pbo_of_pure_noise_is_one_half() -> None:
+    # With an even number of exchangeable configurations the out-of-sample rank of the
+    # in-sample best is uniform, so E[PBO] = 1/2. One matrix's PBO spreads by about 0.22
+    # (combinations share data), so average 40 seeded matrices: 3 standard errors = 0.1.
+    pbos = [
+        probability_of_backtest_overfitting(
+            np.random.default_rng(seed).normal(0.0, 0.01, (400, 10)), n_splits=10
+        ).pbo
+        for seed in range(40)
+    ]
+    assert np.mean(pbos) == pytest.approx(0.5, abs=0.1)
+
+
+@pytest.fixture(scope="module")
+def sp500_returns(shared_bars: BarCatalog) -> np.ndarray:
+    close = shared_bars.load("SP500")["close"].to_numpy()
+    return np.diff(close[-1601:]) / close[-1601:-1]
+
+
+def test_pbo_of_a_real_edge_is_zero(sp500_returns: np.ndarray) -> None:
+    # Eleven random long/flat/short books on real S&P 500 returns, and one that peeks at
+    # the day's sign 65% of the time: an edge in every period, so it wins in and out of
+    # sample and is never overfit.
+    rng = np.random.default_rng(11)
+    positions = rng.integers(-1, 2, (sp500_returns.size, 12)).astype(float)
+    right = rng.random(sp500_returns.size) < 0.65
+    positions[:, 5] = np.where(right, 1.0, -1.0) * np.sign(sp500_returns)
+    result = probability_of_backtest_overfitting(positions * sp500_returns[:, None], n_splits=16)
+    assert result.n_combinations == math.comb(16, 8)
+    assert np.all(result.selected == 5)
+    assert result.pbo == 0.0
+    assert result.probability_of_loss == 0.0
+
+
+def test_pbo_samples_combinations_when_there_are_too_many() -> None:
+    returns = np.random.default_rng(5).normal(0.0, 0.01, (800, 12))
+    exhaustive = probability_of_backtest_overfitting(returns, n_splits=16)
+    sampled = probability_of_backtest_overfitting(returns, n_splits=16, max_combinations=3000)
+    again = probability_of_backtest_overfitting(returns, n_splits=16, max_combinations=3000)
+    other = probability_of_backtest_overfitting(returns, n_splits=16, max_combinations=3000, seed=1)
+    assert exhaustive.n_combinations == 12870
+    assert sampled.n_combinations == 3000
+    assert np.all(sampled.in_sample_blocks.sum(axis=1) == 8)
+    assert len(np.unique(sampled.in_sample_blocks, axis=0)) == 3000
+    np.testing.assert_array_equal(sampled.logits, again.logits)
+    assert not np.array_equal(sampled.logits, other.logits)
+    # 3000 draws estimate the exhaustive share to within a few standard errors.
+    assert sampled.pbo == pytest.approx(exhaustive.pbo, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("returns", "kwargs", "message"),
+    [
+        (np.zeros((100, 4)), {"n_splits": 5}, "even number"),
+        (np.zeros((100, 1)), {}, "at least 2 configurations"),
+        (np.zeros(100), {}, "T x N"),
+        (np.zeros((10, 4)), {"n_splits": 16}, "use fewer splits"),
+        (np.full((100, 4), math.nan), {"n_splits": 4}, "fill flat periods"),
+        (np.zeros((100, 4)), {"n_splits": 4, "metric": "sortino"}, "metric"),
+        (np.zeros((100, 4)), {"n_splits": 4, "max_combinations": 0}, "max_combinations"),
+    ],
+)
+def test_bad_pbo_input_says_what_to_fix(returns: np.ndarray, kwargs: dict, message: str) -> None:
+    with pytest.raises(FactoryError, match=message):
+        probability_of_backtest_overfitting(returns, **kwargs)
+
+
+def test_pbo_scores_a_flat_configuration_zero() -> None:
+    returns = np.random.default_rng(2).normal(-0.001, 0.01, (200, 4))
+    returns[:, 0] = 0.0  # never trades: Sharpe 0 beats the losers in sample
+    result = probability_of_backtest_overfitting(returns, n_splits=4)
+    assert np.all(np.isfinite(result.logits))
+    assert np.all(result.in_sample[result.selected == 0] == 0.0)
