@@ -1,0 +1,47 @@
+"""Metrics, selection-honesty statistics and promotion criteria."""
+
+from strategy_factory.evaluate.criteria import (
+    CriterionResult,
+    PromotionCriteria,
+    Range,
+    Verdict,
+)
+from strategy_factory.evaluate.overfitting import (
+    PBOResult,
+    SharpeStats,
+    deflated_sharpe_ratio,
+    deflated_sharpe_ratio_from_stats,
+    expected_max_sharpe,
+    minimum_track_record_length,
+    probabilistic_sharpe_ratio,
+    probabilistic_sharpe_ratio_from_stats,
+    probability_of_backtest_overfitting,
+    sharpe_stats,
+)
+from strategy_factory.evaluate.reality_check import (
+    SPAPValues,
+    hansen_spa,
+    romano_wolf_stepm,
+    white_reality_check,
+)
+
+__all__ = [
+    "CriterionResult",
+    "PBOResult",
+    "PromotionCriteria",
+    "Range",
+    "SPAPValues",
+    "SharpeStats",
+    "Verdict",
+    "deflated_sharpe_ratio",
+    "deflated_sharpe_ratio_from_stats",
+    "expected_max_sharpe",
+    "hansen_spa",
+    "minimum_track_record_length",
+    "probabilistic_sharpe_ratio",
+    "probabilistic_sharpe_ratio_from_stats",
+    "probability_of_backtest_overfitting",
+    "romano_wolf_stepm",
+    "sharpe_stats",
+    "white_reality_check",
+]
