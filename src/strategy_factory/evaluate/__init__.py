@@ -6,6 +6,7 @@ from strategy_factory.evaluate.criteria import (
     Range,
     Verdict,
 )
+from strategy_factory.evaluate.metrics import METRIC_COLUMNS, metrics_table, strategy_metrics
 from strategy_factory.evaluate.overfitting import (
     PBOResult,
     SharpeStats,
@@ -26,6 +27,7 @@ from strategy_factory.evaluate.reality_check import (
 )
 
 __all__ = [
+    "METRIC_COLUMNS",
     "CriterionResult",
     "PBOResult",
     "PromotionCriteria",
@@ -37,11 +39,13 @@ __all__ = [
     "deflated_sharpe_ratio_from_stats",
     "expected_max_sharpe",
     "hansen_spa",
+    "metrics_table",
     "minimum_track_record_length",
     "probabilistic_sharpe_ratio",
     "probabilistic_sharpe_ratio_from_stats",
     "probability_of_backtest_overfitting",
     "romano_wolf_stepm",
     "sharpe_stats",
+    "strategy_metrics",
     "white_reality_check",
 ]

@@ -1,0 +1,57 @@
+"""Backtests: signal rules, the vectorized grid simulation, costs, trades, signal capture."""
+
+from strategy_factory.backtest.capture import (
+    CapturedSignals,
+    capture_signals,
+    read_signals,
+    replay,
+)
+from strategy_factory.backtest.config import (
+    Execution,
+    RegimeFilter,
+    StrategyConfig,
+    StrategyGrid,
+    parse_regime_filter,
+    regime_filter_text,
+)
+from strategy_factory.backtest.detail import (
+    TRADE_COLUMNS,
+    StrategyDetail,
+    config_signal,
+    simulate_config,
+)
+from strategy_factory.backtest.grid import CONFIG_COLUMNS, GridStats, simulate_grid
+from strategy_factory.backtest.market import Market
+from strategy_factory.backtest.rules import (
+    RULES,
+    load_predictions,
+    mean_reversion,
+    momentum,
+    rule_predictions,
+)
+
+__all__ = [
+    "CONFIG_COLUMNS",
+    "RULES",
+    "TRADE_COLUMNS",
+    "CapturedSignals",
+    "Execution",
+    "GridStats",
+    "Market",
+    "RegimeFilter",
+    "StrategyConfig",
+    "StrategyDetail",
+    "StrategyGrid",
+    "capture_signals",
+    "config_signal",
+    "load_predictions",
+    "mean_reversion",
+    "momentum",
+    "parse_regime_filter",
+    "read_signals",
+    "regime_filter_text",
+    "replay",
+    "rule_predictions",
+    "simulate_config",
+    "simulate_grid",
+]

@@ -1,0 +1,168 @@
+"""Simulate a whole strategy grid in one call: every cell on every ticker, in parallel.
+
+Cell order is ticker, mode, regime filter, z_limit, threshold (threshold fastest). A
+cell's signal at bar t is ``sign(prediction_t)`` when ``|prediction_t| > threshold``,
+the z-score is at most ``z_limit`` (NaN: stand aside) and every regime column named by
+the filter has an allowed label; otherwise flat. Long-only turns short signals flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from strategy_factory.backtest.config import Execution, StrategyConfig, StrategyGrid
+from strategy_factory.backtest.kernel import STAT_NAMES, simulate_cells
+from strategy_factory.backtest.market import Market
+from strategy_factory.data import bars_per_year
+from strategy_factory.errors import FactoryError
+
+CONFIG_COLUMNS: tuple[str, ...] = ("ticker", "threshold", "z_limit", "regime_filter", "mode")
+_YEAR = pd.Timedelta(days=365.25)
+
+
+@dataclass(frozen=True)
+class GridStats:
+    """Per-cell sufficient statistics of a simulated grid.
+
+    ``configs`` has the columns :data:`CONFIG_COLUMNS` (``z_limit`` and
+    ``regime_filter`` are None where there is no filter); ``stats`` the columns of
+    :data:`~strategy_factory.backtest.kernel.STAT_NAMES` plus ``periods_per_year``,
+    ``years``, ``drawdown_start_time`` and ``drawdown_end_time``, row for row.
+    ``strategy_factory.evaluate.metrics_table`` turns them into metrics.
+    """
+
+    configs: pd.DataFrame
+    stats: pd.DataFrame
+    execution: Execution
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    def config(self, row: int) -> StrategyConfig:
+        """The configuration of cell ``row`` (position, not label)."""
+        return StrategyConfig(**self.configs.iloc[row].to_dict())
+
+
+def as_markets(markets: Market | Sequence[Market]) -> list[Market]:
+    """A list of markets with distinct tickers."""
+    listed = [markets] if isinstance(markets, Market) else list(markets)
+    if not listed:
+        raise FactoryError("give at least one market (ticker) to backtest")
+    tickers = [m.ticker for m in listed]
+    repeated = sorted({t for t in tickers if tickers.count(t) > 1})
+    if repeated:
+        raise FactoryError(f"ticker(s) {', '.join(repeated)} given more than once")
+    return listed
+
+
+def z_mask(market: Market, z_limit: float | None) -> np.ndarray:
+    """Bars a z_limit allows: z <= limit, never where z is NaN (every bar when None)."""
+    if z_limit is None:
+        return np.ones(len(market.bars), dtype=np.bool_)
+    if market.zscore is None:
+        raise FactoryError(
+            f"z_limit {z_limit} needs a volatility z-score for {market.ticker}; pass zscore= "
+            "(e.g. strategy_factory.features.volatility_zscore(close))"
+        )
+    with np.errstate(invalid="ignore"):
+        return market.zscore_values() <= z_limit
+
+
+def fill_prices(bars: pd.DataFrame, execution: Execution) -> np.ndarray:
+    """The raw price every fill on ``bars`` trades at, before slippage."""
+    column = "open" if execution.fill == "next_open" else "close"
+    return bars[column].to_numpy(dtype=np.float64)
+
+
+def _cells(n_markets: int, grid: StrategyGrid) -> dict[str, np.ndarray]:
+    shape = (
+        n_markets,
+        len(grid.modes),
+        len(grid.regime_filters),
+        len(grid.z_limits),
+        len(grid.thresholds),
+    )
+    market, mode, regime, z, threshold = (a.ravel() for a in np.indices(shape))
+    return {"market": market, "mode": mode, "regime": regime, "z": z, "threshold": threshold}
+
+
+def _configs(markets: list[Market], grid: StrategyGrid, cells: dict) -> pd.DataFrame:
+    def pick(values: Sequence, index: np.ndarray) -> np.ndarray:
+        column = np.empty(len(values), dtype=object)
+        column[:] = list(values)
+        return column[index]
+
+    return pd.DataFrame(
+        {
+            "ticker": pick([m.ticker for m in markets], cells["market"]),
+            "threshold": np.asarray(grid.thresholds, dtype=np.float64)[cells["threshold"]],
+            "z_limit": pick(grid.z_limits, cells["z"]),
+            "regime_filter": pick(grid.regime_filters, cells["regime"]),
+            "mode": pick(grid.modes, cells["mode"]),
+        }
+    )
+
+
+def _timing(markets: list[Market], cells: dict, local: np.ndarray) -> pd.DataFrame:
+    """Annualization and drawdown timestamps of every cell from its market's index."""
+    per_year = np.array([bars_per_year(m.index) for m in markets])
+    years = np.array([(m.index[-1] - m.index[0]) / _YEAR for m in markets])
+    stamps = np.concatenate([m.index.as_unit("ns") for m in markets])
+    offsets = np.cumsum([0] + [len(m.bars) for m in markets])[cells["market"]]
+    return pd.DataFrame(
+        {
+            "periods_per_year": per_year[cells["market"]],
+            "years": years[cells["market"]],
+            "drawdown_start_time": pd.DatetimeIndex(stamps[offsets + local[:, 0]]),
+            "drawdown_end_time": pd.DatetimeIndex(stamps[offsets + local[:, 1]]),
+        }
+    )
+
+
+def simulate_grid(
+    markets: Market | Sequence[Market],
+    grid: StrategyGrid,
+    execution: Execution | None = None,
+) -> GridStats:
+    """Simulate every cell of ``grid`` on every market and return per-cell statistics.
+
+    Example::
+
+        stats = simulate_grid(Market("SP500", bars, predictions, zscore=z),
+                              StrategyGrid(thresholds=[0.0, 0.01], z_limits=[None, 1.5]),
+                              Execution(fee_bps=1, slippage_bps=1))
+        table = strategy_factory.evaluate.metrics_table(stats)
+    """
+    listed = as_markets(markets)
+    execution = execution or Execution()
+    bounds = np.cumsum([0] + [len(m.bars) for m in listed])
+    z_ok = np.stack([np.concatenate([z_mask(m, z) for m in listed]) for z in grid.z_limits])
+    regime_ok = np.stack(
+        [np.concatenate([m.regime_mask(f) for m in listed]) for f in grid.regime_filters]
+    )
+    cells = _cells(len(listed), grid)
+    raw = simulate_cells(
+        np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
+        np.concatenate([fill_prices(m.bars, execution) for m in listed]),
+        np.concatenate([m.bars["close"].to_numpy(dtype=np.float64) for m in listed]),
+        np.concatenate([m.weeks() for m in listed]),
+        z_ok,
+        regime_ok,
+        bounds[:-1].astype(np.int64),
+        bounds[1:].astype(np.int64),
+        cells["market"],
+        np.asarray(grid.thresholds, dtype=np.float64)[cells["threshold"]],
+        cells["z"],
+        cells["regime"],
+        np.asarray([m == "long_only" for m in grid.modes])[cells["mode"]],
+        execution.fee,
+        execution.slippage,
+    )
+    stats = pd.DataFrame(raw, columns=list(STAT_NAMES))
+    local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
+    timing = _timing(listed, cells, local.astype(np.int64))
+    return GridStats(_configs(listed, grid, cells), pd.concat([stats, timing], axis=1), execution)
