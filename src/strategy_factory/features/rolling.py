@@ -4,7 +4,8 @@ Every kernel reads a window of the last ``window`` values ending at ``t`` and wr
 NaN until the window is full of finite values, so a NaN in the input (a warm-up, a
 missing reference bar) makes exactly the windows that contain it NaN. The running
 sums are updated as values enter and leave (Welford's update, as pandas does), so a
-window costs O(1) and the value at ``t`` depends on inputs up to ``t`` only.
+window costs O(1) and the value at ``t`` depends on inputs up to ``t`` only (the sums are
+kept relative to the series' first value, which comes before every defined window).
 """
 
 from __future__ import annotations
@@ -14,8 +15,19 @@ import numpy as np
 
 
 @numba.njit(cache=True)
+def _first_finite(values: np.ndarray) -> float:
+    for x in values:
+        if np.isfinite(x):
+            return x
+    return 0.0
+
+
+@numba.njit(cache=True)
 def _moments(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling mean and sum of squared deviations (``M2``), NaN while the window has a gap."""
+    # Running sums of values far from zero lose digits (a price of 1,000 moving by 1e-4):
+    # work relative to the first value, which every defined window comes after.
+    origin = _first_finite(values)
     n = values.size
     means = np.full(n, np.nan)
     m2s = np.full(n, np.nan)
@@ -23,14 +35,14 @@ def _moments(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     mean = 0.0
     m2 = 0.0
     for t in range(n):
-        x = values[t]
+        x = values[t] - origin
         if np.isfinite(x):
             count += 1
             delta = x - mean
             mean += delta / count
             m2 += delta * (x - mean)
         if t >= window:
-            old = values[t - window]
+            old = values[t - window] - origin
             if np.isfinite(old):
                 count -= 1
                 if count == 0:
@@ -41,7 +53,7 @@ def _moments(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
                     mean -= delta / count
                     m2 -= delta * (old - mean)
         if count == window:
-            means[t] = mean
+            means[t] = mean + origin
             m2s[t] = max(m2, 0.0)
     return means, m2s
 
@@ -144,7 +156,7 @@ def _comoments(x: np.ndarray, y: np.ndarray, window: int) -> tuple[np.ndarray, .
 
 def rolling_corr(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     """Pearson correlation of ``x`` and ``y`` over the last ``window`` bars."""
-    var_x, var_y, cov = _comoments(_f64(x), _f64(y), window)
+    var_x, var_y, cov = _comoments(_centred(x), _centred(y), window)
     with np.errstate(divide="ignore", invalid="ignore"):
         denominator = np.sqrt(var_x * var_y)
         return np.where(denominator > 0.0, np.clip(cov / denominator, -1.0, 1.0), np.nan)
@@ -152,10 +164,12 @@ def rolling_corr(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
 
 def rolling_beta(x: np.ndarray, reference: np.ndarray, window: int) -> np.ndarray:
     """OLS slope of ``x`` on ``reference`` over the last ``window`` bars: cov / var(reference)."""
-    _, var_reference, cov = _comoments(_f64(x), _f64(reference), window)
+    _, var_reference, cov = _comoments(_centred(x), _centred(reference), window)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(var_reference > 0.0, cov / var_reference, np.nan)
 
 
-def _f64(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)
+def _centred(values: np.ndarray) -> np.ndarray:
+    """``values`` less their first finite value (see :func:`_moments`); co-moments ignore it."""
+    values = np.asarray(values, dtype=np.float64)
+    return values - _first_finite(values)
