@@ -55,11 +55,21 @@ class CapturedSignals:
 
     def configs(self) -> pd.DataFrame:
         """One row per captured configuration (index ``config_id``), config columns only."""
-        first = self.frame.groupby("config_id", sort=True).first()
+        first = self.frame.drop_duplicates("config_id").set_index("config_id").sort_index()
         configs = first[list(CONFIG_COLUMNS)].copy()
-        configs["regime_filter"] = [parse_regime_filter(t) for t in configs["regime_filter"]]
-        configs["z_limit"] = [None if pd.isna(z) else float(z) for z in configs["z_limit"]]
+        configs["regime_filter"] = [
+            parse_regime_filter(t) if isinstance(t, str) else None for t in configs["regime_filter"]
+        ]
+        z_limits = [None if pd.isna(z) else float(z) for z in configs["z_limit"]]
+        configs["z_limit"] = pd.Series(z_limits, index=configs.index, dtype=object)
         return configs
+
+    def config(self, config_id: int) -> StrategyConfig:
+        """The configuration captured under ``config_id``."""
+        configs = self.configs()
+        if config_id not in configs.index:
+            raise FactoryError(f"no configuration {config_id} in the capture")
+        return StrategyConfig(**configs.loc[config_id].to_dict())
 
 
 def _signal_frame(config_id: int, detail: StrategyDetail) -> pd.DataFrame:

@@ -123,7 +123,7 @@ def weekly_pnl(bar_returns: pd.Series) -> np.ndarray:
     """Sum of bar returns per calendar week (Monday–Sunday, UTC), empty weeks as 0."""
     index = pd.DatetimeIndex(bar_returns.index)
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    monday = (index.normalize() - pd.to_timedelta(index.dayofweek, unit="D")).as_unit("ns")
+    monday = (index.normalize() - pd.to_timedelta(index.day_of_week, unit="D")).as_unit("ns")
     week = ((monday - monday[0]) // _WEEK).to_numpy(dtype=np.int64)
     return np.bincount(week, weights=_array(bar_returns))
 

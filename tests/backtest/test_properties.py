@@ -1,0 +1,171 @@
+"""Invariants of the engine, checked by hypothesis on random bars, predictions and filters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from strategy_factory.backtest import (
+    Execution,
+    Market,
+    StrategyGrid,
+    simulate_config,
+    simulate_grid,
+)
+from strategy_factory.data import synthetic_bars
+from strategy_factory.evaluate import METRIC_COLUMNS, metrics_table, strategy_metrics
+
+PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LEVELS = [-0.02, -0.01, -0.004, 0.0, 0.004, 0.01, 0.02]
+
+
+@st.composite
+def markets(draw: st.DrawFn, min_bars: int = 2, max_bars: int = 120) -> Market:
+    """Seeded synthetic bars (any frequency) with drawn predictions, z-scores and regimes."""
+    n = draw(st.integers(min_bars, max_bars))
+    freq = draw(st.sampled_from(["1D", "4h", "17min"]))
+    bars = synthetic_bars(n, freq=freq, seed=draw(st.integers(0, 10_000)), mean_duration=20)
+    levels = st.one_of(st.sampled_from(LEVELS), st.floats(-0.03, 0.03, allow_subnormal=False))
+    predictions = pd.Series(draw(st.lists(levels, min_size=n, max_size=n)), index=bars.index)
+    zscore = np.array(
+        draw(st.lists(st.sampled_from([np.nan, -1.0, 0.0, 0.5, 2.0]), min_size=n, max_size=n))
+    )
+    labels = draw(st.lists(st.sampled_from([-1, 0, 1, 2]), min_size=n, max_size=n))
+    regimes = pd.DataFrame({"regime_a": np.array(labels, dtype=np.int64)}, index=bars.index)
+    return Market(
+        "X",
+        bars,
+        predictions,
+        zscore=zscore,
+        regimes=regimes,
+        regime_labels={"regime_a": [0, 1, 2]},
+    )
+
+
+GRID = StrategyGrid(
+    thresholds=[0.0, 0.005, 0.015],
+    z_limits=[None, 0.5],
+    regime_filters=[None, {"regime_a": [0, 2]}],
+    modes=["long_short", "long_only"],
+)
+executions = st.builds(
+    Execution,
+    fill=st.sampled_from(["next_open", "next_close"]),
+    fee_bps=st.sampled_from([0.0, 1.0, 20.0]),
+    slippage_bps=st.sampled_from([0.0, 5.0]),
+)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, pd.Timedelta) or isinstance(b, pd.Timedelta):
+        return a == b
+    a, b = float(a), float(b)
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@PROPERTY
+@given(markets(), executions)
+def test_table_agrees_with_plain_functions_on_every_cell(
+    market: Market, execution: Execution
+) -> None:
+    stats = simulate_grid(market, GRID, execution)
+    table = metrics_table(stats)
+    for row in range(len(table)):
+        expected = strategy_metrics(simulate_config(market, stats.config(row), execution))
+        for column in (*METRIC_COLUMNS, "max_drawdown_duration"):
+            assert _same(table[column].iloc[row], expected[column]), (row, column)
+
+
+@PROPERTY
+@given(markets(min_bars=3), executions, st.data())
+def test_no_look_ahead(market: Market, execution: Execution, data: st.DataObject) -> None:
+    n = len(market.bars)
+    t = data.draw(st.integers(0, n - 2), label="t")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    later = slice(t + 1, None)
+    bars = market.bars.copy()
+    bars.iloc[later, :4] *= np.exp(rng.normal(0, 0.2, size=(n - t - 1, 1)))
+    predictions = market.predictions.copy()
+    predictions.iloc[later] = rng.normal(0, 0.02, size=n - t - 1)
+    zscore = market.zscore_values().copy()
+    zscore[later] = rng.normal(0, 2, size=n - t - 1)
+    regimes = market.regimes.copy()
+    regimes.iloc[later, 0] = rng.integers(-1, 3, size=n - t - 1)
+    changed = Market("X", bars, predictions, zscore, regimes, market.regime_labels)
+    stats = simulate_grid(market, GRID, execution)
+    for row in range(len(stats)):
+        before = simulate_config(market, stats.config(row), execution).per_bar
+        after = simulate_config(changed, stats.config(row), execution).per_bar
+        np.testing.assert_array_equal(before["position"][: t + 2], after["position"][: t + 2])
+        np.testing.assert_array_equal(before["signal"][: t + 1], after["signal"][: t + 1])
+        np.testing.assert_array_equal(before["equity"][: t + 1], after["equity"][: t + 1])
+
+
+@PROPERTY
+@given(markets(), executions)
+def test_zero_predictions_make_no_trades(market: Market, execution: Execution) -> None:
+    flat = Market(
+        "X",
+        market.bars,
+        market.predictions * 0.0,
+        market.zscore,
+        market.regimes,
+        market.regime_labels,
+    )
+    table = metrics_table(simulate_grid(flat, GRID, execution))
+    assert (table[["trades", "position_changes", "max_drawdown_bars"]] == 0).all().all()
+    assert (table[["total_return", "cagr", "exposure", "max_drawdown"]] == 0.0).all().all()
+    no_value = ["win_rate", "expectancy", "payoff_ratio", "profit_factor", "sqn", "sqn_100"]
+    assert table[[*no_value, "sharpe", "sortino"]].isna().all().all()
+    assert np.isposinf(table["weekly_consistency"]).all()
+
+
+@PROPERTY
+@given(markets(), executions)
+def test_doubling_fees_never_raises_total_return(market: Market, execution: Execution) -> None:
+    doubled = Execution(execution.fill, 2 * execution.fee_bps + 1.0, execution.slippage_bps)
+    cheap = metrics_table(simulate_grid(market, GRID, execution))["total_return"].to_numpy()
+    dear = metrics_table(simulate_grid(market, GRID, doubled))["total_return"].to_numpy()
+    assert (dear <= cheap + 1e-12 * (1 + np.abs(cheap))).all()
+
+
+@PROPERTY
+@given(markets(), executions)
+def test_threshold_above_every_prediction_trades_nothing(
+    market: Market, execution: Execution
+) -> None:
+    top = float(np.abs(market.predictions).max())
+    grid = StrategyGrid(
+        thresholds=[top, top + 1.0], z_limits=[None, 2.0], modes=["long_short", "long_only"]
+    )
+    table = metrics_table(simulate_grid(market, grid, execution))
+    assert (table["trades"] == 0).all() and (table["total_return"] == 0).all()
+
+
+@PROPERTY
+@given(markets(), executions)
+def test_long_only_never_goes_short(market: Market, execution: Execution) -> None:
+    stats = simulate_grid(market, GRID, execution)
+    for row in np.flatnonzero(stats.configs["mode"] == "long_only"):
+        detail = simulate_config(market, stats.config(row), execution)
+        assert (detail.positions >= 0).all()
+        assert (detail.trades["direction"] == 1).all()
+
+
+@PROPERTY
+@given(markets(), executions)
+def test_trade_returns_compound_to_the_total_return(market: Market, execution: Execution) -> None:
+    stats = simulate_grid(market, GRID, execution)
+    table = metrics_table(stats)
+    for row in range(len(stats)):
+        detail = simulate_config(market, stats.config(row), execution)
+        compounded = np.prod(1.0 + detail.trade_returns) - 1.0
+        assert math.isclose(
+            compounded, table["total_return"].iloc[row], rel_tol=1e-9, abs_tol=1e-12
+        )
