@@ -1,0 +1,52 @@
+"""The store: SQLAlchemy tables, repositories and migrations, on SQLite or PostgreSQL.
+
+``create_store()`` opens ``FACTORY_DB`` (a SQLite file by default) and migrates it; the
+returned :class:`Store` groups the repositories. The job queue (``store.queue``) is durable
+and safe for many workers on many machines.
+"""
+
+from strategy_factory.store.database import normalize_url
+from strategy_factory.store.queue import JobQueue
+from strategy_factory.store.records import (
+    ClaimedJob,
+    FingerprintHit,
+    GenerationSummary,
+    Job,
+    JobRecord,
+    JobStatus,
+    LineageEdge,
+    ModelRecord,
+    Period,
+    PromotedModel,
+    Run,
+    RunStatus,
+    SimulationResult,
+    StopReason,
+    Worker,
+)
+from strategy_factory.store.simulations import KEY_METRICS, strategy_key
+from strategy_factory.store.store import Store, create_store
+
+__all__ = [
+    "KEY_METRICS",
+    "ClaimedJob",
+    "FingerprintHit",
+    "GenerationSummary",
+    "Job",
+    "JobQueue",
+    "JobRecord",
+    "JobStatus",
+    "LineageEdge",
+    "ModelRecord",
+    "Period",
+    "PromotedModel",
+    "Run",
+    "RunStatus",
+    "SimulationResult",
+    "StopReason",
+    "Store",
+    "Worker",
+    "create_store",
+    "normalize_url",
+    "strategy_key",
+]

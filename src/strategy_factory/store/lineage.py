@@ -1,0 +1,145 @@
+"""The lineage DAG: which model was pruned into which, and a run's generations.
+
+Ancestry and descendants are each ONE recursive CTE (``WITH RECURSIVE``), so a chain of
+any length costs one round trip on either backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Select, and_, func, literal, select
+
+from strategy_factory.errors import NotFoundError
+from strategy_factory.store.database import Database
+from strategy_factory.store.records import GenerationSummary, LineageEdge, Period
+from strategy_factory.store.tables import evolution_log as edges
+from strategy_factory.store.tables import models, simulation_results
+
+# A guard against a corrupted (cyclic) log; real lineages are a few dozen generations deep.
+MAX_DEPTH = 10_000
+_EDGE_COLUMNS = [edges.c[name] for name in LineageEdge.__dataclass_fields__]
+
+
+class LineageRepository:
+    """The ``evolution_log`` table."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add_edge(
+        self,
+        *,
+        run_id: str,
+        child_model_id: str,
+        generation: int,
+        pruned_features: Sequence[str],
+        remaining_features: Sequence[str],
+        parent_model_id: str | None = None,
+        parent_sqn: float | None = None,
+        reason: str | None = None,
+    ) -> LineageEdge:
+        """Record that ``child_model_id`` came from ``parent_model_id`` (None for a seed)."""
+        values = {
+            "run_id": run_id,
+            "parent_model_id": parent_model_id,
+            "child_model_id": child_model_id,
+            "generation": generation,
+            "parent_sqn": parent_sqn,
+            "pruned_features": list(pruned_features),
+            "remaining_features": list(remaining_features),
+            "reason": reason,
+        }
+        with self._db.write() as connection:
+            row = connection.execute(edges.insert().values(values).returning(*edges.c)).one()
+        return LineageEdge.from_row(row)
+
+    def ancestry(self, model_id: str) -> list[LineageEdge]:
+        """The edges from the seed down to ``model_id``, seed first."""
+        return self._walk(model_id, upward=True)
+
+    def descendants(self, model_id: str) -> list[LineageEdge]:
+        """Every edge below ``model_id``, nearest generation first."""
+        return self._walk(model_id, upward=False)
+
+    def _walk(self, model_id: str, upward: bool) -> list[LineageEdge]:
+        start = edges.c.child_model_id if upward else edges.c.parent_model_id
+        walk = (
+            select(*_EDGE_COLUMNS, literal(0).label("depth"))
+            .where(start == model_id)
+            .cte("walk", recursive=True)
+        )
+        step = edges.alias("step")
+        link = (
+            step.c.child_model_id == walk.c.parent_model_id
+            if upward
+            else step.c.parent_model_id == walk.c.child_model_id
+        )
+        walk = walk.union_all(
+            select(*[step.c[c.name] for c in _EDGE_COLUMNS], walk.c.depth + 1).where(
+                and_(link, walk.c.depth < MAX_DEPTH)
+            )
+        )
+        order = walk.c.depth.desc() if upward else walk.c.depth
+        query = select(*[walk.c[c.name] for c in _EDGE_COLUMNS]).order_by(order, walk.c.id)
+        with self._db.read() as connection:
+            _require_model(connection, model_id)
+            return [LineageEdge.from_row(row) for row in connection.execute(query)]
+
+    def generations(self, run_id: str) -> list[GenerationSummary]:
+        """Per generation of a run: models, selection simulations, best SQN and its model."""
+        with self._db.read() as connection:
+            counts = connection.execute(_generation_counts(run_id)).all()
+            best = {row.generation: row for row in connection.execute(_best_per_generation(run_id))}
+        summaries = []
+        for row in counts:
+            top = best.get(row.generation)
+            summaries.append(
+                GenerationSummary(
+                    generation=row.generation,
+                    models=row.models,
+                    simulations=0 if top is None else top.simulations,
+                    best_sqn=None if top is None else top.sqn,
+                    best_model_id=None if top is None else top.model_id,
+                )
+            )
+        return summaries
+
+
+def _generation_counts(run_id: str) -> Select:
+    return (
+        select(models.c.generation, func.count().label("models"))
+        .where(models.c.run_id == run_id)
+        .group_by(models.c.generation)
+        .order_by(models.c.generation)
+    )
+
+
+def _best_per_generation(run_id: str) -> Select:
+    window = {"partition_by": models.c.generation}
+    ranked = (
+        select(
+            models.c.generation,
+            simulation_results.c.model_id,
+            simulation_results.c.sqn,
+            func.count().over(**window).label("simulations"),
+            func.row_number()
+            .over(
+                **window,
+                order_by=(simulation_results.c.sqn.desc().nulls_last(), simulation_results.c.id),
+            )
+            .label("rank"),
+        )
+        .join(models, models.c.id == simulation_results.c.model_id)
+        .where(
+            simulation_results.c.run_id == run_id,
+            simulation_results.c.period == Period.SELECTION.value,
+        )
+        .subquery()
+    )
+    return select(ranked).where(ranked.c.rank == 1)
+
+
+def _require_model(connection: Connection, model_id: str) -> None:
+    if connection.execute(select(models.c.id).where(models.c.id == model_id)).first() is None:
+        raise NotFoundError(f"no model {model_id!r}: list a run's models to see the known ids")

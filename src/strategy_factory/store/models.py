@@ -1,0 +1,124 @@
+"""Trained models and the fingerprint registry that keeps any configuration from training twice.
+
+The race the registry settles: two processes train the same configuration at once and
+both call :meth:`ModelRepository.register_fingerprint`. The insert is ``ON CONFLICT DO
+NOTHING`` followed by a read of the row, so exactly one row exists and both callers get
+the same winning model id; the loser can drop its own model.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from strategy_factory.errors import NotFoundError
+from strategy_factory.store.database import Database
+from strategy_factory.store.records import FingerprintHit, ModelRecord
+from strategy_factory.store.tables import model_fingerprints as fingerprints
+from strategy_factory.store.tables import models
+
+
+class ModelRepository:
+    """The ``models`` and ``model_fingerprints`` tables."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add(
+        self,
+        *,
+        fingerprint: str,
+        algorithm: str,
+        symbol: str,
+        features: Sequence[str],
+        run_id: str | None = None,
+        generation: int = 0,
+        chosen_config: Mapping[str, Any] | None = None,
+        validation_metrics: Mapping[str, Any] | None = None,
+        importance: Mapping[str, Any] | None = None,
+        data_ranges: Mapping[str, Any] | None = None,
+        artifact_path: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelRecord:
+        """Record a trained model; ``features`` keep their order, ``model_id`` defaults to a uuid.
+
+        ``importance`` holds the method and the scores, e.g.
+        ``{"method": "permutation", "scores": {"rsi_14": 0.12, ...}}``.
+        """
+        values = {
+            "id": model_id or uuid.uuid4().hex,
+            "run_id": run_id,
+            "generation": generation,
+            "fingerprint": fingerprint,
+            "algorithm": algorithm,
+            "symbol": symbol,
+            "features": list(features),
+            "chosen_config": _plain(chosen_config),
+            "validation_metrics": _plain(validation_metrics),
+            "importance": _plain(importance),
+            "data_ranges": _plain(data_ranges),
+            "artifact_path": artifact_path,
+        }
+        with self._db.write() as connection:
+            row = connection.execute(models.insert().values(values).returning(*models.c)).one()
+        return ModelRecord.from_row(row)
+
+    def get(self, model_id: str) -> ModelRecord:
+        """The model ``model_id`` (raises :class:`NotFoundError` when there is none)."""
+        with self._db.read() as connection:
+            row = connection.execute(select(models).where(models.c.id == model_id)).first()
+        if row is None:
+            raise NotFoundError(f"no model {model_id!r}: list a run's models to see the known ids")
+        return ModelRecord.from_row(row)
+
+    def of_run(self, run_id: str, generation: int | None = None) -> list[ModelRecord]:
+        """A run's models in training order, optionally of one generation only."""
+        query = select(models).where(models.c.run_id == run_id)
+        if generation is not None:
+            query = query.where(models.c.generation == generation)
+        query = query.order_by(models.c.generation, models.c.created_at, models.c.id)
+        with self._db.read() as connection:
+            return [ModelRecord.from_row(row) for row in connection.execute(query)]
+
+    def register_fingerprint(
+        self, fingerprint: str, model_id: str, config: str, fingerprint_version: str | int
+    ) -> str:
+        """Claim ``fingerprint`` for ``model_id``; returns the id of the model that holds it.
+
+        ``config`` is the canonical JSON text that was hashed. When another model already
+        holds the fingerprint (even one registered a moment ago by a racing process), its
+        id is returned and nothing is written.
+        """
+        statement = (
+            self._db.insert(fingerprints)
+            .values(
+                fingerprint=fingerprint,
+                model_id=model_id,
+                config=config,
+                fingerprint_version=str(fingerprint_version),
+            )
+            .on_conflict_do_nothing(index_elements=[fingerprints.c.fingerprint])
+        )
+        holder = select(fingerprints.c.model_id).where(fingerprints.c.fingerprint == fingerprint)
+        with self._db.write() as connection:
+            connection.execute(statement)
+            return connection.execute(holder).scalar_one()
+
+    def by_fingerprint(self, fingerprint: str) -> FingerprintHit | None:
+        """The model trained for ``fingerprint``, counting the hit; None when it is new."""
+        statement = (
+            update(fingerprints)
+            .where(fingerprints.c.fingerprint == fingerprint)
+            .values(hits=fingerprints.c.hits + 1)
+            .returning(*fingerprints.c)
+        )
+        with self._db.write() as connection:
+            row = connection.execute(statement).first()
+        return None if row is None else FingerprintHit.from_row(row)
+
+
+def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if value is None else dict(value)

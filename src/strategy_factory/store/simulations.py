@@ -1,0 +1,172 @@
+"""Simulation results: one row per (run, model, period, strategy), written idempotently.
+
+A strategy is identified by its canonical key: ticker, threshold, z_limit, regime_filter
+(label lists sorted and de-duplicated) and mode. Inserting a result that exists is a
+no-op, so a resumed run can re-send a whole grid and nothing is counted twice; the number
+returned is exactly how many cells were new, fit for advancing a run's progress counter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.store.database import Database
+from strategy_factory.store.records import Period, SimulationResult, canonical_json, parse_enum
+from strategy_factory.store.tables import simulation_results as results
+
+STRATEGY_FIELDS = ("ticker", "threshold", "z_limit", "regime_filter", "mode")
+KEY_METRICS = (
+    "trades",
+    "sqn",
+    "profit_factor",
+    "weekly_consistency",
+    "sharpe",
+    "total_return",
+    "max_drawdown",
+)
+
+
+class SimulationRepository:
+    """The ``simulation_results`` table."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add_many(
+        self, run_id: str, model_id: str, period: str, rows: Iterable[Mapping[str, Any]]
+    ) -> int:
+        """Record grid results, skipping any already recorded; returns how many were new.
+
+        Each row is one grid cell: the strategy fields ``ticker``, ``threshold``, ``mode``
+        (and optionally ``z_limit``, ``regime_filter``) plus its metrics, e.g. a record of
+        the backtest metrics table. Every non-strategy field is kept in ``metrics``; the key
+        metrics (trades, sqn, profit_factor, weekly_consistency, sharpe, total_return,
+        max_drawdown) also get their own columns for sorting.
+        """
+        scope = {
+            "run_id": run_id,
+            "model_id": model_id,
+            "period": parse_enum(Period, period, "period").value,
+        }
+        values = {}
+        for row in rows:
+            cell = _row_values(scope, row)
+            values.setdefault(cell["strategy_key"], cell)
+        recorded = select(results.c.strategy_key).where(
+            *(results.c[name] == value for name, value in scope.items())
+        )
+        with self._db.write() as connection:
+            if self._db.dialect == "postgresql":
+                # Writers of the same model's results take turns, so the count stays exact.
+                key = func.hashtext(f"{run_id}/{model_id}/{scope['period']}")
+                connection.execute(select(func.pg_advisory_xact_lock(key)))
+            for strategy in connection.execute(recorded).scalars():
+                values.pop(strategy, None)
+            if values:
+                # A plain executemany (no RETURNING): psycopg pipelines it, several times
+                # faster than one giant multi-row statement.
+                connection.execute(_insert_new(self._db), list(values.values()))
+        return len(values)
+
+    def top(
+        self,
+        run_id: str,
+        *,
+        model_id: str | None = None,
+        period: str = Period.SELECTION.value,
+        metric: str = "sqn",
+        limit: int = 10,
+        descending: bool = True,
+    ) -> list[SimulationResult]:
+        """The best ``limit`` results of a run (or one of its models) by a key metric."""
+        if metric not in KEY_METRICS:
+            raise FactoryError(f"cannot rank by {metric!r}: choose one of {', '.join(KEY_METRICS)}")
+        column = results.c[metric]
+        order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+        query = _scoped(select(results), run_id, model_id, period).order_by(order, results.c.id)
+        with self._db.read() as connection:
+            rows = connection.execute(query.limit(limit))
+            return [SimulationResult.from_row(row) for row in rows]
+
+    def count(self, run_id: str, *, model_id: str | None = None, period: str | None = None) -> int:
+        """How many results a run (or one of its models, or one period) has."""
+        query = _scoped(select(func.count()).select_from(results), run_id, model_id, period)
+        with self._db.read() as connection:
+            return connection.execute(query).scalar_one()
+
+
+def _insert_new(database: Database) -> Any:
+    return database.insert(results).on_conflict_do_nothing(
+        index_elements=[
+            results.c.run_id,
+            results.c.model_id,
+            results.c.period,
+            results.c.strategy_key,
+        ]
+    )
+
+
+def strategy_key(row: Mapping[str, Any]) -> str:
+    """The canonical text identifying a strategy of the grid (see the module docstring)."""
+    return canonical_json(_strategy(row))
+
+
+def _strategy(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _strategy_value(name, row.get(name)) for name in STRATEGY_FIELDS}
+
+
+def _strategy_value(name: str, value: Any) -> Any:
+    if name in {"threshold", "z_limit"}:
+        return _number(value)
+    if name == "regime_filter":
+        return _regime_filter(value)
+    return str(value)
+
+
+def _regime_filter(value: Any) -> dict[str, list[int]] | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return {
+        str(column): sorted({int(label) for label in labels})
+        for column, labels in sorted(dict(value).items())
+    }
+
+
+def _row_values(scope: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [name for name in ("ticker", "threshold", "mode") if name not in row]
+    if missing:
+        raise FactoryError(
+            f"a simulation result needs {', '.join(missing)}; got fields {', '.join(row)}"
+        )
+    strategy = _strategy(row)
+    metrics = {name: value for name, value in row.items() if name not in STRATEGY_FIELDS}
+    key_metrics = {name: _number(metrics.get(name)) for name in KEY_METRICS}
+    if key_metrics["trades"] is not None:
+        key_metrics["trades"] = int(key_metrics["trades"])
+    return {
+        **scope,
+        **strategy,
+        **key_metrics,
+        "strategy_key": canonical_json(strategy),
+        "metrics": metrics,
+    }
+
+
+def _number(value: Any) -> float | None:
+    # NaN means "undefined": store NULL so it sorts last on both backends.
+    number = None if value is None else float(value)
+    return None if number is None or math.isnan(number) else number
+
+
+def _scoped(query: Select, run_id: str, model_id: str | None, period: str | None) -> Select:
+    query = query.where(results.c.run_id == run_id)
+    if model_id is not None:
+        query = query.where(results.c.model_id == model_id)
+    if period is not None:
+        query = query.where(results.c.period == parse_enum(Period, period, "period").value)
+    return query

@@ -1,0 +1,235 @@
+"""The store's tables (SQLAlchemy Core); the Alembic migrations must build exactly these.
+
+Timestamps default to the database clock (:func:`utcnow`) at insert time. Status-like
+columns are plain strings guarded by CHECK constraints so both backends accept the same
+values. ``evolution_runs.best_model_id`` and ``promoted_model_id`` carry no foreign key:
+models reference their run, and a cycle of foreign keys would make both unwritable.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from strategy_factory.store.columns import JsonDocument, Real, UtcDateTime, utcnow
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+_SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+RUN_STATUSES = ("pending", "running", "completed", "failed", "stopped")
+STOP_REASONS = ("max_generations", "cannot_prune", "promoted", "failed", "stopped_by_user")
+JOB_STATUSES = ("pending", "running", "done", "failed")
+PERIODS = ("selection", "holdout")
+WORKER_STATUSES = ("running", "stopped")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+def _created_at() -> Column:
+    return Column("created_at", UtcDateTime(), nullable=False, default=utcnow())
+
+
+evolution_runs = Table(
+    "evolution_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+    Column("started_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("symbol", String(64), nullable=False),
+    Column("algorithm", String(64), nullable=False),
+    Column("config", JsonDocument(), nullable=False),
+    Column("current_generation", Integer, nullable=False, default=0),
+    Column("max_generations", Integer, nullable=False),
+    Column("models_trained", Integer, nullable=False, default=0),
+    Column("models_total", Integer, nullable=False, default=0),
+    Column("simulations_completed", BigInteger, nullable=False, default=0),
+    Column("simulations_total", BigInteger, nullable=False, default=0),
+    Column("step_status", Text),
+    Column("best_sqn", Real()),
+    Column("best_model_id", String(64)),
+    Column("promoted", Boolean, nullable=False, default=False),
+    Column("promoted_model_id", String(32)),
+    Column("configurations_tried", BigInteger, nullable=False, default=0),
+    Column("stop_reason", String(32)),
+    Column("error", Text),
+    Column("stop_requested", Boolean, nullable=False, default=False),
+    _one_of("status", RUN_STATUSES, "status"),
+    _one_of("stop_reason", STOP_REASONS, "stop_reason"),
+    Index(None, "created_at"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("run_id", String(32), ForeignKey("evolution_runs.id")),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("algorithm", String(64), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("features", JsonDocument(), nullable=False),
+    Column("chosen_config", JsonDocument()),
+    Column("validation_metrics", JsonDocument()),
+    Column("importance", JsonDocument()),
+    Column("data_ranges", JsonDocument()),
+    Column("artifact_path", Text),
+    _created_at(),
+    Index(None, "run_id", "generation"),
+)
+
+model_fingerprints = Table(
+    "model_fingerprints",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("model_id", String(64), ForeignKey("models.id"), nullable=False),
+    # The exact canonical text that was hashed, so a fingerprint can be re-derived.
+    Column("config", Text, nullable=False),
+    Column("fingerprint_version", String(32), nullable=False),
+    _created_at(),
+    Column("hits", Integer, nullable=False, default=0),
+)
+
+evolution_log = Table(
+    "evolution_log",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("evolution_runs.id"), nullable=False),
+    Column("parent_model_id", String(64), ForeignKey("models.id"), index=True),
+    Column("child_model_id", String(64), ForeignKey("models.id"), nullable=False, index=True),
+    Column("generation", Integer, nullable=False),
+    Column("parent_sqn", Real()),
+    Column("pruned_features", JsonDocument(), nullable=False),
+    Column("remaining_features", JsonDocument(), nullable=False),
+    Column("reason", Text),
+    _created_at(),
+    Index(None, "run_id", "generation"),
+)
+
+simulation_results = Table(
+    "simulation_results",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("evolution_runs.id"), nullable=False),
+    Column("model_id", String(64), ForeignKey("models.id"), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("ticker", String(64), nullable=False),
+    Column("threshold", Real(), nullable=False),
+    Column("z_limit", Real()),
+    Column("regime_filter", JsonDocument()),
+    Column("mode", String(16), nullable=False),
+    # Canonical text of (ticker, threshold, z_limit, regime_filter, mode): one NOT NULL key
+    # column, because a NULL z_limit or regime_filter never collides in a unique constraint.
+    Column("strategy_key", Text, nullable=False),
+    Column("trades", Integer),
+    Column("sqn", Real()),
+    Column("profit_factor", Real()),
+    Column("weekly_consistency", Real()),
+    Column("sharpe", Real()),
+    Column("total_return", Real()),
+    Column("max_drawdown", Real()),
+    Column("metrics", JsonDocument(), nullable=False),
+    _created_at(),
+    UniqueConstraint("run_id", "model_id", "period", "strategy_key", name="uq_simulation_results"),
+    _one_of("period", PERIODS, "period"),
+)
+
+promoted_models = Table(
+    "promoted_models",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("run_id", String(32), ForeignKey("evolution_runs.id"), nullable=False, index=True),
+    Column("model_id", String(64), ForeignKey("models.id"), nullable=False),
+    Column("strategy", JsonDocument(), nullable=False),
+    Column("criteria", JsonDocument(), nullable=False),
+    Column("selection_metrics", JsonDocument(), nullable=False),
+    Column("holdout_metrics", JsonDocument(), nullable=False),
+    Column("configurations_tried", BigInteger, nullable=False),
+    Column("dsr", Real()),
+    Column("pbo", Real()),
+    Column("verdict", JsonDocument(), nullable=False),
+    Column("lineage", JsonDocument(), nullable=False),
+    _created_at(),
+)
+
+priority_jobs = Table(
+    "priority_jobs",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("evolution_runs.id")),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JsonDocument(), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("parent_sqn", Real()),
+    Column("status", String(16), nullable=False, default="pending"),
+    _created_at(),
+    Column("claimed_at", UtcDateTime()),
+    Column("claimed_by", String(128)),
+    Column("lease_token", String(32)),
+    Column("lease_expires_at", UtcDateTime()),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=3),
+    Column("result", JsonDocument()),
+    Column("error", Text),
+    Column("completed_at", UtcDateTime()),
+    _one_of("status", JOB_STATUSES, "status"),
+    CheckConstraint("max_attempts >= 1", name="max_attempts"),
+    Index(None, "status", "parent_sqn", "created_at"),
+    Index(None, "status", "lease_expires_at"),
+)
+# NULL never equals NULL in a unique index, so jobs without a run get their own index.
+Index(
+    "uq_priority_jobs_run_dedup",
+    priority_jobs.c.run_id,
+    priority_jobs.c.dedup_key,
+    unique=True,
+    postgresql_where=priority_jobs.c.run_id.is_not(None),
+    sqlite_where=priority_jobs.c.run_id.is_not(None),
+)
+Index(
+    "uq_priority_jobs_dedup",
+    priority_jobs.c.dedup_key,
+    unique=True,
+    postgresql_where=priority_jobs.c.run_id.is_(None),
+    sqlite_where=priority_jobs.c.run_id.is_(None),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False, default=utcnow()),
+    Column("last_heartbeat", UtcDateTime(), nullable=False, default=utcnow()),
+    Column("status", String(16), nullable=False, default="running"),
+    Column("current_job_id", _SERIAL, ForeignKey("priority_jobs.id")),
+    _one_of("status", WORKER_STATUSES, "status"),
+    Index(None, "status", "last_heartbeat"),
+)

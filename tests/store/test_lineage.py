@@ -1,0 +1,102 @@
+"""The lineage DAG: ancestry and descendants by one recursive query, and generation summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from strategy_factory.errors import NotFoundError
+from strategy_factory.store import Store
+from tests.store.conftest import add_model
+
+
+@contextmanager
+def recorded_statements(store: Store) -> Iterator[list[str]]:
+    """Every SQL statement the store sends while the block runs."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(store.database.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(store.database.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def family(store: Store, run_id: str) -> dict[str, str]:
+    """A 10-generation chain m0 → … → m9, and a branch m4 → b5 → b6."""
+    ids = {
+        name: add_model(store, run_id, generation=int(name[1:]), name=name)
+        for name in [f"m{g}" for g in range(10)] + ["b5", "b6"]
+    }
+    parents = {f"m{g}": f"m{g - 1}" for g in range(1, 10)} | {"b5": "m4", "b6": "b5", "m0": None}
+    features = [f"f{i}" for i in range(12)]
+    for child, parent in parents.items():
+        generation = int(child[1:])
+        store.lineage.add_edge(
+            run_id=run_id,
+            child_model_id=ids[child],
+            parent_model_id=parent,
+            generation=generation,
+            parent_sqn=None if parent is None else 1.0 + generation / 10,
+            pruned_features=[] if parent is None else [features[generation]],
+            remaining_features=features[generation + 1 :],
+            reason="seed" if parent is None else "pruned the least important feature",
+        )
+    return ids
+
+
+def test_ancestry_is_the_chain_from_the_seed_in_one_query(store: Store, family: dict) -> None:
+    with recorded_statements(store) as statements:
+        chain = store.lineage.ancestry("m9")
+    assert [edge.child_model_id for edge in chain] == [f"m{g}" for g in range(10)]
+    assert [edge.parent_model_id for edge in chain] == [None] + [f"m{g}" for g in range(9)]
+    assert [edge.generation for edge in chain] == list(range(10))
+    assert chain[3].pruned_features == ["f3"]
+    queries = [s.split()[0].upper() for s in statements if s.split()[0].upper() != "BEGIN"]
+    assert queries == ["SELECT", "WITH"]  # the model's existence, then ONE recursive query
+    assert "WITH RECURSIVE" in statements[-1].upper()
+
+
+def test_ancestry_of_a_branch_follows_the_branch(store: Store, family: dict) -> None:
+    chain = [edge.child_model_id for edge in store.lineage.ancestry("b6")]
+    assert chain == ["m0", "m1", "m2", "m3", "m4", "b5", "b6"]
+    assert [edge.child_model_id for edge in store.lineage.ancestry("m0")] == ["m0"]
+
+
+def test_descendants_cover_both_branches_nearest_first(store: Store, family: dict) -> None:
+    below = store.lineage.descendants("m4")
+    assert {edge.child_model_id for edge in below} == {f"m{g}" for g in range(5, 10)} | {
+        "b5",
+        "b6",
+    }
+    generations = [edge.generation for edge in below]
+    assert generations == sorted(generations)
+    assert store.lineage.descendants("m9") == []
+    with pytest.raises(NotFoundError, match="no model 'ghost'"):
+        store.lineage.ancestry("ghost")
+
+
+def test_generations_summarize_models_and_best_selection_result(store: Store, run_id: str) -> None:
+    sqn = {("a", 0): [1.0, 2.5], ("b", 0): [0.5], ("c", 1): [3.1, float("nan")], ("d", 2): []}
+    for (name, generation), values in sqn.items():
+        add_model(store, run_id, generation=generation, name=name)
+        rows = [
+            {"ticker": "SP500", "threshold": i / 10, "mode": "long_short", "sqn": value}
+            for i, value in enumerate(values)
+        ]
+        store.simulations.add_many(run_id, name, "selection", rows)
+    store.simulations.add_many(
+        run_id, "d", "holdout", [{"ticker": "SP500", "threshold": 0.0, "mode": "long_only"}]
+    )
+    summary = [
+        (g.generation, g.models, g.simulations, g.best_sqn, g.best_model_id)
+        for g in store.lineage.generations(run_id)
+    ]
+    assert summary == [(0, 2, 3, 2.5, "a"), (1, 1, 2, 3.1, "c"), (2, 1, 0, None, None)]

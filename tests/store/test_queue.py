@@ -1,0 +1,185 @@
+"""The durable job queue on every backend: priority, exactly-once claims, leases, fencing."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.store import Job, Store
+from tests.store.processes import drain_queue, run_together
+
+_kinds = (f"kind{n}" for n in itertools.count())
+
+
+def test_enqueueing_the_same_unit_again_is_a_no_op(store: Store, run_id: str) -> None:
+    units = [Job("train", {"generation": 1, "model": m}, run_id=run_id) for m in range(5)]
+    assert store.queue.enqueue(units) == 5
+    assert store.queue.enqueue(units) == 0
+    assert store.queue.enqueue([*units[:2], Job("train", {"generation": 2}, run_id=run_id)]) == 1
+    # The key is scoped by run: the same unit without a run is a different job, once.
+    assert store.queue.enqueue([Job("train", {"generation": 1, "model": 0})] * 2) == 1
+    assert store.queue.enqueue([Job("train", {"generation": 1, "model": 0})]) == 0
+    explicit = Job("simulate", {"x": 1}, run_id=run_id, dedup_key="simulate:model-7")
+    assert (
+        store.queue.enqueue(
+            [explicit, Job("simulate", {"x": 2}, dedup_key=explicit.dedup_key, run_id=run_id)]
+        )
+        == 1
+    )
+    assert store.queue.counts_by_status(run_id) == {
+        "pending": 7,
+        "running": 0,
+        "done": 0,
+        "failed": 0,
+    }
+
+
+sqns = st.lists(
+    st.lists(st.none() | st.sampled_from([-1.0, 0.0, 0.5, 2.0, 3.5]), min_size=1, max_size=3),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=sqns)
+def test_claims_follow_parent_sqn_then_age(store: Store, batches: list[list[float | None]]) -> None:
+    kind = next(_kinds)  # each example has its own kind of jobs, in the same store
+    enqueued = []
+    for batch in batches:
+        jobs = [Job(kind, {"n": len(enqueued) + i}, parent_sqn=sqn) for i, sqn in enumerate(batch)]
+        store.queue.enqueue(jobs)
+        enqueued.extend(jobs)
+    expected = sorted(
+        range(len(enqueued)),
+        key=lambda n: (enqueued[n].parent_sqn is None, -(enqueued[n].parent_sqn or 0), n),
+    )
+    claimed = []
+    while (job := store.queue.claim("w", kinds=[kind])) is not None:
+        claimed.append(job.payload["n"])
+    assert claimed == expected
+
+
+def test_pending_lists_jobs_in_claim_order(store: Store) -> None:
+    store.queue.enqueue(
+        [Job("train", {"n": n}, parent_sqn=s) for n, s in enumerate([None, 1.0, 3.0, None, 2.0])]
+    )
+    assert [job.payload["n"] for job in store.queue.pending()] == [2, 4, 1, 0, 3]
+    assert [job.payload["n"] for job in store.queue.pending(limit=2)] == [2, 4]
+
+
+def test_claims_only_the_kinds_asked_for(store: Store) -> None:
+    store.queue.enqueue([Job("simulate", {"n": 1}, parent_sqn=9.0), Job("train", {"n": 2})])
+    job = store.queue.claim("w", kinds=["train"])
+    assert job is not None
+    assert (job.kind, job.payload, job.attempts, job.claimed_by) == ("train", {"n": 2}, 1, "w")
+    assert store.queue.claim("w", kinds=["train"]) is None
+    with pytest.raises(FactoryError, match="kinds is empty"):
+        store.queue.claim("w", kinds=[])
+    with pytest.raises(FactoryError, match="lease_seconds must be positive"):
+        store.queue.claim("w", lease_seconds=0)
+
+
+def test_four_processes_claim_every_job_exactly_once(store_url: str, store: Store) -> None:
+    total = 400
+    store.queue.enqueue(Job("simulate", {"n": n}, parent_sqn=float(n % 7)) for n in range(total))
+    reports = run_together(drain_queue, [(store_url, f"worker-{w}") for w in range(4)])
+    claims = [(worker, job_id, won) for worker, done in reports for job_id, won in done]
+    assert sorted(job_id for _, job_id, _ in claims) == list(range(1, total + 1))
+    assert all(won for _, _, won in claims)
+    assert store.queue.counts_by_status() == {
+        "pending": 0,
+        "running": 0,
+        "done": total,
+        "failed": 0,
+    }
+    for worker, job_id, _ in claims[::50]:
+        record = store.queue.get(job_id)
+        assert (record.claimed_by, record.result, record.attempts) == (worker, {"by": worker}, 1)
+
+
+def test_a_completion_counts_once(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1})])
+    job = store.queue.claim("w")
+    assert job is not None
+    assert store.queue.complete(job.id, job.lease_token, {"sqn": 3.2}) is True
+    assert store.queue.complete(job.id, job.lease_token, {"sqn": -1.0}) is False
+    assert store.queue.heartbeat(job.id, job.lease_token) is False
+    record = store.queue.get(job.id)
+    assert (record.status, record.result) == ("done", {"sqn": 3.2})
+    assert record.completed_at is not None
+
+
+def test_an_expired_lease_is_taken_over_and_the_late_worker_is_fenced_off(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1})])
+    first = store.queue.claim("presumed-dead", lease_seconds=0.2)
+    assert first is not None
+    assert store.queue.claim("other", lease_seconds=0.2) is None  # still leased
+    time.sleep(0.35)
+    second = store.queue.claim("other", lease_seconds=30)
+    assert second is not None
+    assert (second.id, second.attempts, second.claimed_by) == (first.id, 2, "other")
+    assert second.lease_token != first.lease_token
+    assert "lease of presumed-dead expired on attempt 1" in (store.queue.get(first.id).error or "")
+
+    assert store.queue.heartbeat(first.id, first.lease_token) is False
+    assert store.queue.complete(first.id, first.lease_token, {"from": "late"}) is False
+    assert store.queue.fail(first.id, first.lease_token, "late failure") is False
+    assert store.queue.get(first.id).status == "running"
+    assert store.queue.complete(second.id, second.lease_token, {"from": "other"}) is True
+    assert store.queue.get(first.id).result == {"from": "other"}
+
+
+def test_heartbeats_keep_the_lease(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1})])
+    job = store.queue.claim("w", lease_seconds=0.3)
+    assert job is not None
+    expiry = job.lease_expires_at
+    for _ in range(4):  # 0.6 s in all: twice the lease, renewed all along
+        time.sleep(0.15)
+        assert store.queue.heartbeat(job.id, job.lease_token, lease_seconds=0.3) is True
+        assert store.queue.claim("thief") is None
+    renewed = store.queue.get(job.id).lease_expires_at
+    assert renewed is not None
+    assert renewed > expiry
+    assert store.queue.complete(job.id, job.lease_token) is True
+
+
+def test_a_job_that_keeps_failing_ends_failed_with_its_last_error(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1}, max_attempts=2)])
+    first = store.queue.claim("w")
+    assert first is not None
+    assert store.queue.fail(first.id, first.lease_token, "ValueError: boom 1") is True
+    retry = store.queue.get(first.id)
+    assert (retry.status, retry.attempts, retry.error, retry.lease_token) == (
+        "pending",
+        1,
+        "ValueError: boom 1",
+        None,
+    )
+    second = store.queue.claim("w")
+    assert second is not None
+    assert second.attempts == 2
+    assert store.queue.fail(second.id, second.lease_token, "ValueError: boom 2") is True
+    final = store.queue.get(first.id)
+    assert (final.status, final.attempts, final.error) == ("failed", 2, "ValueError: boom 2")
+    assert final.completed_at is not None
+    assert store.queue.claim("w") is None
+
+
+def test_a_job_whose_workers_keep_dying_ends_failed(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1}, max_attempts=1)])
+    job = store.queue.claim("doomed", lease_seconds=0.1)
+    assert job is not None
+    time.sleep(0.2)
+    assert store.queue.claim("w") is None
+    record = store.queue.get(job.id)
+    assert (record.status, record.error) == ("failed", "lease of doomed expired on attempt 1")
+    assert store.queue.counts_by_status() == {"pending": 0, "running": 0, "done": 0, "failed": 1}

@@ -1,0 +1,49 @@
+"""Workers: registration, heartbeats on the database clock, liveness, shutdown."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from strategy_factory.errors import NotFoundError
+from strategy_factory.store import Job, Store
+
+
+def test_a_worker_is_live_while_it_heartbeats(store: Store) -> None:
+    worker = store.workers.register("w-1", hostname="node-a", pid=4242)
+    assert (worker.hostname, worker.pid, worker.status) == ("node-a", 4242, "running")
+    assert [w.id for w in store.workers.live(within_seconds=60)] == ["w-1"]
+
+    store.queue.enqueue([Job("train", {"n": 1})])
+    job = store.queue.claim("w-1")
+    assert job is not None
+    beat = store.workers.heartbeat("w-1", current_job_id=job.id)
+    assert beat.current_job_id == job.id
+    assert beat.last_heartbeat > worker.last_heartbeat
+
+    time.sleep(0.3)
+    assert store.workers.live(within_seconds=0.2) == []
+    store.workers.heartbeat("w-1")
+    assert [w.id for w in store.workers.live(within_seconds=0.2)] == ["w-1"]
+
+    stopped = store.workers.stop("w-1")
+    assert (stopped.status, stopped.current_job_id) == ("stopped", None)
+    assert store.workers.live() == []
+
+
+def test_registering_again_restarts_the_same_worker(store: Store) -> None:
+    first = store.workers.register("w-1", hostname="node-a", pid=1)
+    store.workers.stop("w-1")
+    again = store.workers.register("w-1", hostname="node-b", pid=2)
+    assert (again.hostname, again.pid, again.status) == ("node-b", 2, "running")
+    assert again.started_at > first.started_at
+    default = store.workers.register()
+    assert default.pid == os.getpid()
+    assert {w.id for w in store.workers.live()} == {"w-1", default.id}
+
+
+def test_an_unknown_worker_says_to_register(store: Store) -> None:
+    with pytest.raises(NotFoundError, match="register the worker first"):
+        store.workers.heartbeat("ghost")
