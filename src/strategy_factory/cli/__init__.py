@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from strategy_factory.cli import data
+from strategy_factory.cli import data, features
 from strategy_factory.errors import FactoryError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(features.app, name="features")
 
 
 def main() -> None:

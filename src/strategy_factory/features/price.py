@@ -165,7 +165,7 @@ _VOLATILITY_Z_WINDOWS = (20, 60)
 # name, function, warm-up (leading NaN bars), needs, description
 _FAMILIES: list[tuple] = [
     *(
-        (f"ret_{n}", partial(_returns, periods=n), n, _ANY, f"log return over {n} bars")
+        (f"ret_{n}", partial(_returns, periods=n), n, _ANY, f"log return over {n} bar(s)")
         for n in RETURN_HORIZONS
     ),
     *(

@@ -242,5 +242,8 @@ def label_regimes(
 
 
 def _utc(moment: pd.Timestamp | str) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
+    try:
+        stamp = pd.Timestamp(moment)
+    except ValueError as exc:
+        raise FactoryError(f"train_end {moment!r} is not a date or timestamp") from exc
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
