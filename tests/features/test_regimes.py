@@ -175,3 +175,8 @@ def test_too_short_training_window(sp500: pd.DataFrame) -> None:
 def test_regime_columns_must_be_named_regime(sp500: pd.DataFrame) -> None:
     with pytest.raises(FactoryError, match="must start with 'regime_'"):
         label_regimes(sp500, labelers={"gmm": GMMRegimes()})
+
+
+def test_train_end_before_the_bars(sp500: pd.DataFrame) -> None:
+    with pytest.raises(FactoryError, match="no training bars up to train_end 1990-01-01"):
+        label_regimes(sp500, train_end="1990-01-01")

@@ -18,7 +18,10 @@ _MINUTES_PER_DAY = 24 * 60
 
 
 def _field(x: BarInputs, name: str) -> np.ndarray:
-    index: pd.DatetimeIndex = x.index
+    return x.cached(f"calendar:{name}", lambda: _read_field(x.index, name))  # type: ignore[return-value]
+
+
+def _read_field(index: pd.DatetimeIndex, name: str) -> np.ndarray:
     if name == "minute_of_day":
         return np.asarray(index.hour * 60 + index.minute, dtype=np.float64)
     return np.asarray(getattr(index, name), dtype=np.float64)

@@ -234,6 +234,10 @@ def label_regimes(
                 f"regime column {name!r} must start with 'regime_', e.g. 'regime_{name}'"
             )
     training = bars if train_end is None else bars.loc[: _utc(train_end)]
+    if len(training) < 2:
+        raise FactoryError(
+            f"no training bars up to train_end {train_end}; the bars start {bars.index[0]}"
+        )
     columns = {
         name: clone(labeler).fit(training, references).predict(bars, references)
         for name, labeler in chosen.items()

@@ -93,11 +93,18 @@ def _skew(values: np.ndarray, window: int) -> np.ndarray:
             continue
         if t < window - 1 or t <= gap_until:
             continue
-        chunk = values[t - window + 1 : t + 1]
-        mean = chunk.mean()
-        deviations = chunk - mean
-        m2 = (deviations**2).mean()
-        m3 = (deviations**3).mean()
+        mean = 0.0
+        for i in range(t - window + 1, t + 1):
+            mean += values[i]
+        mean /= window
+        m2 = 0.0
+        m3 = 0.0
+        for i in range(t - window + 1, t + 1):
+            deviation = values[i] - mean
+            m2 += deviation * deviation
+            m3 += deviation * deviation * deviation
+        m2 /= window
+        m3 /= window
         if m2 > 0.0:
             # Adjusted Fisher-Pearson coefficient, the convention of pandas and Excel.
             out[t] = np.sqrt(window * (window - 1.0)) / (window - 2.0) * m3 / m2**1.5
