@@ -23,6 +23,7 @@ from strategy_factory.evaluate.overfitting import (
     probabilistic_sharpe_ratio,
     probabilistic_sharpe_ratio_from_stats,
     probability_of_backtest_overfitting,
+    probability_of_backtest_overfitting_from_blocks,
     sharpe_stats,
 )
 
@@ -249,6 +250,34 @@ def test_pbo_agrees_with_a_brute_force_cscv(
         slope, intercept = np.polyfit(result.in_sample, result.out_of_sample, 1)
         assert result.degradation_slope == pytest.approx(slope)
         assert result.degradation_intercept == pytest.approx(intercept, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_splits=st.sampled_from([2, 4, 8, 16]),
+    n_strategies=st.integers(2, 9),
+    drift=st.floats(-0.01, 0.01),
+)
+def test_pbo_from_block_sums_equals_pbo_from_returns(
+    seed: int, n_splits: int, n_strategies: int, drift: float
+) -> None:
+    rows = 10
+    returns = np.random.default_rng(seed).normal(drift, 0.01, (n_splits * rows, n_strategies))
+    blocks = returns.reshape(n_splits, rows, n_strategies)
+    direct = probability_of_backtest_overfitting(returns, n_splits=n_splits)
+    summed = probability_of_backtest_overfitting_from_blocks(
+        blocks.sum(axis=1), (blocks**2).sum(axis=1), rows
+    )
+    assert summed.pbo == direct.pbo
+    np.testing.assert_array_equal(summed.selected, direct.selected)
+    np.testing.assert_allclose(summed.logits, direct.logits)
+    np.testing.assert_allclose(summed.out_of_sample, direct.out_of_sample, rtol=1e-7, atol=1e-9)
+
+
+def test_pbo_from_blocks_rejects_mismatched_shapes() -> None:
+    with pytest.raises(FactoryError, match="must both be"):
+        probability_of_backtest_overfitting_from_blocks(np.zeros((4, 3)), np.zeros((4, 2)), 5)
 
 
 @settings(max_examples=20, deadline=None)

@@ -17,6 +17,7 @@ from strategy_factory.evaluate.overfitting import (
     probabilistic_sharpe_ratio,
     probabilistic_sharpe_ratio_from_stats,
     probability_of_backtest_overfitting,
+    probability_of_backtest_overfitting_from_blocks,
     sharpe_stats,
 )
 from strategy_factory.evaluate.reality_check import (
@@ -44,6 +45,7 @@ __all__ = [
     "probabilistic_sharpe_ratio",
     "probabilistic_sharpe_ratio_from_stats",
     "probability_of_backtest_overfitting",
+    "probability_of_backtest_overfitting_from_blocks",
     "romano_wolf_stepm",
     "sharpe_stats",
     "strategy_metrics",

@@ -223,19 +223,78 @@ def probability_of_backtest_overfitting(
         result.pbo  # about 0.5 for pure noise, near 0 for a real edge
     """
     blocks = _blocks(strategy_returns, n_splits)
+    # Per-block sums of centred returns are sufficient for mean and Sharpe of any union of
+    # blocks; centring first keeps the variance free of cancellation error.
+    centre = blocks.mean(axis=(0, 1))
+    centred = blocks - centre
+    return _cscv(
+        centred.sum(axis=1),
+        (centred**2).sum(axis=1),
+        blocks.shape[1],
+        centre,
+        metric,
+        max_combinations,
+        seed,
+    )
+
+
+def probability_of_backtest_overfitting_from_blocks(
+    block_sums: npt.ArrayLike,
+    block_squares: npt.ArrayLike,
+    rows_per_block: int,
+    metric: Metric = "sharpe",
+    max_combinations: int = 20_000,
+    seed: int = 0,
+) -> PBOResult:
+    """PBO by CSCV from per-block sums and sums of squares of each configuration's returns.
+
+    ``block_sums`` and ``block_squares`` are (n_splits, N): the sum and the sum of squares
+    of configuration n's returns over the ``rows_per_block`` periods of block s. This is
+    all CSCV needs, so a search can keep a few numbers per configuration instead of its
+    whole return series, and add configurations as it goes. Equal to
+    :func:`probability_of_backtest_overfitting` on the underlying returns.
+    """
+    sums = np.asarray(block_sums, dtype=float)
+    squares = np.asarray(block_squares, dtype=float)
+    if sums.ndim != 2 or sums.shape != squares.shape or sums.shape[1] < 2:
+        raise FactoryError(
+            "block_sums and block_squares must both be (n_splits, N) with N >= 2 "
+            f"configurations, got shapes {sums.shape} and {squares.shape}"
+        )
+    _check_splits(sums.shape[0], rows_per_block * sums.shape[0])
+    if not (np.isfinite(sums).all() and np.isfinite(squares).all()):
+        raise FactoryError("block statistics contain NaN or infinite values")
+    centre = sums.sum(axis=0) / (rows_per_block * sums.shape[0])
+    centred_sums = sums - rows_per_block * centre
+    centred_squares = squares - 2 * centre * sums + rows_per_block * centre**2
+    return _cscv(
+        centred_sums, centred_squares, rows_per_block, centre, metric, max_combinations, seed
+    )
+
+
+def _cscv(
+    sums: np.ndarray,
+    squares: np.ndarray,
+    rows: int,
+    centre: np.ndarray,
+    metric: Metric,
+    max_combinations: int,
+    seed: int,
+) -> PBOResult:
     if max_combinations < 1:
         raise FactoryError(f"max_combinations must be at least 1, got {max_combinations}")
     if metric not in ("sharpe", "mean"):
         raise FactoryError(f"metric must be 'sharpe' or 'mean', got {metric!r}")
+    n_splits, n_strategies = sums.shape
     in_sample_sets = _in_sample_sets(n_splits, max_combinations, seed)
     parts = [
-        _score_combinations(blocks, chunk, metric)
-        for chunk in _chunks(in_sample_sets, blocks.shape[2])
+        _score_combinations(sums, squares, rows, centre, chunk, metric)
+        for chunk in _chunks(in_sample_sets, n_strategies)
     ]
     selected, in_sample, out_of_sample, ranks = (
         np.concatenate(p) for p in zip(*parts, strict=True)
     )
-    relative_ranks = ranks / (blocks.shape[2] + 1)
+    relative_ranks = ranks / (n_strategies + 1)
     logits = np.log(relative_ranks / (1.0 - relative_ranks))
     slope, intercept = _ols(in_sample, out_of_sample)
     return PBOResult(
@@ -291,20 +350,24 @@ def _blocks(strategy_returns: npt.ArrayLike | pd.DataFrame, n_splits: int) -> np
             "strategy_returns must be a T x N matrix with one column per configuration "
             f"and at least 2 configurations, got shape {values.shape}"
         )
-    if n_splits < 2 or n_splits % 2:
-        raise FactoryError(f"n_splits must be an even number of at least 2, got {n_splits}")
+    _check_splits(n_splits, values.shape[0])
     rows = values.shape[0] // n_splits
-    if rows * n_splits // 2 < 2:
-        raise FactoryError(
-            f"{values.shape[0]} periods are too few for {n_splits} splits: each half needs "
-            "at least 2 periods; use fewer splits"
-        )
     if not np.isfinite(values).all():
         raise FactoryError(
             "strategy_returns contain NaN or infinite values; fill flat periods with 0"
         )
     values = values[values.shape[0] - rows * n_splits :]
     return values.reshape(n_splits, rows, values.shape[1])
+
+
+def _check_splits(n_splits: int, periods: int) -> None:
+    if n_splits < 2 or n_splits % 2:
+        raise FactoryError(f"n_splits must be an even number of at least 2, got {n_splits}")
+    if periods // n_splits * n_splits // 2 < 2:
+        raise FactoryError(
+            f"{periods} periods are too few for {n_splits} splits: each half needs "
+            "at least 2 periods; use fewer splits"
+        )
 
 
 def _in_sample_sets(n_splits: int, max_combinations: int, seed: int) -> np.ndarray:
@@ -331,15 +394,18 @@ def _chunks(in_sample_sets: np.ndarray, n_strategies: int) -> list[np.ndarray]:
 
 
 def _score_combinations(
-    blocks: np.ndarray, in_sample_sets: np.ndarray, metric: Metric
+    sums: np.ndarray,
+    squares: np.ndarray,
+    rows: int,
+    centre: np.ndarray,
+    in_sample_sets: np.ndarray,
+    metric: Metric,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Selected column, its IS and OOS metric and its OOS rank, for each combination."""
-    n_splits, rows, _ = blocks.shape
-    # Per-block sums of centred returns are sufficient for mean and Sharpe of any union of
-    # blocks; centring first keeps the variance free of cancellation error.
-    centre = blocks.mean(axis=(0, 1))
-    centred = blocks - centre
-    sums, squares = centred.sum(axis=1), (centred**2).sum(axis=1)
+    """Selected column, its IS and OOS metric and its OOS rank, for each combination.
+
+    ``sums``/``squares`` are per-block sums of returns centred on ``centre`` (per column).
+    """
+    n_splits = sums.shape[0]
     weights = in_sample_sets.astype(float)
     n = rows * n_splits // 2
     in_sample = _metric(weights @ sums, weights @ squares, n, centre, metric)
