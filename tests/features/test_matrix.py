@@ -96,6 +96,11 @@ def test_unknown_feature_suggests_close_matches(sp500: pd.DataFrame) -> None:
         build_feature_matrix(sp500, features=["rsi_15"])
 
 
+def test_features_must_be_a_list_of_names(sp500: pd.DataFrame) -> None:
+    with pytest.raises(FactoryError, match=r"a list of names, e.g. \['ret_1'\]"):
+        build_feature_matrix(sp500, features="ret_1")
+
+
 def test_missing_reference_says_how_to_give_it(sp500: pd.DataFrame) -> None:
     with pytest.raises(
         FactoryError, match=r"needs the reference symbol NASDAQ.*--reference NASDAQ"

@@ -21,6 +21,7 @@ from strategy_factory.features.labeler import (
     training_rows,
     volatility_ranks,
 )
+from strategy_factory.features.spec import check_bars
 from strategy_factory.features.volatility import log_returns
 
 
@@ -112,8 +113,13 @@ class HMMRegimes(RegimeLabeler):
         self.variances_ = model.covars_[order, 0, 0]
 
     def predict_proba(self, bars: pd.DataFrame) -> np.ndarray:
-        """p(state_t | returns up to t), shape (bars, n_regimes), states ordered by variance."""
+        """p(state_t | returns up to t), shape (bars, n_regimes), states ordered by variance.
+
+        The filter starts at the first bar given, from the fitted start probabilities:
+        label bars together with their history, not a slice cut from it.
+        """
         self._check_fitted()
+        check_bars(bars)
         returns = self._observations(bars) / self.scale_
         log_emission = -0.5 * (
             np.log(2.0 * np.pi * self.variances_)

@@ -93,6 +93,8 @@ def _select(inputs: BarInputs, names: Sequence[str] | None) -> list[Feature]:
     available = _available(inputs)
     if names is None:
         return available
+    if isinstance(names, str):
+        raise FactoryError(f"features is a list of names, e.g. [{names!r}], not one string")
     by_name = {f.name: f for f in _registry(inputs)}
     for name in names:
         if name not in by_name:

@@ -23,13 +23,12 @@ from strategy_factory.features.labeler import (
     UNDEFINED,
     RegimeLabeler,
     check_n_regimes,
-    named_references,
     training_rows,
     volatility_ranks,
 )
 from strategy_factory.features.reference import align_reference
 from strategy_factory.features.rolling import rolling_mean
-from strategy_factory.features.spec import check_bars
+from strategy_factory.features.spec import check_bars, named_references
 from strategy_factory.features.volatility import log_returns, rolling_volatility, volatility_zscore
 
 
