@@ -30,6 +30,9 @@ from strategy_factory.models.scoring import Score, scorer
 METHODS = ("coefficient", "impurity", "permutation", "shap")
 _SHAP_ROWS = 1000
 _BACKGROUND_ROWS = 200
+_GENERIC_ROWS = 64
+_GENERIC_BACKGROUND_ROWS = 32
+_KERNEL_COALITIONS = 512
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,13 @@ def shap_importance(
     elif hasattr(model, "feature_importances_"):
         values = shap.TreeExplainer(model).shap_values(explain, check_additivity=False)
     else:
-        masker = shap.maskers.Independent(background)
-        values = shap.Explainer(model.predict, masker, seed=seed)(explain).values
+        # Model-agnostic Kernel SHAP on a small sample: its cost is rows × coalitions ×
+        # background predictions (shap's permutation explainer would JIT-compile for
+        # longer than this takes).
+        explainer = shap.KernelExplainer(model.predict, background[:_GENERIC_BACKGROUND_ROWS])
+        values = explainer.shap_values(
+            explain[:_GENERIC_ROWS], nsamples=_KERNEL_COALITIONS, silent=True
+        )
     return normalize("shap", features, np.abs(values).mean(axis=0))
 
 

@@ -1,0 +1,164 @@
+"""The path-based grid chooses what an exhaustive scikit-learn GridSearchCV chooses.
+
+The reference is built independently of our grid code: a scikit-learn Pipeline
+(StandardScaler → ElasticNet) inside a TransformedTargetRegressor (StandardScaler on the
+target, predictions in target units), one GridSearchCV per regime config on the rows
+of that config, with the same purged walk-forward folds passed as an explicit CV
+iterable, the same scorer and the same solver tolerance (tol=1e-10, max_iter=100,000).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import ElasticNet, Ridge
+from sklearn.model_selection import GridSearchCV
+
+from strategy_factory.models import TrainingConfig, fold_model, train, walk_forward_folds
+from strategy_factory.models.algorithms import LINEAR_SOLVER
+from strategy_factory.models.paths import PathGrid, path_scores
+from strategy_factory.models.scoring import scorer
+from tests.models.conftest import Frames
+
+PREFIX = "regressor__model__"
+
+
+def training_rows(frames: Frames, config: TrainingConfig) -> pd.DatetimeIndex:
+    """Bars before the cutoff, less the last ``horizon`` (their targets cross it)."""
+    index = frames.features.index
+    cutoff = config.data.cutoff
+    kept = index[index < cutoff] if cutoff is not None else index
+    return kept[: len(kept) - config.target.horizon]
+
+
+def reference_search(frames: Frames, config: TrainingConfig) -> list[dict[str, Any]]:
+    """One fitted GridSearchCV per regime config, with its rows and fold scores."""
+    index = training_rows(frames, config)
+    X = frames.features.loc[index, config.features].to_numpy()
+    y = frames.target.loc[index].to_numpy()
+    folds = walk_forward_folds(index, config.walk_forward, config.target.horizon)
+    grid = {f"{PREFIX}{name}": values for name, values in (config.grid or {}).items()}
+    results = []
+    for regime_config in config.regime_configs:
+        mask = np.ones(len(index), dtype=bool)
+        for column, labels in (regime_config or {}).items():
+            mask &= frames.regimes.loc[index, column].isin(labels).to_numpy()
+        rows = np.flatnonzero(mask)
+        position = np.full(len(index), -1)
+        position[rows] = np.arange(rows.size)
+        cv = [
+            (position[f.train[mask[f.train]]], position[f.validation[mask[f.validation]]])
+            for f in folds
+        ]
+        estimator = fold_model(ElasticNet(**LINEAR_SOLVER))
+        search = GridSearchCV(estimator, grid, cv=cv, scoring=scorer(config.score), refit=True)
+        search.fit(X[rows], y[rows])
+        results.append({"regime_config": regime_config, "search": search})
+    return results
+
+
+def fold_scores(search: GridSearchCV) -> dict[tuple[float, float], np.ndarray]:
+    table = search.cv_results_
+    splits = sum(1 for key in table if key.startswith("split") and key.endswith("_test_score"))
+    return {
+        (p[f"{PREFIX}alpha"], p[f"{PREFIX}l1_ratio"]): np.array(
+            [table[f"split{k}_test_score"][i] for k in range(splits)]
+        )
+        for i, p in enumerate(table["params"])
+    }
+
+
+def assert_same_choice(frames: Frames, config: TrainingConfig) -> int:
+    """Assert the choice and refit match GridSearchCV's; returns how many cells tie for best."""
+    model = train(frames.features, frames.target, frames.regimes, config)
+    reference = reference_search(frames, config)
+
+    ours = {
+        (str(row["regime_config"]), row["params"]["alpha"], row["params"]["l1_ratio"]): row["folds"]
+        for row in model.validation["grid"]
+    }
+    theirs = {
+        (str(r["regime_config"]), alpha, l1): scores
+        for r in reference
+        for (alpha, l1), scores in fold_scores(r["search"]).items()
+    }
+    assert ours.keys() == theirs.keys()
+    for cell, scores in theirs.items():
+        np.testing.assert_allclose(ours[cell], scores, rtol=0, atol=1e-9, err_msg=str(cell))
+
+    best = max(reference, key=lambda r: r["search"].best_score_)
+    best_score = best["search"].best_score_
+    tied = {cell for cell, s in theirs.items() if s.mean() >= best_score - 1e-12}
+    chosen = model.chosen
+    cell = (str(chosen["regime_config"]), chosen["params"]["alpha"], chosen["params"]["l1_ratio"])
+    assert cell in tied
+    if len(tied) == 1:
+        assert chosen["regime_config"] == best["regime_config"]
+        assert chosen["params"] == {
+            "alpha": best["search"].best_params_[f"{PREFIX}alpha"],
+            "l1_ratio": best["search"].best_params_[f"{PREFIX}l1_ratio"],
+        }
+    assert chosen["score"] == pytest.approx(best_score, abs=1e-12)
+
+    everything = frames.features[config.features]
+    np.testing.assert_allclose(
+        model.predict(everything), best["search"].predict(everything.to_numpy()), rtol=0, atol=1e-6
+    )
+    return len(tied)
+
+
+@pytest.mark.parametrize(("score", "unique"), [("r2", False), ("ic", True)])
+def test_same_choice_as_gridsearchcv_on_sp500(sp500: Frames, score: str, unique: bool) -> None:
+    config = TrainingConfig(
+        symbol="SP500",
+        features=list(sp500.features.columns),
+        data={"holdout_start": "2016-01-01"},
+        score=score,
+    )
+    assert (
+        len(config.regime_configs) * len(config.grid["alpha"]) * len(config.grid["l1_ratio"]) == 294
+    )
+    tied = assert_same_choice(sp500, config)
+    # Lagged returns do not predict the S&P 500 out of sample: by R² the best models are
+    # the ones shrunk to the intercept, which tie exactly. By IC one cell wins outright.
+    assert (tied == 1) is unique
+
+
+def test_same_choice_as_gridsearchcv_on_planted_data(planted: Frames) -> None:
+    config = TrainingConfig(
+        symbol="SYN",
+        features=list(planted.features.columns),
+        grid={"alpha": [0.001, 0.003, 0.01, 0.03, 0.1], "l1_ratio": [0.2, 0.6, 1.0]},
+        regime_configs=[None, {"regime_gmm": [0]}, {"regime_trend": [1, 3], "regime_hmm": [0]}],
+        walk_forward={"folds": 3, "test_window": 1500, "scheme": "rolling", "train_window": 3000},
+        target={"horizon": 2},
+        data={"selection_start": planted.features.index[-500]},
+        score="ic",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning either
+        tied = assert_same_choice(planted, config)
+    assert tied == 1  # the planted signal makes one cell the clear winner: a strict comparison
+
+
+def test_ridge_path_equals_sklearn_ridge_and_elasticnet(planted: Frames) -> None:
+    X = planted.features.to_numpy()[:3000]
+    y = planted.target.to_numpy()[:3000]
+    train_rows, validation = np.arange(2000), np.arange(2000, 3000)
+    alphas = np.array([1.0, 0.1, 0.01])
+    grid = PathGrid(alphas, np.array([0.0]), **LINEAR_SOLVER)
+    scores = path_scores(X, y, train_rows, validation, grid, "r2")[0]
+    n = train_rows.size
+    for alpha, score in zip(alphas, scores, strict=True):
+        ridge = fold_model(Ridge(alpha=alpha * n)).fit(X[train_rows], y[train_rows])
+        expected = ridge.score(X[validation], y[validation])
+        assert score == pytest.approx(expected, abs=1e-10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn discourages l1_ratio=0: it is slow, not wrong
+            enet = fold_model(ElasticNet(alpha=alpha, l1_ratio=0.0, tol=1e-12, max_iter=10**6))
+            enet.fit(X[train_rows], y[train_rows])
+        assert score == pytest.approx(enet.score(X[validation], y[validation]), abs=1e-7)
