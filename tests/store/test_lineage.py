@@ -100,3 +100,15 @@ def test_generations_summarize_models_and_best_selection_result(store: Store, ru
         for g in store.lineage.generations(run_id)
     ]
     assert summary == [(0, 2, 3, 2.5, "a"), (1, 1, 2, 3.1, "c"), (2, 1, 0, None, None)]
+
+
+def test_edges_of_a_run_and_parent_sqn_filled_in_later(store: Store, family: dict) -> None:
+    run_id = store.models.get("m0").run_id
+    assert run_id is not None
+    edges = store.lineage.of_run(run_id)
+    assert [e.generation for e in edges] == sorted(e.generation for e in edges)
+    assert len(edges) == 12
+    assert store.lineage.set_parent_sqn(run_id, "m4", 3.5) == 2  # children m5 and b5
+    below = {e.child_model_id: e.parent_sqn for e in store.lineage.descendants("m4")}
+    assert below["m5"] == below["b5"] == 3.5
+    assert below["m6"] != 3.5

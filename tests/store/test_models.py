@@ -83,3 +83,14 @@ def test_two_trainers_racing_on_one_fingerprint_agree_on_one_model(
     with store.database.read() as connection:
         rows = connection.execute(select(func.count()).select_from(model_fingerprints))
         assert rows.scalar_one() == rounds
+
+
+def test_artifacts_are_kept_once_and_returned_byte_for_byte(store: Store, run_id: str) -> None:
+    model_id = add_model(store, run_id)
+    content = bytes(range(256)) * 1000
+    store.models.save_artifact(model_id, content)
+    store.models.save_artifact(model_id, b"a second save is ignored")
+    assert store.models.artifact(model_id) == content
+    other = add_model(store, run_id)
+    with pytest.raises(NotFoundError, match="no artifact is stored"):
+        store.models.artifact(other)

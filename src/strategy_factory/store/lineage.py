@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Select, and_, func, literal, select
+from sqlalchemy import Connection, Select, and_, func, literal, select, update
 
 from strategy_factory.errors import NotFoundError
 from strategy_factory.store.database import Database
@@ -53,6 +53,24 @@ class LineageRepository:
         with self._db.write() as connection:
             row = connection.execute(edges.insert().values(values).returning(*edges.c)).one()
         return LineageEdge.from_row(row)
+
+    def of_run(self, run_id: str) -> list[LineageEdge]:
+        """Every edge a run recorded, by generation."""
+        query = (
+            select(edges).where(edges.c.run_id == run_id).order_by(edges.c.generation, edges.c.id)
+        )
+        with self._db.read() as connection:
+            return [LineageEdge.from_row(row) for row in connection.execute(query)]
+
+    def set_parent_sqn(self, run_id: str, parent_model_id: str, sqn: float | None) -> int:
+        """Record the parent's SQN on its children's edges once it has been simulated."""
+        statement = (
+            update(edges)
+            .where(edges.c.run_id == run_id, edges.c.parent_model_id == parent_model_id)
+            .values(parent_sqn=sqn)
+        )
+        with self._db.write() as connection:
+            return connection.execute(statement).rowcount
 
     def ancestry(self, model_id: str) -> list[LineageEdge]:
         """The edges from the seed down to ``model_id``, seed first."""

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from strategy_factory.errors import NotFoundError
 from strategy_factory.store.database import Database
 from strategy_factory.store.records import FingerprintHit, ModelRecord
+from strategy_factory.store.tables import model_artifacts as artifacts
 from strategy_factory.store.tables import model_fingerprints as fingerprints
 from strategy_factory.store.tables import models
 
@@ -118,6 +119,25 @@ class ModelRepository:
         with self._db.write() as connection:
             row = connection.execute(statement).first()
         return None if row is None else FingerprintHit.from_row(row)
+
+    def save_artifact(self, model_id: str, content: bytes) -> None:
+        """Keep the fitted model's bytes (e.g. joblib); saving twice keeps the first."""
+        statement = (
+            self._db.insert(artifacts)
+            .values(model_id=model_id, content=content)
+            .on_conflict_do_nothing(index_elements=[artifacts.c.model_id])
+        )
+        with self._db.write() as connection:
+            connection.execute(statement)
+
+    def artifact(self, model_id: str) -> bytes:
+        """The fitted model's bytes (raises :class:`NotFoundError` when none were saved)."""
+        query = select(artifacts.c.content).where(artifacts.c.model_id == model_id)
+        with self._db.read() as connection:
+            content = connection.execute(query).scalar_one_or_none()
+        if content is None:
+            raise NotFoundError(f"no artifact is stored for model {model_id!r}")
+        return bytes(content)
 
 
 def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -102,6 +103,16 @@ models = Table(
     Column("artifact_path", Text),
     _created_at(),
     Index(None, "run_id", "generation"),
+)
+
+# The fitted model itself (joblib bytes), so a worker on any machine that shares the
+# database can load a model another machine trained.
+model_artifacts = Table(
+    "model_artifacts",
+    metadata,
+    Column("model_id", String(64), ForeignKey("models.id"), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    _created_at(),
 )
 
 model_fingerprints = Table(
