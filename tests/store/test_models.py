@@ -94,3 +94,41 @@ def test_artifacts_are_kept_once_and_returned_byte_for_byte(store: Store, run_id
     other = add_model(store, run_id)
     with pytest.raises(NotFoundError, match="no artifact is stored"):
         store.models.artifact(other)
+
+
+def test_a_trained_model_its_artifact_and_fingerprint_are_recorded_together(
+    store: Store, run_id: str
+) -> None:
+    fingerprint = hashlib.sha256(b"trained together").hexdigest()
+    fields = {
+        "fingerprint": fingerprint,
+        "algorithm": "ElasticNet",
+        "symbol": "SP500",
+        "features": ["b", "a"],
+        "run_id": run_id,
+        "generation": 1,
+    }
+    holder = store.models.add_trained({**fields, "model_id": "first"}, b"bytes-1", "{}", 1)
+    assert holder == "first"
+    assert store.models.artifact("first") == b"bytes-1"
+    assert store.models.get("first").features == ["b", "a"]
+    # A racing trainer that finished second keeps its rows but learns who holds the key.
+    assert (
+        store.models.add_trained({**fields, "model_id": "second"}, b"bytes-2", "{}", 1) == "first"
+    )
+    hit = store.models.by_fingerprint(fingerprint)
+    assert hit is not None and hit.model_id == "first"
+
+
+def test_a_failed_trained_write_leaves_nothing_behind(store: Store, run_id: str) -> None:
+    fields = {"fingerprint": "f" * 64, "algorithm": "ElasticNet", "symbol": "SP500"}
+    with pytest.raises(Exception, match=r"(?i)foreign key|violates"):
+        store.models.add_trained(
+            {**fields, "features": ["a"], "run_id": "no-such-run", "model_id": "orphan"},
+            b"x",
+            "{}",
+            1,
+        )
+    with pytest.raises(NotFoundError):
+        store.models.get("orphan")
+    assert store.models.by_fingerprint("f" * 64) is None

@@ -49,23 +49,48 @@ class ModelRepository:
         ``importance`` holds the method and the scores, e.g.
         ``{"method": "permutation", "scores": {"rsi_14": 0.12, ...}}``.
         """
-        values = {
-            "id": model_id or uuid.uuid4().hex,
-            "run_id": run_id,
-            "generation": generation,
-            "fingerprint": fingerprint,
-            "algorithm": algorithm,
-            "symbol": symbol,
-            "features": list(features),
-            "chosen_config": _plain(chosen_config),
-            "validation_metrics": _plain(validation_metrics),
-            "importance": _plain(importance),
-            "data_ranges": _plain(data_ranges),
-            "artifact_path": artifact_path,
-        }
+        values = _model_values(
+            model_id=model_id,
+            run_id=run_id,
+            generation=generation,
+            fingerprint=fingerprint,
+            algorithm=algorithm,
+            symbol=symbol,
+            features=features,
+            chosen_config=chosen_config,
+            validation_metrics=validation_metrics,
+            importance=importance,
+            data_ranges=data_ranges,
+            artifact_path=artifact_path,
+        )
         with self._db.write() as connection:
             row = connection.execute(models.insert().values(values).returning(*models.c)).one()
         return ModelRecord.from_row(row)
+
+    def add_trained(
+        self,
+        model: Mapping[str, Any],
+        artifact: bytes,
+        fingerprint_config: str,
+        fingerprint_version: str | int,
+    ) -> str:
+        """Record a trained model, its artifact and its fingerprint in ONE transaction.
+
+        ``model`` holds the keyword arguments of :meth:`add` (``model_id`` included). A
+        process killed at any moment leaves either all three or none, so a resumed run
+        never retrains a model it already has. Returns the id of the model that holds the
+        fingerprint: this one, or a racing trainer's that got there first.
+        """
+        values = _model_values(**model)
+        with self._db.write() as connection:
+            connection.execute(models.insert().values(values))
+            connection.execute(artifacts.insert().values(model_id=values["id"], content=artifact))
+            connection.execute(
+                self._claim(
+                    model["fingerprint"], values["id"], fingerprint_config, fingerprint_version
+                )
+            )
+            return connection.execute(_holder(model["fingerprint"])).scalar_one()
 
     def get(self, model_id: str) -> ModelRecord:
         """The model ``model_id`` (raises :class:`NotFoundError` when there is none)."""
@@ -93,7 +118,15 @@ class ModelRepository:
         holds the fingerprint (even one registered a moment ago by a racing process), its
         id is returned and nothing is written.
         """
-        statement = (
+        statement = self._claim(fingerprint, model_id, config, fingerprint_version)
+        with self._db.write() as connection:
+            connection.execute(statement)
+            return connection.execute(_holder(fingerprint)).scalar_one()
+
+    def _claim(
+        self, fingerprint: str, model_id: str, config: str, fingerprint_version: str | int
+    ) -> Any:
+        return (
             self._db.insert(fingerprints)
             .values(
                 fingerprint=fingerprint,
@@ -103,10 +136,6 @@ class ModelRepository:
             )
             .on_conflict_do_nothing(index_elements=[fingerprints.c.fingerprint])
         )
-        holder = select(fingerprints.c.model_id).where(fingerprints.c.fingerprint == fingerprint)
-        with self._db.write() as connection:
-            connection.execute(statement)
-            return connection.execute(holder).scalar_one()
 
     def by_fingerprint(self, fingerprint: str) -> FingerprintHit | None:
         """The model trained for ``fingerprint``, counting the hit; None when it is new."""
@@ -138,6 +167,41 @@ class ModelRepository:
         if content is None:
             raise NotFoundError(f"no artifact is stored for model {model_id!r}")
         return bytes(content)
+
+
+def _model_values(
+    *,
+    fingerprint: str,
+    algorithm: str,
+    symbol: str,
+    features: Sequence[str],
+    run_id: str | None = None,
+    generation: int = 0,
+    chosen_config: Mapping[str, Any] | None = None,
+    validation_metrics: Mapping[str, Any] | None = None,
+    importance: Mapping[str, Any] | None = None,
+    data_ranges: Mapping[str, Any] | None = None,
+    artifact_path: str | None = None,
+    model_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": model_id or uuid.uuid4().hex,
+        "run_id": run_id,
+        "generation": generation,
+        "fingerprint": fingerprint,
+        "algorithm": algorithm,
+        "symbol": symbol,
+        "features": list(features),
+        "chosen_config": _plain(chosen_config),
+        "validation_metrics": _plain(validation_metrics),
+        "importance": _plain(importance),
+        "data_ranges": _plain(data_ranges),
+        "artifact_path": artifact_path,
+    }
+
+
+def _holder(fingerprint: str) -> Any:
+    return select(fingerprints.c.model_id).where(fingerprints.c.fingerprint == fingerprint)
 
 
 def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
