@@ -98,6 +98,7 @@ def _changes(fields: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         edited = [{**c, column: other} if c is labelled[0] else c for c in fields["regime_configs"]]
         changes.append(("regime label", {**fields, "regime_configs": edited}))
     changes.append(("symbol", {**fields, "symbol": "OTHER"}))
+    changes.append(("timeframe", {**fields, "timeframe": "1h"}))
     changes.append(("date", {**fields, "data": {"holdout_start": "2015-12-31"}}))
     changes.append(("horizon", {**fields, "target": {"horizon": fields["target"]["horizon"] + 1}}))
     changes.append(

@@ -151,6 +151,9 @@ class TrainingConfig(BaseModel):
     model_config = _FROZEN
 
     symbol: str
+    timeframe: str | None = Field(
+        None, description="Bar timeframe the data was resampled to (None: as stored)."
+    )
     features: list[str] = Field(min_length=1)
     algorithm: str = "ElasticNet"
     params: dict[str, Any] = Field(default_factory=dict)
@@ -240,6 +243,7 @@ class TrainingConfig(BaseModel):
         payload = {
             "fingerprint_version": FINGERPRINT_VERSION,
             "symbol": self.symbol,
+            "timeframe": self.timeframe,
             "features": sorted(self.features),
             "algorithm": self.algorithm,
             "params": _canonical(self.params, ordered=True),
