@@ -1,0 +1,193 @@
+"""``factory evolve``: the main job — run (or resume) an evolution and summarize it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+from strategy_factory.cli.output import console, print_json, print_table
+from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
+from strategy_factory.execution import Executor, InlineExecutor, LocalExecutor
+from strategy_factory.store import Run, create_store
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Store URL (default FACTORY_DB or sqlite:///factory.db).")
+]
+
+
+class RunProgress:
+    """Two progress bars (training, simulation) and the run's current step."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=Console(stderr=True),
+            disable=quiet,
+        )
+        self.training: TaskID = self.progress.add_task("training", total=None, status="")
+        self.simulation: TaskID = self.progress.add_task("simulation", total=None, status="")
+
+    def __call__(self, run: Run) -> None:
+        self.progress.update(
+            self.training,
+            completed=run.models_trained,
+            total=max(run.models_total, run.models_trained) or None,
+            status=f"generation {run.current_generation}",
+        )
+        self.progress.update(
+            self.simulation,
+            completed=run.simulations_completed,
+            total=max(run.simulations_total, run.simulations_completed) or None,
+            status=run.step_status or "",
+        )
+
+
+def _overrides(**options: Any) -> dict[str, Any]:
+    """The options the user gave (None = not given), as config fields."""
+    fields: dict[str, Any] = {k: v for k, v in options.items() if v not in (None, [])}
+    strategy = {k: fields.pop(k) for k in ("tickers",) if k in fields}
+    if strategy:
+        fields["strategy"] = strategy
+    return fields
+
+
+def executor_for(workers: int | None) -> Executor:
+    """A process pool of ``workers`` (default: every core), or in-process work for 1."""
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    return InlineExecutor() if count <= 1 else LocalExecutor(count)
+
+
+def evolve(
+    symbol: Annotated[str | None, typer.Option(help="Symbol to evolve strategies for.")] = None,
+    reference: Annotated[
+        list[str] | None, typer.Option("--reference", "-r", help="Reference symbol (repeat).")
+    ] = None,
+    ticker: Annotated[
+        list[str] | None,
+        typer.Option("--ticker", help="Another symbol to apply each model to (repeat)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file of EvolveConfig fields.")
+    ] = None,
+    generations: Annotated[int | None, typer.Option(help="Maximum generations.")] = None,
+    algorithm: Annotated[str | None, typer.Option(help="ElasticNet, RandomForest, …")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Resample bars, e.g. 1h, 1D.")] = None,
+    seed_feature: Annotated[
+        list[str] | None, typer.Option("--seed-feature", help="Seed feature (repeat; default all).")
+    ] = None,
+    prune_fraction: Annotated[
+        float | None, typer.Option(help="Share pruned per generation.")
+    ] = None,
+    min_dsr: Annotated[float | None, typer.Option(help="Minimum Deflated Sharpe Ratio.")] = None,
+    early_stop: Annotated[
+        bool | None, typer.Option("--early-stop/--no-early-stop", help="Stop at a promotion.")
+    ] = None,
+    pipelining: Annotated[
+        bool | None,
+        typer.Option("--pipelining/--no-pipelining", help="Simulate g while training g+1."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: all cores; 1 = in-process).")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue the run with this id.")
+    ] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Run the evolution: train → prune → simulate → judge on the holdout → promote."""
+    store = create_store(db)
+    if resume is None:
+        fields = _overrides(
+            symbol=symbol,
+            reference_symbols=reference,
+            tickers=ticker,
+            max_generations=generations,
+            algorithm=algorithm,
+            timeframe=timeframe,
+            seed_features=seed_feature,
+            prune_fraction=prune_fraction,
+            min_dsr=min_dsr,
+            early_stop=early_stop,
+            pipelining=pipelining,
+        )
+        settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
+        run_id = create_run(store, settings).id
+    else:
+        run_id = resume
+    progress = RunProgress(quiet=as_json)
+    executor = executor_for(workers)
+    try:
+        with progress.progress:
+            Evolution(store, executor, progress).run(run_id)
+    finally:
+        executor.close()
+    summary = run_summary(store, run_id)
+    if as_json:
+        print_json(summary)
+        return
+    show_summary(summary)
+
+
+def show_summary(summary: dict[str, Any]) -> None:
+    """Per-generation table, the best model and configuration, and the verdict."""
+    run = summary["run"]
+    rows = []
+    for g in summary["generations"]:
+        best = g["best_selection"] or {}
+        holdout = g["holdout"] or {}
+        rows.append(
+            [
+                g["generation"],
+                g["model_id"][:12],
+                g["features"],
+                best.get("sqn"),
+                best.get("profit_factor"),
+                best.get("trades"),
+                holdout.get("sqn"),
+                holdout.get("profit_factor"),
+                holdout.get("trades"),
+                (holdout.get("metrics") or {}).get("dsr"),
+                "yes" if (holdout.get("metrics") or {}).get("promoted") else "no",
+            ]
+        )
+    print_table(
+        f"Run {run['id']} · {run['symbol']} · {run['status']} ({run['stop_reason']})",
+        [
+            "gen",
+            "model",
+            "features",
+            "SQN sel",
+            "PF sel",
+            "trades sel",
+            "SQN hold",
+            "PF hold",
+            "trades hold",
+            "DSR",
+            "promoted",
+        ],
+        rows,
+    )
+    best = _best(summary)
+    if best is not None:
+        console.print(
+            f"best: model {best['model_id'][:12]} · {best['ticker']} threshold "
+            f"{best['threshold']:.4g} z_limit {best['z_limit']} regime {best['regime_filter']} "
+            f"{best['mode']} · selection SQN {best['sqn']:.3g}"
+        )
+    console.print(f"configurations tried: {run['configurations_tried']}")
+    console.print(summary["verdict"])
+
+
+def _best(summary: dict[str, Any]) -> dict[str, Any] | None:
+    found = [g["best_selection"] for g in summary["generations"] if g["best_selection"]]
+    scored = [f for f in found if f.get("sqn") is not None]
+    return max(scored, key=lambda f: f["sqn"]) if scored else None

@@ -1,0 +1,29 @@
+"""Evolution: train → prune → simulate → judge across generations, with fingerprint reuse,
+lineage, an honest holdout gate and resumable runs."""
+
+from strategy_factory.evolution.config import (
+    DataOptions,
+    EvolveConfig,
+    StrategyOptions,
+    describe_errors,
+)
+from strategy_factory.evolution.engine import Evolution, StopRequestedError
+from strategy_factory.evolution.prepare import RunContext, create_run, run_context
+from strategy_factory.evolution.pruning import prune
+from strategy_factory.evolution.summary import generations, run_json, run_summary
+
+__all__ = [
+    "DataOptions",
+    "Evolution",
+    "EvolveConfig",
+    "RunContext",
+    "StopRequestedError",
+    "StrategyOptions",
+    "create_run",
+    "describe_errors",
+    "generations",
+    "prune",
+    "run_context",
+    "run_json",
+    "run_summary",
+]

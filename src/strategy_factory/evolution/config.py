@@ -1,0 +1,246 @@
+"""The typed configuration of an evolution run, validated once before any work starts.
+
+YAML (``factory evolve --config evolve.yaml``) and API bodies map one-to-one onto
+:class:`EvolveConfig`; command-line options override single fields. Unknown fields, an
+impossible criteria range, a prune fraction outside (0, 1) or an empty seed feature list
+are rejected here, with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from strategy_factory.backtest import Execution, StrategyGrid
+from strategy_factory.data import normalize_symbol
+from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate import PromotionCriteria
+from strategy_factory.models import DEFAULT_REGIME_CONFIGS, RegimeConfig, WalkForward
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+DEFAULT_THRESHOLD_QUANTILES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 0.85, 0.9, 0.95)
+DEFAULT_Z_LIMITS: tuple[float | None, ...] = (None, 2.0, 1.5, 1.0)
+DEFAULT_REGIME_FILTERS: tuple[RegimeConfig, ...] = (
+    None,
+    {"regime_trend": [0, 1]},
+    {"regime_trend": [0, 2]},
+    {"regime_gmm": [0]},
+    {"regime_hmm": [0]},
+)
+
+
+class DataOptions(BaseModel):
+    """Which bars a run uses and how they are split into its three periods.
+
+    Training/validation comes first, then the selection period (ranks strategy
+    configurations), then the holdout (judges promotion, untouched until then). Give
+    explicit dates or fractions of the usable bars (after indicator warm-up).
+    """
+
+    model_config = _STRICT
+
+    start: datetime | None = None
+    end: datetime | None = None
+    selection_start: datetime | None = None
+    holdout_start: datetime | None = None
+    selection_fraction: float = Field(0.2, gt=0, lt=1)
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+
+    @field_validator("start", "end", "selection_start", "holdout_start")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp.to_pydatetime()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DataOptions:
+        if self.selection_fraction + self.holdout_fraction >= 0.9:
+            raise ValueError(
+                "selection_fraction + holdout_fraction must leave at least 10% for training"
+            )
+        moments = [
+            (n, getattr(self, n)) for n in ("start", "selection_start", "holdout_start", "end")
+        ]
+        given = [(n, m) for n, m in moments if m is not None]
+        for (first, a), (second, b) in itertools.pairwise(given):
+            if a >= b:
+                raise ValueError(f"{first} ({a:%Y-%m-%d}) must be before {second} ({b:%Y-%m-%d})")
+        return self
+
+
+class StrategyOptions(BaseModel):
+    """The strategy grid every model is simulated over, and how trades are executed.
+
+    ``thresholds`` are absolute minimum |prediction| values; without them the grid uses
+    ``threshold_quantiles`` of each model's |prediction| on its own training rows, so the
+    thresholds fit any symbol's scale without looking past the training period.
+    ``regime_filters=None`` takes the defaults plus the model's chosen training regime.
+    ``tickers`` adds other symbols the model is applied to (generalization).
+    """
+
+    model_config = _STRICT
+
+    thresholds: list[float] | None = None
+    threshold_quantiles: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_THRESHOLD_QUANTILES)
+    )
+    z_limits: list[float | None] = Field(default_factory=lambda: list(DEFAULT_Z_LIMITS))
+    regime_filters: list[RegimeConfig] | None = None
+    modes: list[Literal["long_short", "long_only"]] = Field(default_factory=lambda: ["long_short"])
+    tickers: list[str] = Field(default_factory=list)
+    fill: Literal["next_open", "next_close"] = "next_open"
+    fee_bps: float = Field(1.0, ge=0)
+    slippage_bps: float = Field(1.0, ge=0)
+
+    @field_validator("threshold_quantiles")
+    @classmethod
+    def _quantiles(cls, value: list[float]) -> list[float]:
+        if not value:
+            raise ValueError("give at least one threshold quantile, e.g. [0, 0.5, 0.9]")
+        if any(not 0 <= q < 1 for q in value):
+            raise ValueError(f"threshold quantiles must be in [0, 1), got {value}")
+        return sorted(set(value))
+
+    @field_validator("tickers")
+    @classmethod
+    def _tickers(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(normalize_symbol(t) for t in value))
+
+    @model_validator(mode="after")
+    def _grid_is_valid(self) -> StrategyOptions:
+        try:
+            StrategyGrid(
+                thresholds=self.thresholds or self.threshold_quantiles,
+                z_limits=self.z_limits,
+                regime_filters=self.regime_filters or [None],
+                modes=self.modes,
+            )
+            self.execution()
+        except FactoryError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+    def execution(self) -> Execution:
+        """Fill mode and costs as the backtest engine takes them."""
+        return Execution(fill=self.fill, fee_bps=self.fee_bps, slippage_bps=self.slippage_bps)
+
+
+class EvolveConfig(BaseModel):
+    """Everything a run needs; the store keeps it, so a resumed run does the same work.
+
+    Example::
+
+        config = EvolveConfig(symbol="SP500", reference_symbols=["NASDAQ"], max_generations=4)
+    """
+
+    model_config = _STRICT
+
+    symbol: str
+    reference_symbols: list[str] = Field(default_factory=list)
+    timeframe: str | None = None
+    data_options: DataOptions = DataOptions()
+    algorithm: str = "ElasticNet"
+    params: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] | None = None
+    regime_configs: list[RegimeConfig] = Field(
+        default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1
+    )
+    target_col: str = "close"
+    target_transform: Literal["log_return", "pct_change"] = "log_return"
+    horizon: int = Field(1, ge=1)
+    walk_forward: WalkForward = WalkForward(folds=3)
+    seed_features: list[str] | None = None
+    seed_model_id: str | None = None
+    max_generations: int = Field(4, ge=1, le=100)
+    prune_fraction: float = Field(0.25, gt=0, lt=1)
+    min_features: int = Field(3, ge=1)
+    strategy: StrategyOptions = StrategyOptions()
+    criteria: PromotionCriteria = PromotionCriteria()
+    min_dsr: float = Field(0.95, ge=0, le=1)
+    early_stop: bool = True
+    pipelining: bool = True
+    seed: int = 0
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, value: str) -> str:
+        return normalize_symbol(value)
+
+    @field_validator("reference_symbols")
+    @classmethod
+    def _references(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(normalize_symbol(s) for s in value))
+
+    @field_validator("seed_features")
+    @classmethod
+    def _seed_features(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("seed_features is empty; list features or leave it out to use all")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("seed_features lists a feature twice")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvolveConfig:
+        if self.symbol in self.reference_symbols:
+            raise ValueError(f"{self.symbol} cannot be its own reference symbol")
+        if self.criteria.dsr is not None:
+            raise ValueError("set the Deflated Sharpe Ratio gate with min_dsr, not criteria.dsr")
+        if self.seed_features is not None and len(self.seed_features) < self.min_features:
+            raise ValueError(
+                f"seed_features has {len(self.seed_features)} feature(s), fewer than "
+                f"min_features={self.min_features}"
+            )
+        return self
+
+    @property
+    def tickers(self) -> list[str]:
+        """The symbol first, then the other tickers the models are applied to."""
+        return [self.symbol, *(t for t in self.strategy.tickers if t != self.symbol)]
+
+    def promotion_criteria(self) -> PromotionCriteria:
+        """The criteria of the holdout gate, with ``min_dsr`` as its DSR criterion."""
+        if not self.min_dsr:
+            return self.criteria
+        return PromotionCriteria.model_validate(
+            {**self.criteria.model_dump(), "dsr": {"min": self.min_dsr}}
+        )
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> EvolveConfig:
+        """Validate ``data`` (parsed YAML/JSON), raising :class:`FactoryError` on mistakes."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise FactoryError(f"invalid evolution config: {describe_errors(exc)}") from exc
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> EvolveConfig:
+        """Read a YAML config file; ``overrides`` (e.g. from the CLI) win field by field."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise FactoryError(f"cannot read config {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise FactoryError(
+                f"config {path} must be a mapping of fields, got {type(data).__name__}"
+            )
+        return cls.load({**data, **(overrides or {})})
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """A pydantic error as one line per problem: ``field.path: message``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'config'}: {error['msg']}"
+        for error in exc.errors()
+    )

@@ -1,0 +1,351 @@
+"""The evolution engine: train → prune → simulate → judge, generation after generation.
+
+Phase 1 trains the seed model, prunes the bottom ``prune_fraction`` of its features by
+importance and trains the child, up to ``max_generations`` or until nothing can be
+pruned. A model whose training-config fingerprint is already in the store is reused,
+never retrained. Phase 2 simulates every model across its whole strategy grid on the
+selection period and judges its best configuration on the holdout (see
+:mod:`.promotion`). With ``pipelining`` a generation is simulated while the next one
+trains; with ``early_stop`` a promotion ends the run.
+
+Everything is recorded as it happens, so a run killed at any point resumes where it
+stopped: replaying the deterministic plan finds each trained model by fingerprint,
+re-records nothing (results are idempotent) and counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.evolution.prepare import RunContext, run_context
+from strategy_factory.evolution.promotion import Judgement, Trials, best_configuration, judge
+from strategy_factory.evolution.pruning import prune
+from strategy_factory.execution import SIMULATE, TRAIN, Executor, model_from_text
+from strategy_factory.models import FINGERPRINT_VERSION
+from strategy_factory.store import LineageEdge, ModelRecord, Run, Store
+
+PBO_BLOCKS = 16
+Listener = Callable[[Run], None]
+
+
+class StopRequestedError(Exception):
+    """The user asked the run to stop (checked between units of work)."""
+
+
+@dataclass
+class _Progress:
+    """What the engine carries from one generation to the next."""
+
+    trials: Trials = field(default_factory=Trials)
+    pending: list[tuple[int, ModelRecord, Future]] = field(default_factory=list)
+    promoted_id: str | None = None
+    best_sqn: float | None = None
+    planned: int = 0
+    simulated: int = 0
+    cells: int = 0
+
+
+class Evolution:
+    """Runs (or resumes) recorded evolution runs with an executor, recording into a store."""
+
+    def __init__(self, store: Store, executor: Executor, listener: Listener | None = None):
+        self.store = store
+        self.executor = executor
+        self.listener = listener
+
+    def run(self, run_id: str) -> Run:
+        """Run ``run_id`` to its end, or resume it where it stopped; returns the final run."""
+        run = self.store.runs.get(run_id)
+        if run.status in ("completed", "stopped"):
+            raise FactoryError(f"run {run_id} has already {run.status}; start a new run instead")
+        context = run_context(run)
+        self.store.runs.start(run_id)
+        try:
+            reason, promoted_id = self._evolve(context)
+        except StopRequestedError:
+            return self._finish(run_id, "stopped", "stopped_by_user")
+        except Exception as exc:
+            self._finish(run_id, "failed", "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        return self._finish(run_id, "completed", reason, promoted_id=promoted_id)
+
+    def _evolve(self, context: RunContext) -> tuple[str, str | None]:
+        config = context.config
+        progress = _Progress(planned=config.max_generations)
+        features, parent, pruned = list(context.seed_features), None, []
+        reason = "max_generations"
+        self._update(
+            context.run_id,
+            models_total=config.max_generations,
+            simulations_total=config.max_generations * estimated_cells(context),
+            step_status="starting",
+        )
+        trained = 0
+        for generation in range(config.max_generations):
+            record = self._model(context, generation, features, parent, pruned)
+            trained += 1
+            if config.pipelining:
+                if self._collect(context, progress, wait=False):
+                    return "promoted", progress.promoted_id
+                progress.pending.append((generation, record, self._submit(context, record)))
+            else:
+                progress.pending.append((generation, record, Future()))
+            scores = (record.importance or {}).get("scores", {})
+            kept, pruned = prune(features, scores, config.prune_fraction, config.min_features)
+            if not pruned:
+                reason = "cannot_prune"
+                break
+            features, parent = kept, record
+        progress.planned = trained
+        self._update(
+            context.run_id,
+            models_total=trained,
+            simulations_total=self._simulations_total(context, progress),
+        )
+        if not config.pipelining:
+            progress.pending = [
+                (g, record, self._submit(context, record)) for g, record, _ in progress.pending
+            ]
+        if self._collect(context, progress, wait=True):
+            return "promoted", progress.promoted_id
+        return reason, progress.promoted_id
+
+    @staticmethod
+    def _simulations_total(context: RunContext, progress: _Progress) -> int:
+        """Cells simulated so far plus an estimate for the models still to simulate."""
+        return progress.cells + (progress.planned - progress.simulated) * estimated_cells(context)
+
+    def _check_stop(self, run_id: str) -> None:
+        if self.store.runs.get(run_id).stop_requested:
+            raise StopRequestedError
+
+    def _model(
+        self,
+        context: RunContext,
+        generation: int,
+        features: list[str],
+        parent: ModelRecord | None,
+        pruned: list[str],
+    ) -> ModelRecord:
+        """The model of one generation: found by fingerprint, or trained now."""
+        self._check_stop(context.run_id)
+        training = context.training_config(features)
+        fingerprint = training.fingerprint()
+        hit = self.store.models.by_fingerprint(fingerprint)
+        if hit is None:
+            self._update(
+                context.run_id,
+                current_generation=generation,
+                step_status=f"training generation {generation} ({len(features)} features)",
+            )
+            model_id = self._train(context, generation, training)
+            status = f"trained generation {generation}"
+        else:
+            model_id, status = hit.model_id, f"generation {generation}: reused a trained model"
+        record = self.store.models.get(model_id)
+        self._record_edge(context, generation, record, parent, pruned)
+        self._update(context.run_id, current_generation=generation, step_status=status)
+        return record
+
+    def _train(self, context: RunContext, generation: int, training: Any) -> str:
+        payload = {
+            "dataset": context.spec.model_dump(mode="json"),
+            "training": training.model_dump(mode="json"),
+        }
+        result = self.executor.submit(TRAIN, payload).result()
+        summary = result["summary"]
+        return self.store.models.add_trained(
+            {
+                "model_id": summary["id"],
+                "run_id": context.run_id,
+                "generation": generation,
+                "fingerprint": summary["fingerprint"],
+                "algorithm": summary["algorithm"],
+                "symbol": summary["symbol"],
+                "features": summary["features"],
+                "chosen_config": summary["chosen"],
+                "validation_metrics": summary["validation"],
+                "importance": summary["importance"],
+                "data_ranges": summary["data_range"],
+            },
+            base64.b64decode(result["artifact"]),
+            training.canonical_json(),
+            FINGERPRINT_VERSION,
+        )
+
+    def _record_edge(
+        self,
+        context: RunContext,
+        generation: int,
+        record: ModelRecord,
+        parent: ModelRecord | None,
+        pruned: list[str],
+    ) -> None:
+        recorded = {e.child_model_id for e in self.store.lineage.of_run(context.run_id)}
+        if record.id in recorded:
+            return
+        self.store.lineage.add_edge(
+            run_id=context.run_id,
+            child_model_id=record.id,
+            parent_model_id=None if parent is None else parent.id,
+            generation=generation,
+            pruned_features=pruned,
+            remaining_features=record.features,
+            reason=_reason(parent, pruned, context.config.prune_fraction),
+        )
+        self._update(context.run_id, add_models_trained=1)
+
+    def _submit(self, context: RunContext, record: ModelRecord) -> Future:
+        self._check_stop(context.run_id)
+        payload = {
+            "dataset": context.spec.model_dump(mode="json"),
+            "artifact": base64.b64encode(self.store.models.artifact(record.id)).decode("ascii"),
+            "strategy": context.config.strategy.model_dump(mode="json"),
+            "default_regime_filters": context.default_regime_filters(),
+            "blocks": PBO_BLOCKS,
+        }
+        return self.executor.submit(SIMULATE, payload, priority=None)
+
+    def _collect(self, context: RunContext, progress: _Progress, wait: bool) -> bool:
+        """Judge simulated generations in order; True when a promotion ends the run."""
+        while progress.pending and (wait or progress.pending[0][2].done()):
+            generation, record, future = progress.pending.pop(0)
+            judgement = self._judge(context, progress, generation, record, future.result())
+            if judgement.promoted and progress.promoted_id is None:
+                progress.promoted_id = self._promote(context, progress, record, judgement)
+            if progress.promoted_id and context.config.early_stop:
+                for _, _, later in progress.pending:
+                    later.cancel()
+                return True
+        return False
+
+    def _judge(
+        self,
+        context: RunContext,
+        progress: _Progress,
+        generation: int,
+        record: ModelRecord,
+        result: dict[str, Any],
+    ) -> Judgement:
+        self._check_stop(context.run_id)
+        run_id, rows = context.run_id, result["rows"]
+        added = self.store.simulations.add_many(run_id, record.id, "selection", rows)
+        progress.trials.add(result)
+        progress.simulated += 1
+        progress.cells += len(rows)
+        table = pd.DataFrame(rows)
+        best_sqn = _finite_max(table["sqn"])
+        self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
+        index, candidate = best_configuration(table, context.config.promotion_criteria())
+        model = model_from_text(
+            base64.b64encode(self.store.models.artifact(record.id)).decode("ascii")
+        )
+        judgement = judge(
+            context.dataset,
+            model,
+            rows[index],
+            candidate,
+            context.config.strategy.execution(),
+            context.config.promotion_criteria(),
+            progress.trials,
+        )
+        holdout_row = {
+            **judgement.config.as_row(),
+            **judgement.holdout_metrics,
+            "candidate": judgement.candidate,
+            "promoted": judgement.promoted,
+            "reason": judgement.reason,
+        }
+        self.store.simulations.add_many(run_id, record.id, "holdout", [holdout_row])
+        fields: dict[str, Any] = {
+            "configurations_tried": progress.trials.count,
+            "simulations_total": self._simulations_total(context, progress),
+            "step_status": f"simulated generation {generation}: {judgement.reason}",
+        }
+        if best_sqn is not None and (progress.best_sqn is None or best_sqn > progress.best_sqn):
+            progress.best_sqn = best_sqn
+            fields |= {"best_sqn": best_sqn, "best_model_id": record.id}
+        self._update(run_id, add_simulations_completed=added, **fields)
+        return judgement
+
+    def _promote(
+        self, context: RunContext, progress: _Progress, record: ModelRecord, judgement: Judgement
+    ) -> str:
+        already = [p for p in self.store.promoted.recent(context.run_id) if p.model_id == record.id]
+        if already:
+            return already[0].id
+        strategy = context.config.strategy
+        promoted = self.store.promoted.add(
+            run_id=context.run_id,
+            model_id=record.id,
+            strategy={
+                **judgement.config.as_row(),
+                "fill": strategy.fill,
+                "fee_bps": strategy.fee_bps,
+                "slippage_bps": strategy.slippage_bps,
+            },
+            criteria=context.config.promotion_criteria().model_dump(mode="json"),
+            selection_metrics=judgement.selection_metrics,
+            holdout_metrics=judgement.holdout_metrics,
+            configurations_tried=progress.trials.count,
+            verdict=judgement.verdict.model_dump(mode="json"),
+            lineage=[edge_json(edge) for edge in self.store.lineage.ancestry(record.id)],
+            dsr=judgement.holdout_metrics.get("dsr"),
+            pbo=judgement.holdout_metrics.get("pbo"),
+        )
+        return promoted.id
+
+    def _update(self, run_id: str, add_models_trained: int = 0, **fields: Any) -> None:
+        run = self.store.runs.update_progress(
+            run_id, add_models_trained=add_models_trained, **fields
+        )
+        if self.listener is not None:
+            self.listener(run)
+
+    def _finish(
+        self,
+        run_id: str,
+        status: str,
+        reason: str,
+        error: str | None = None,
+        promoted_id: str | None = None,
+    ) -> Run:
+        run = self.store.runs.finish(
+            run_id, status, reason, error=error, promoted_model_id=promoted_id
+        )
+        if self.listener is not None:
+            self.listener(run)
+        return run
+
+
+def estimated_cells(context: RunContext) -> int:
+    """Grid cells per model before its thresholds are known (equal quantiles may merge)."""
+    strategy = context.config.strategy
+    thresholds = strategy.thresholds or strategy.threshold_quantiles
+    filters = strategy.regime_filters or context.default_regime_filters()
+    per_ticker = len(thresholds) * len(strategy.z_limits) * len(filters) * len(strategy.modes)
+    return per_ticker * len(context.config.tickers)
+
+
+def edge_json(edge: LineageEdge) -> dict[str, Any]:
+    """A lineage edge as plain JSON values."""
+    return {**asdict(edge), "created_at": edge.created_at.isoformat()}
+
+
+def _reason(parent: ModelRecord | None, pruned: list[str], fraction: float) -> str:
+    if parent is None:
+        return "seed"
+    return f"pruned the {len(pruned)} least important feature(s) (prune_fraction {fraction:g})"
+
+
+def _finite_max(values: pd.Series) -> float | None:
+    numeric = pd.to_numeric(values, errors="coerce")
+    numeric = numeric[numeric.abs() < float("inf")]
+    return None if numeric.empty else float(numeric.max())

@@ -1,0 +1,156 @@
+"""Everything checked and resolved before a run does any work, and what it is resumed from.
+
+:func:`create_run` validates the config against the data (symbols, seed features,
+regime names, period boundaries), resolves the period boundaries to dates and records
+the run. The run's stored config then holds everything needed to redo exactly the
+same work: :func:`run_context` rebuilds it for a fresh or resumed run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from strategy_factory.data import BarCatalog
+from strategy_factory.errors import FactoryError
+from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, EvolveConfig
+from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset, split_points
+from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
+from strategy_factory.settings import get_settings
+from strategy_factory.store import Run, Store
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """A run's validated config, resolved dataset and the regime configs it trains with."""
+
+    run_id: str
+    config: EvolveConfig
+    spec: DatasetSpec
+    dataset: Dataset
+    seed_features: list[str]
+    regime_configs: list[Any]
+
+    def training_config(self, features: list[str]) -> TrainingConfig:
+        """The full training config of a model on ``features`` (what its fingerprint hashes)."""
+        config = self.config
+        return TrainingConfig(
+            symbol=config.symbol,
+            features=features,
+            algorithm=config.algorithm,
+            params=config.params,
+            grid=config.grid,
+            regime_configs=self.regime_configs,
+            target=self.spec.target,
+            walk_forward=config.walk_forward,
+            data=DataRange(
+                start=self.spec.start,
+                selection_start=self.spec.selection_start,
+                holdout_start=self.spec.holdout_start,
+            ),
+            timeframe=config.timeframe,
+            seed=config.seed,
+        )
+
+    def default_regime_filters(self) -> list[Any]:
+        """The default simulation regime filters this dataset has labels for."""
+        return _available(list(DEFAULT_REGIME_FILTERS), self.dataset)
+
+
+def create_run(store: Store, config: EvolveConfig) -> Run:
+    """Validate ``config`` against the data and record a pending run (no training yet)."""
+    catalog = BarCatalog(get_settings().bars_dir)
+    for symbol in [config.symbol, *config.reference_symbols, *config.strategy.tickers]:
+        catalog.meta(symbol)
+    options = config.data_options
+    spec = DatasetSpec(
+        symbol=config.symbol,
+        references=config.reference_symbols,
+        tickers=[t for t in config.tickers if t != config.symbol],
+        timeframe=config.timeframe,
+        start=options.start,
+        end=options.end,
+        target=TargetSpec(
+            column=config.target_col, transform=config.target_transform, horizon=config.horizon
+        ),
+        selection_start=options.selection_start,
+        holdout_start=options.holdout_start,
+    )
+    spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
+    dataset = load_dataset(spec)
+    seed = _seed_features(store, config, dataset)
+    _regime_configs(config, dataset)
+    _check_filters(config, dataset)
+    stored = {
+        "evolve": config.model_dump(mode="json"),
+        "dataset": spec.model_dump(mode="json"),
+        "seed_features": seed,
+    }
+    return store.runs.create(config.symbol, config.algorithm, stored, config.max_generations)
+
+
+def run_context(run: Run) -> RunContext:
+    """Rebuild a recorded run's context (the dataset comes from this process's cache)."""
+    config = EvolveConfig.load(run.config["evolve"])
+    spec = DatasetSpec.model_validate(run.config["dataset"])
+    dataset = load_dataset(spec)
+    return RunContext(
+        run_id=run.id,
+        config=config,
+        spec=spec,
+        dataset=dataset,
+        seed_features=list(run.config["seed_features"]),
+        regime_configs=_regime_configs(config, dataset),
+    )
+
+
+def _seed_features(store: Store, config: EvolveConfig, dataset: Dataset) -> list[str]:
+    if config.seed_model_id:
+        features = store.models.get(config.seed_model_id).features
+    else:
+        features = config.seed_features or dataset.feature_names
+    unknown = [f for f in features if f not in dataset.feature_names]
+    if unknown:
+        raise FactoryError(
+            f"seed feature(s) {', '.join(unknown)} are not available for {config.symbol} "
+            f"with references {config.reference_symbols or 'none'}; available: "
+            f"{', '.join(dataset.feature_names)}"
+        )
+    if len(features) < config.min_features:
+        raise FactoryError(
+            f"{len(features)} seed feature(s) is fewer than min_features={config.min_features}"
+        )
+    return list(features)
+
+
+def _available(configs: list[Any], dataset: Dataset) -> list[Any]:
+    return [c for c in configs if c is None or set(c) <= set(dataset.regime_labels)]
+
+
+def _regime_configs(config: EvolveConfig, dataset: Dataset) -> list[Any]:
+    """Training regime configs; the defaults quietly skip labelers this data lacks (VIX)."""
+    if config.regime_configs == list(DEFAULT_REGIME_CONFIGS):
+        return _available(config.regime_configs, dataset)
+    _check_regimes("regime config", config.regime_configs, dataset)
+    return config.regime_configs
+
+
+def _check_filters(config: EvolveConfig, dataset: Dataset) -> None:
+    _check_regimes("regime filter", config.strategy.regime_filters or [], dataset)
+
+
+def _check_regimes(what: str, configs: list[Any], dataset: Dataset) -> None:
+    known = dataset.regime_labels
+    for entry in configs:
+        for column, labels in (entry or {}).items():
+            if column not in known:
+                raise FactoryError(
+                    f"{what} {entry} names {column!r}, which this run does not label; "
+                    f"known: {', '.join(known)} (regime_vix needs the VIX reference)"
+                )
+            unknown = sorted(set(labels) - set(known[column]))
+            if unknown:
+                raise FactoryError(
+                    f"{what} {entry} allows label(s) {unknown} that {column} never takes; "
+                    f"its labels are {known[column]}"
+                )

@@ -1,0 +1,121 @@
+"""What a run did, read back from the store: per generation, the best result and the verdict.
+
+Everything here is derived from recorded rows, so a finished, failed or still-running run
+(and one resumed after a crash) is summarized the same way by the CLI, the API and the
+report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from strategy_factory.store import Run, SimulationResult, Store
+
+RUN_FIELDS = (
+    "id",
+    "status",
+    "symbol",
+    "algorithm",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "current_generation",
+    "max_generations",
+    "models_trained",
+    "models_total",
+    "simulations_completed",
+    "simulations_total",
+    "step_status",
+    "best_sqn",
+    "best_model_id",
+    "promoted",
+    "promoted_model_id",
+    "configurations_tried",
+    "stop_reason",
+    "error",
+)
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """The run's progress and outcome as plain JSON values."""
+    data = {name: getattr(run, name) for name in RUN_FIELDS}
+    for name in ("created_at", "started_at", "finished_at"):
+        data[name] = None if data[name] is None else data[name].isoformat()
+    return data
+
+
+def result_json(result: SimulationResult | None) -> dict[str, Any] | None:
+    """One simulation result (strategy and metrics) as plain JSON values."""
+    if result is None:
+        return None
+    data = asdict(result)
+    data["created_at"] = result.created_at.isoformat()
+    return data
+
+
+def generations(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Per generation: the model, its features, what was pruned, its best selection result
+    (by SQN) and its holdout judgement."""
+    rows = []
+    for edge in store.lineage.of_run(run_id):
+        best = store.simulations.top(run_id, model_id=edge.child_model_id, metric="sqn", limit=1)
+        holdout = store.simulations.top(
+            run_id, model_id=edge.child_model_id, period="holdout", limit=1
+        )
+        rows.append(
+            {
+                "generation": edge.generation,
+                "model_id": edge.child_model_id,
+                "parent_model_id": edge.parent_model_id,
+                "parent_sqn": edge.parent_sqn,
+                "features": len(edge.remaining_features),
+                "remaining_features": edge.remaining_features,
+                "pruned_features": edge.pruned_features,
+                "reason": edge.reason,
+                "simulations": store.simulations.count(
+                    run_id, model_id=edge.child_model_id, period="selection"
+                ),
+                "best_selection": result_json(best[0] if best else None),
+                "holdout": result_json(holdout[0] if holdout else None),
+            }
+        )
+    return rows
+
+
+def run_summary(store: Store, run_id: str) -> dict[str, Any]:
+    """The run, its generations and its promotions, ready for ``--json`` or a report."""
+    run = store.runs.get(run_id)
+    per_generation = generations(store, run_id)
+    promoted = [
+        {
+            "id": p.id,
+            "model_id": p.model_id,
+            "strategy": p.strategy,
+            "holdout_metrics": p.holdout_metrics,
+            "dsr": p.dsr,
+            "pbo": p.pbo,
+            "configurations_tried": p.configurations_tried,
+        }
+        for p in store.promoted.recent(run_id=run_id)
+    ]
+    return {
+        "run": run_json(run),
+        "config": run.config,
+        "generations": per_generation,
+        "promoted": promoted,
+        "verdict": verdict(run, per_generation),
+    }
+
+
+def verdict(run: Run, per_generation: list[dict[str, Any]]) -> str:
+    """One sentence: promoted or not, and why."""
+    if run.status == "failed":
+        return f"failed: {run.error}"
+    if run.promoted:
+        return f"promoted model {run.promoted_model_id}"
+    judged = [g["holdout"] for g in per_generation if g["holdout"]]
+    if not judged:
+        return "nothing was judged on the holdout yet"
+    reasons = {h["metrics"].get("reason") for h in judged}
+    return "not promoted: " + "; ".join(sorted(r for r in reasons if r))

@@ -1,0 +1,203 @@
+"""The data a run's work units share: bars, features, target, regimes and z-scores per ticker.
+
+A :class:`DatasetSpec` names the data (symbol, references, extra tickers, timeframe,
+date range) and its period boundaries; :func:`load_dataset` builds it once per process
+and caches it, so a worker that trains or simulates many models of one run builds the
+feature matrix once. Everything in it is causal: features, z-scores and targets come
+from the whole series with no look-ahead, and the regime labelers of each ticker are
+fitted on that ticker's training period only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from strategy_factory.data import BarCatalog, resample_bars
+from strategy_factory.errors import FactoryError
+from strategy_factory.features import (
+    available_features,
+    build_feature_matrix,
+    default_labelers,
+    label_regimes,
+    make_target,
+    volatility_zscore,
+)
+from strategy_factory.models import TargetSpec
+from strategy_factory.settings import get_settings
+
+MIN_PERIOD_BARS = 30
+
+
+class DatasetSpec(BaseModel):
+    """Which bars a run uses; ``selection_start``/``holdout_start`` cut its three periods."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str
+    references: list[str] = Field(default_factory=list)
+    tickers: list[str] = Field(default_factory=list)
+    timeframe: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    target: TargetSpec = TargetSpec()
+    selection_start: datetime | None = None
+    holdout_start: datetime | None = None
+
+    def key(self) -> str:
+        """A canonical text of the spec (the cache key)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class TickerData:
+    """One ticker's usable bars (after indicator warm-up) and everything derived from them."""
+
+    bars: pd.DataFrame
+    features: pd.DataFrame
+    target: pd.Series
+    regimes: pd.DataFrame
+    zscore: np.ndarray
+
+    def period(self, start: datetime | None, end: datetime | None) -> slice:
+        """Positions of the bars with ``start <= t < end`` (None: open side)."""
+        index = self.bars.index
+        first = 0 if start is None else int(index.searchsorted(pd.Timestamp(start)))
+        last = len(index) if end is None else int(index.searchsorted(pd.Timestamp(end)))
+        return slice(first, last)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The tickers' data plus the features every ticker has and the declared regime labels."""
+
+    spec: DatasetSpec
+    tickers: dict[str, TickerData]
+    feature_names: list[str]
+    regime_labels: dict[str, list[int]]
+
+    @property
+    def primary(self) -> TickerData:
+        return self.tickers[self.spec.symbol]
+
+
+def read_bars(symbol: str, spec: DatasetSpec, catalog: BarCatalog | None = None) -> pd.DataFrame:
+    """Bars of ``symbol`` in the spec's date range and timeframe."""
+    catalog = catalog or BarCatalog(get_settings().bars_dir)
+    bars = catalog.load(symbol, start=spec.start, end=spec.end)
+    if spec.timeframe:
+        bars = resample_bars(bars, spec.timeframe)
+    if len(bars) < 2:
+        raise FactoryError(f"{symbol} has {len(bars)} bar(s) in the chosen date range")
+    return bars
+
+
+def _usable_from(features: pd.DataFrame, symbol: str) -> int:
+    finite = np.isfinite(features.to_numpy(dtype=np.float64)).all(axis=1)
+    if not finite.any():
+        raise FactoryError(
+            f"no bar of {symbol} has every feature defined: the series is shorter than the "
+            "longest indicator window or a reference does not overlap it"
+        )
+    return int(np.argmax(finite))
+
+
+def _ticker(
+    symbol: str, spec: DatasetSpec, references: dict[str, pd.DataFrame], names: list[str]
+) -> TickerData:
+    bars = read_bars(symbol, spec)
+    features = build_feature_matrix(bars, references, names)
+    zscore = volatility_zscore(bars["close"].to_numpy(dtype=np.float64))
+    target = make_target(bars, spec.target.transform, spec.target.horizon, spec.target.column)
+    training_end = _training_end(bars.index, spec)
+    regimes = label_regimes(bars, references, train_end=training_end)
+    first = _usable_from(features, symbol)
+    return TickerData(
+        bars=bars.iloc[first:],
+        features=features.iloc[first:],
+        target=target.iloc[first:],
+        regimes=regimes.iloc[first:],
+        zscore=zscore[first:],
+    )
+
+
+def _training_end(index: pd.DatetimeIndex, spec: DatasetSpec) -> pd.Timestamp | None:
+    cutoffs = [pd.Timestamp(c) for c in (spec.selection_start, spec.holdout_start) if c]
+    if not cutoffs:
+        return None
+    before = index[index < min(cutoffs)]
+    if len(before) == 0:
+        raise FactoryError(f"no bars before the selection period starts ({min(cutoffs)})")
+    return before[-1]
+
+
+def _common_features(spec: DatasetSpec, references: dict[str, pd.DataFrame]) -> list[str]:
+    per_ticker = [
+        available_features(read_bars(t, spec), references) for t in [spec.symbol, *spec.tickers]
+    ]
+    return [name for name in per_ticker[0] if all(name in other for other in per_ticker[1:])]
+
+
+@lru_cache(maxsize=4)
+def _cached(key: str) -> Dataset:
+    spec = DatasetSpec.model_validate_json(key)
+    references = {r: read_bars(r, spec) for r in spec.references}
+    names = _common_features(spec, references)
+    tickers = {t: _ticker(t, spec, references, names) for t in [spec.symbol, *spec.tickers]}
+    labelers = default_labelers(references)
+    return Dataset(
+        spec=spec,
+        tickers=tickers,
+        feature_names=names,
+        regime_labels={name: list(range(labeler.n_labels)) for name, labeler in labelers.items()},
+    )
+
+
+def load_dataset(spec: DatasetSpec) -> Dataset:
+    """Build (or take from this process's cache) the dataset named by ``spec``."""
+    return _cached(spec.key())
+
+
+def split_points(
+    spec: DatasetSpec, selection_fraction: float, holdout_fraction: float
+) -> DatasetSpec:
+    """``spec`` with its period boundaries set from fractions of the usable bars.
+
+    Explicit boundaries already on ``spec`` are kept. Each period must hold at least
+    :data:`MIN_PERIOD_BARS` bars of the primary symbol.
+    """
+    unsplit = spec.model_copy(update={"selection_start": None, "holdout_start": None})
+    index = load_dataset(unsplit).primary.bars.index
+    n = len(index)
+    holdout = spec.holdout_start or index[int(n * (1 - holdout_fraction))].to_pydatetime()
+    selection = (
+        spec.selection_start
+        or index[int(n * (1 - holdout_fraction - selection_fraction))].to_pydatetime()
+    )
+    resolved = spec.model_copy(update={"selection_start": selection, "holdout_start": holdout})
+    _check_periods(index, resolved)
+    return resolved
+
+
+def _check_periods(index: pd.DatetimeIndex, spec: DatasetSpec) -> None:
+    selection, holdout = pd.Timestamp(spec.selection_start), pd.Timestamp(spec.holdout_start)
+    if selection >= holdout:
+        raise FactoryError(f"selection_start {selection} must be before holdout_start {holdout}")
+    sizes = {
+        "training": int((index < selection).sum()),
+        "selection": int(((index >= selection) & (index < holdout)).sum()),
+        "holdout": int((index >= holdout).sum()),
+    }
+    short = {name: size for name, size in sizes.items() if size < MIN_PERIOD_BARS}
+    if short:
+        detail = ", ".join(f"{name} has {size}" for name, size in short.items())
+        raise FactoryError(
+            f"each period needs at least {MIN_PERIOD_BARS} usable bars of {spec.symbol}: "
+            f"{detail}; widen the date range or move the period boundaries"
+        )

@@ -1,0 +1,76 @@
+"""Executors that run work units on this machine: in-process, or a pool of processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Protocol
+
+from strategy_factory.execution.units import run_unit
+
+
+class Executor(Protocol):
+    """Runs units of work (see :mod:`.units`) and hands back futures of their results."""
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        """Start unit ``kind`` on ``payload``; ``priority`` (e.g. parent SQN) orders queued work."""
+        ...
+
+    def close(self) -> None:
+        """Release workers; pending futures are cancelled."""
+        ...
+
+
+class InlineExecutor:
+    """Runs each unit immediately in this process (tests, notebooks, one core)."""
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(run_unit(kind, payload))
+        except Exception as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        return None
+
+
+class LocalExecutor:
+    """A pool of worker processes, one per core by default.
+
+    The pool starts at the first unit. Workers are forked where that is safe, so they
+    inherit the datasets this process already built (a run builds its features once,
+    not once per worker); they are spawned instead when this process has already started
+    Numba's parallel threads, which a fork cannot carry over.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context(start_method())
+            )
+        return self._pool.submit(run_unit, kind, payload)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def start_method() -> str:
+    """``fork`` when it is available and safe here, else ``spawn``."""
+    if "fork" not in multiprocessing.get_all_start_methods() or _numba_threads_started():
+        return "spawn"
+    return "fork"
+
+
+def _numba_threads_started() -> bool:
+    from numba.np.ufunc import parallel
+
+    return bool(parallel._is_initialized)

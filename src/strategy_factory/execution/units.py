@@ -1,0 +1,212 @@
+"""The coarse units of work: train one model grid; simulate one model's whole strategy grid.
+
+Both take and return plain JSON values (model artifacts travel as base64 joblib), so the
+same unit runs in a local process pool or on a worker that claimed it from the job queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Callable
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from strategy_factory.backtest import (
+    Execution,
+    Market,
+    StrategyConfig,
+    StrategyDetail,
+    StrategyGrid,
+    simulate_config,
+    simulate_grid,
+)
+from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate import metrics_table, strategy_metrics
+from strategy_factory.execution.dataset import Dataset, DatasetSpec, TickerData, load_dataset
+from strategy_factory.models import TrainedModel, TrainingConfig, train
+
+TRAIN = "train"
+SIMULATE = "simulate"
+
+
+def model_to_text(model: TrainedModel) -> str:
+    """A trained model as base64 text of its joblib bytes (for JSON payloads)."""
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def model_from_text(text: str) -> TrainedModel:
+    """The model :func:`model_to_text` encoded."""
+    model = joblib.load(io.BytesIO(base64.b64decode(text)))
+    if not isinstance(model, TrainedModel):
+        raise FactoryError(f"the artifact holds a {type(model).__name__}, not a trained model")
+    return model
+
+
+def train_unit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Train the grid of ``payload["training"]`` on the dataset ``payload["dataset"]``."""
+    spec = DatasetSpec.model_validate(payload["dataset"])
+    config = TrainingConfig.model_validate(payload["training"])
+    primary = load_dataset(spec).primary
+    model = train(primary.features, primary.target, primary.regimes, config)
+    return {"summary": model.summary(), "artifact": model_to_text(model)}
+
+
+def period_bounds(spec: DatasetSpec, period: str) -> tuple[Any, Any]:
+    """The ``[start, end)`` of a named period of the run."""
+    bounds = {
+        "training": (None, spec.selection_start),
+        "selection": (spec.selection_start, spec.holdout_start),
+        "holdout": (spec.holdout_start, None),
+    }
+    if period not in bounds:
+        raise FactoryError(f"unknown period {period!r}; use one of {', '.join(bounds)}")
+    return bounds[period]
+
+
+def market(
+    ticker: str, data: TickerData, model: TrainedModel, dataset: Dataset, period: str
+) -> Market:
+    """The backtest view of one ticker in one period, with the model's predictions."""
+    window = data.period(*period_bounds(dataset.spec, period))
+    bars = data.bars.iloc[window]
+    return Market(
+        ticker=ticker,
+        bars=bars,
+        predictions=pd.Series(model.predict(data.features.iloc[window]), index=bars.index),
+        zscore=data.zscore[window],
+        regimes=data.regimes.iloc[window],
+        regime_labels=dataset.regime_labels,
+    )
+
+
+def thresholds(model: TrainedModel, dataset: Dataset, strategy: dict[str, Any]) -> list[float]:
+    """Absolute thresholds, or quantiles of |prediction| on the model's training rows."""
+    if strategy.get("thresholds"):
+        return [float(t) for t in strategy["thresholds"]]
+    primary = dataset.primary
+    rows = primary.period(*period_bounds(dataset.spec, "training"))
+    magnitude = np.abs(model.predict(primary.features.iloc[rows]))
+    magnitude = magnitude[np.isfinite(magnitude)]
+    quantiles = np.quantile(magnitude, strategy["threshold_quantiles"]) if magnitude.size else [0]
+    # Quantile 0 means "trade every signal": use a true zero, not the smallest prediction.
+    values = [
+        0.0 if q == 0 else float(v)
+        for q, v in zip(strategy["threshold_quantiles"], quantiles, strict=False)
+    ]
+    return sorted(set(values))
+
+
+def regime_filters(model: TrainedModel, strategy: dict[str, Any], defaults: list[Any]) -> list[Any]:
+    """The grid's regime filters: configured ones, or the defaults plus the model's own regime."""
+    if strategy.get("regime_filters"):
+        return list(strategy["regime_filters"])
+    chosen = model.chosen.get("regime_config")
+    return defaults if chosen is None or chosen in defaults else [*defaults, chosen]
+
+
+def strategy_grid(
+    model: TrainedModel, dataset: Dataset, strategy: dict[str, Any], defaults: list[Any]
+) -> StrategyGrid:
+    """The whole strategy grid one model is simulated over."""
+    available = set(dataset.regime_labels)
+    filters = [
+        f for f in regime_filters(model, strategy, defaults) if f is None or set(f) <= available
+    ]
+    return StrategyGrid(
+        thresholds=thresholds(model, dataset, strategy),
+        z_limits=strategy["z_limits"],
+        regime_filters=filters,
+        modes=strategy["modes"],
+    )
+
+
+def execution_of(strategy: dict[str, Any]) -> Execution:
+    """Fill mode and costs of a strategy options mapping."""
+    return Execution(
+        fill=strategy["fill"], fee_bps=strategy["fee_bps"], slippage_bps=strategy["slippage_bps"]
+    )
+
+
+def simulate_unit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Simulate a model's whole strategy grid on the selection period of every ticker.
+
+    Returns the metrics row of every cell and, for the run's PBO, the per-block sums and
+    sums of squares of bar returns of the primary symbol's cells (``blocks`` equal,
+    contiguous blocks; the oldest remainder bars are left out).
+    """
+    spec = DatasetSpec.model_validate(payload["dataset"])
+    dataset = load_dataset(spec)
+    model = model_from_text(payload["artifact"])
+    strategy = payload["strategy"]
+    grid = strategy_grid(model, dataset, strategy, payload["default_regime_filters"])
+    markets = [market(t, dataset.tickers[t], model, dataset, "selection") for t in dataset.tickers]
+    execution = execution_of(strategy)
+    stats = simulate_grid(markets, grid, execution)
+    table = metrics_table(stats)
+    sums, squares = block_statistics(markets[0], stats, execution, payload["blocks"])
+    return {
+        "rows": json_records(table.drop(columns=["max_drawdown_duration"])),
+        "block_sums": sums.tolist(),
+        "block_squares": squares.tolist(),
+        "rows_per_block": len(markets[0].bars) // payload["blocks"],
+        "periods_per_year": float(stats.stats["periods_per_year"].iloc[0]),
+    }
+
+
+def block_statistics(
+    primary: Market, stats: Any, execution: Execution, blocks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell of the primary market, the sum and sum of squares of its bar returns in
+    each of ``blocks`` equal blocks."""
+    cells = [c for c in range(len(stats)) if stats.configs["ticker"].iloc[c] == primary.ticker]
+    sums = np.zeros((blocks, len(cells)))
+    squares = np.zeros((blocks, len(cells)))
+    size = len(primary.bars) // blocks
+    for column, cell in enumerate(cells):
+        returns = simulate_config(primary, stats.config(cell), execution).returns.to_numpy()
+        usable = returns[returns.size - size * blocks :].reshape(blocks, size)
+        sums[:, column] = usable.sum(axis=1)
+        squares[:, column] = (usable**2).sum(axis=1)
+    return sums, squares
+
+
+def strategy_detail(
+    dataset: Dataset, model: TrainedModel, config: StrategyConfig, execution: Execution, period: str
+) -> tuple[StrategyDetail, dict[str, float]]:
+    """One configuration traded in one period, in full, with its metrics."""
+    data = dataset.tickers[config.ticker]
+    detail = simulate_config(market(config.ticker, data, model, dataset, period), config, execution)
+    return detail, strategy_metrics(detail)
+
+
+def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a metrics table as JSON-safe dicts (numpy scalars to Python numbers)."""
+    return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+UNITS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    TRAIN: train_unit,
+    SIMULATE: simulate_unit,
+}
+
+
+def run_unit(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run the unit of work ``kind`` on ``payload``."""
+    if kind not in UNITS:
+        raise FactoryError(f"unknown kind of work {kind!r}; known: {', '.join(UNITS)}")
+    return UNITS[kind](payload)
