@@ -38,9 +38,10 @@ Family = Literal["linear", "tree", "other"]
 DEFAULT_ALPHAS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0)
 DEFAULT_L1_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 0.95)
 
-# Tight enough that the path solver and an independent ElasticNet fit agree to 1e-6 in
-# predictions (the duality gap is relative to ||y||², and y is standardized).
-LINEAR_SOLVER: dict[str, Any] = {"tol": 1e-10, "max_iter": 100_000}
+# The duality gap must fall below tol·||y||² (y standardized, so tol·n): at 1e-8 the path
+# solver and an independent ElasticNet fit agree to ~1e-10 in validation scores and far
+# below 1e-6 in predictions, and collinear indicator sets still converge.
+LINEAR_SOLVER: dict[str, Any] = {"tol": 1e-8, "max_iter": 100_000}
 
 
 class PenalizedRegression(RegressorMixin, BaseEstimator):

@@ -47,7 +47,7 @@ DEFAULT_REGIME_CONFIGS: tuple[RegimeConfig, ...] = (
     {"regime_gmm": [0]},
     {"regime_gmm": [1, 2]},
     {"regime_hmm": [0]},
-    {"regime_hmm": [1, 2]},
+    {"regime_hmm": [1]},
     {"regime_trend": [0, 1]},
     {"regime_vix": [0, 1]},
 )
@@ -232,10 +232,7 @@ class TrainingConfig(BaseModel):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
-                for e in exc.errors()
-            )
+            problems = "; ".join(_problem(e) for e in exc.errors())
             raise FactoryError(f"invalid training config: {problems}") from exc
 
     def canonical_json(self) -> str:
@@ -267,6 +264,14 @@ class TrainingConfig(BaseModel):
     def fingerprint(self) -> str:
         """SHA-256 hex of :meth:`canonical_json`."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error as ``field: message`` (our own ValueErrors without a prefix)."""
+    cause = error.get("ctx", {}).get("error")
+    message = str(cause) if error["type"] == "value_error" and cause else error["msg"]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {message}" if where else message
 
 
 def _span(text: str) -> pd.Timedelta:

@@ -1,0 +1,72 @@
+"""`factory train` end to end through the real console entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from strategy_factory.models import load_model
+
+FEATURES = ["ret_1", "ret_5", "rsi_14", "vol_20", "sma_ratio_20", "bb_pos_20"]
+
+
+def factory(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from strategy_factory.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_train_prints_the_choice_and_saves_the_model(factory_home: Path) -> None:
+    feature_flags = [flag for name in FEATURES for flag in ("--features", name)]
+    result = factory(
+        "train", "--symbol", "SP500", "--algorithm", "Ridge", *feature_flags,
+        "--holdout-start", "2016-01-01", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["algorithm"] == "Ridge"
+    assert sorted(summary["features"]) == sorted(FEATURES)
+    assert summary["data_range"]["train_end"] < "2016-01-01"
+    assert summary["data_range"]["cutoff"].startswith("2016-01-01")
+    assert len(summary["validation"]["folds"]) == 4
+    assert summary["chosen"]["params"]["alpha"] in [0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0]
+    assert set(summary["importance"]["scores"]) == set(FEATURES)
+    artifact = Path(summary["artifact"])
+    assert artifact.parent == factory_home / "models"
+    model = load_model(artifact)
+    assert model.fingerprint == summary["fingerprint"]
+    assert model.config.regime_configs[0] is None
+    assert all("regime_vix" not in (c or {}) for c in model.config.regime_configs)
+
+
+def test_train_table_output(factory_home: Path) -> None:
+    result = factory(
+        "train", "--symbol", "SP500", "--algorithm", "Lasso", "-f", "ret_1", "-f", "rsi_14",
+        "--folds", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for heading in ("Chosen", "Validation folds", "Top features", "coefficient", "saved "):
+        assert heading in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--algorithm", "DeepMagic"], "unknown algorithm 'DeepMagic'"),
+        (["--holdout-start", "someday"], "holdout_start"),
+    ],
+)
+def test_mistakes_exit_2_without_traceback(
+    factory_home: Path, args: list[str], message: str
+) -> None:
+    result = factory("train", "--symbol", "SP500", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
