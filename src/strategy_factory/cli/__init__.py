@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from strategy_factory.cli import data, features
+from strategy_factory.cli import data, features, train
 from strategy_factory.errors import FactoryError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
+app.command("train")(train.command)
 
 
 def main() -> None:
