@@ -16,13 +16,13 @@ from pydantic import ValidationError
 from strategy_factory.errors import FactoryError
 from strategy_factory.evaluate.criteria import METRICS, PromotionCriteria, Range
 
-HOLY_GRAIL = {"sqn": 3.4, "profit_factor": 2.5, "trades": 350, "weekly_consistency": 0.3}
+HOLY_GRAIL = {"sqn_100": 3.4, "profit_factor": 2.5, "trades": 350, "weekly_consistency": 0.3}
 
 
 def test_defaults_are_the_holy_grail_ranges() -> None:
     criteria = PromotionCriteria()
     assert criteria.active == {
-        "sqn": Range(min=3, max=5),
+        "sqn_100": Range(min=3, max=5),
         "profit_factor": Range(min=2, max=4),
         "trades": Range(min=200, max=10_000),
         "weekly_consistency": Range(max=0.5),
@@ -32,16 +32,16 @@ def test_defaults_are_the_holy_grail_ranges() -> None:
 
 def test_reasons_say_what_missed_and_why() -> None:
     verdict = PromotionCriteria().judge(
-        {"sqn": 2.41, "profit_factor": 5.2, "trades": 12_000, "weekly_consistency": 0.31}
+        {"sqn_100": 2.41, "profit_factor": 5.2, "trades": 12_000, "weekly_consistency": 0.31}
     )
     assert not verdict.passed
     assert [r.reason for r in verdict.results] == [
-        "SQN 2.41 is below the minimum 3",
+        "SQN-100 2.41 is below the minimum 3",
         "profit factor 5.2 is above the maximum 4 — suspiciously high, likely overfit",
         "trades 12,000 is above the maximum 10,000",
         "weekly consistency 0.31 is at most 0.5",
     ]
-    assert [r.metric for r in verdict.misses] == ["sqn", "profit_factor", "trades"]
+    assert [r.metric for r in verdict.misses] == ["sqn_100", "profit_factor", "trades"]
     assert verdict.results[0].value == 2.41
     assert verdict.results[0].range == Range(min=3, max=5)
 
@@ -53,22 +53,25 @@ def test_a_value_just_outside_a_bound_is_not_shown_as_the_bound() -> None:
 
 def test_bounds_are_inclusive() -> None:
     criteria = PromotionCriteria()
-    assert criteria.judge({**HOLY_GRAIL, "sqn": 3, "profit_factor": 4, "trades": 200}).passed
+    assert criteria.judge({**HOLY_GRAIL, "sqn_100": 3, "profit_factor": 4, "trades": 200}).passed
     assert criteria.judge({**HOLY_GRAIL, "weekly_consistency": 0.5}).passed
 
 
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        (None, "SQN is missing from the metrics, so it cannot pass"),
-        (math.nan, "SQN is NaN (undefined, e.g. too few trades to measure it), so it cannot pass"),
-        ("high", "SQN is not a number ('high'), so it cannot pass"),
+        (None, "SQN-100 is missing from the metrics, so it cannot pass"),
+        (
+            math.nan,
+            "SQN-100 is NaN (undefined, e.g. too few trades to measure it), so it cannot pass",
+        ),
+        ("high", "SQN-100 is not a number ('high'), so it cannot pass"),
     ],
 )
 def test_missing_or_undefined_metrics_never_pass(value: Any, reason: str) -> None:
-    metrics = {**HOLY_GRAIL, "sqn": value}
+    metrics = {**HOLY_GRAIL, "sqn_100": value}
     if value is None:
-        del metrics["sqn"]
+        del metrics["sqn_100"]
     verdict = PromotionCriteria().judge(metrics)
     assert not verdict.passed
     assert [r.reason for r in verdict.misses] == [reason]
@@ -99,10 +102,10 @@ def test_optional_criteria_switch_on() -> None:
 
 def test_a_default_criterion_can_be_switched_off() -> None:
     criteria = PromotionCriteria.from_yaml("weekly_consistency: null\ntrades: false")
-    assert set(criteria.active) == {"sqn", "profit_factor"}
+    assert set(criteria.active) == {"sqn_100", "profit_factor"}
     assert PromotionCriteria.from_yaml(criteria.to_yaml()) == criteria
     assert PromotionCriteria.from_json(criteria.to_json()) == criteria
-    assert criteria.judge({"sqn": 4, "profit_factor": 3}).passed
+    assert criteria.judge({"sqn_100": 4, "profit_factor": 3}).passed
 
 
 @pytest.mark.parametrize(
@@ -254,7 +257,7 @@ def test_table_mask_agrees_with_the_verdict_of_every_row(
 def test_mask_filters_a_grid_of_metrics() -> None:
     grid = pd.DataFrame(
         {
-            "sqn": [3.5, 2.0, 4.0, 6.1],
+            "sqn_100": [3.5, 2.0, 4.0, 6.1],
             "profit_factor": [2.5, 3.0, math.nan, 3.0],
             "trades": [300, 300, 300, 300],
             "weekly_consistency": [0.2, 0.2, 0.2, 0.2],
@@ -265,4 +268,4 @@ def test_mask_filters_a_grid_of_metrics() -> None:
     passed = PromotionCriteria().mask(grid)
     assert passed.tolist() == [True, False, False, False]
     assert grid[passed]["threshold"].tolist() == [0.0]
-    assert not PromotionCriteria().mask(grid.drop(columns="sqn")).any()
+    assert not PromotionCriteria().mask(grid.drop(columns="sqn_100")).any()

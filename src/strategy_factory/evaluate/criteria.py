@@ -1,14 +1,15 @@
 """Promotion ("Holy Grail") criteria: typed ranges a strategy's holdout metrics must fall in.
 
 A :class:`PromotionCriteria` holds one optional :class:`Range` per metric; a metric with
-no range is not judged. Defaults: SQN 3–5, profit factor 2–4, trades 200–10,000 and
-weekly consistency at most 0.5. Bounds are inclusive. Upper bounds on "higher is
-better" metrics are deliberate: a profit factor of 9 on a holdout is far more often an
-overfit or a bug than a discovery. A missing or NaN metric never passes.
+no range is not judged. Defaults: SQN-100 (SQN with the trade count capped at 100)
+3–5, profit factor 2–4, trades 200–10,000 and weekly consistency at most 0.5. Bounds
+are inclusive. Upper bounds on "higher is better" metrics are deliberate: a profit
+factor of 9 on a holdout is far more often an overfit or a bug than a discovery. A
+missing or NaN metric never passes.
 
 Configs and API bodies map one-to-one onto the model, in YAML::
 
-    sqn: {min: 3, max: 5}
+    sqn_100: {min: 3, max: 5}
     profit_factor: [2, 4]        # [min, max] works too; null for an open side
     trades: {min: 200, max: 10000}
     weekly_consistency: {max: 0.5}
@@ -122,8 +123,11 @@ METRICS: dict[str, _Metric] = {
 }
 
 # Judged unless a run switches them off.
+# SQN is judged on its 100-trade-capped form (Van Tharp's scale, on which 3-5 is
+# "excellent"): uncapped SQN grows with the square root of the trade count, so with at
+# least 200 trades and a profit factor of 2 or more it is nearly always above 5.
 HOLY_GRAIL: dict[str, Range] = {
-    "sqn": Range(min=3, max=5),
+    "sqn_100": Range(min=3, max=5),
     "profit_factor": Range(min=2, max=4),
     "trades": Range(min=200, max=10_000),
     "weekly_consistency": Range(max=0.5),
@@ -138,7 +142,9 @@ class PromotionCriteria(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sqn: Range | None = Field(HOLY_GRAIL["sqn"], description="SQN of trade returns")
+    sqn_100: Range | None = Field(
+        HOLY_GRAIL["sqn_100"], description="SQN with the trade count capped at 100"
+    )
     profit_factor: Range | None = Field(
         HOLY_GRAIL["profit_factor"], description="gross profit / gross loss"
     )
@@ -148,9 +154,9 @@ class PromotionCriteria(BaseModel):
     )
     dsr: Range | None = Field(default=None, description="Deflated Sharpe Ratio (true: >= 0.95)")
     pbo: Range | None = Field(default=None, description="Probability of Backtest Overfitting")
+    sqn: Range | None = Field(default=None, description="SQN of all trade returns (uncapped)")
     sharpe: Range | None = None
     sortino: Range | None = None
-    sqn_100: Range | None = None
     win_rate: Range | None = None
     expectancy: Range | None = None
     payoff_ratio: Range | None = None
