@@ -48,6 +48,11 @@ means and sums of squared deviations of trade returns and weekly P&L; ``drawdown
 and ``drawdown_end`` are bar positions (within the ticker) of the longest drawdown.
 """
 
+_TRADES = STAT_NAMES.index("trades")
+_WINS = STAT_NAMES.index("wins")
+_LOSSES = STAT_NAMES.index("losses")
+_WEEKS = STAT_NAMES.index("weeks")
+
 TRADE_FIELDS: tuple[str, ...] = (
     "entry_bar",
     "exit_bar",
@@ -115,16 +120,47 @@ def _signal(prediction: float, threshold: float, allowed: bool, long_only: bool)
 
 @numba.njit(cache=True)
 def _close_trade(stats: np.ndarray, trade_return: float) -> None:
-    count, mean, m2 = _welford(stats[11], stats[12], stats[13], trade_return)
-    stats[11] = count
-    stats[12] = mean
-    stats[13] = m2
+    """Add a finished trade to the running trade statistics in ``stats``."""
+    count, mean, m2 = _welford(stats[_TRADES], stats[_TRADES + 1], stats[_TRADES + 2], trade_return)
+    stats[_TRADES] = count
+    stats[_TRADES + 1] = mean
+    stats[_TRADES + 2] = m2
     if trade_return > 0.0:
-        stats[14] += 1.0
-        stats[15] += trade_return
+        stats[_WINS] += 1.0
+        stats[_WINS + 1] += trade_return
     elif trade_return < 0.0:
-        stats[16] += 1.0
-        stats[17] += trade_return
+        stats[_LOSSES] += 1.0
+        stats[_LOSSES + 1] += trade_return
+
+
+@numba.njit(cache=True)
+def _close_weeks(weekly: np.ndarray, week_sum: float, empty_weeks: int) -> None:
+    """Add a finished week's P&L, then ``empty_weeks`` weeks of 0, to ``weekly``."""
+    count, mean, m2 = _welford(weekly[0], weekly[1], weekly[2], week_sum)
+    weekly[0], weekly[1], weekly[2] = _add_zeros(count, mean, m2, float(empty_weeks))
+
+
+@numba.njit(cache=True)
+def _trade(
+    cash: float,
+    shares: float,
+    position: int,
+    signal: int,
+    price: float,
+    entry_equity: float,
+    stats: np.ndarray,
+    fee: float,
+    slippage: float,
+) -> tuple[float, float, float]:
+    """(cash, shares, entry equity) after moving from ``position`` to ``signal`` at ``price``."""
+    if position != 0:
+        cash = exit_position(cash, shares, price, fee, slippage)
+        shares = 0.0
+        _close_trade(stats, cash / entry_equity - 1.0)
+    if signal != 0:
+        entry_equity = cash
+        cash, shares = enter_position(cash, signal, price, fee, slippage)
+    return cash, shares, entry_equity
 
 
 @numba.njit(cache=True)
@@ -134,8 +170,7 @@ def _simulate_cell(
     fill_price: np.ndarray,
     close: np.ndarray,
     week: np.ndarray,
-    z_ok: np.ndarray,
-    regime_ok: np.ndarray,
+    allowed: np.ndarray,
     threshold: float,
     long_only: bool,
     fee: float,
@@ -144,57 +179,45 @@ def _simulate_cell(
     """Fill ``stats`` (see :data:`STAT_NAMES`) for one cell over one ticker's bars."""
     n = close.size
     stats[:] = 0.0
+    weekly = stats[_WEEKS : _WEEKS + 3]
     cash, shares, position, entry_equity = 1.0, 0.0, 0, 1.0
     previous = peak = 1.0
-    return_sum = return_sumsq = downside = max_drawdown = 0.0
-    in_market = changes = peak_bar = longest = longest_start = longest_end = 0
+    return_sum = return_sumsq = downside = max_drawdown = week_sum = 0.0
+    in_market = changes = peak_bar = longest = longest_start = 0
     underwater = False
-    weeks = week_mean = week_m2 = week_sum = 0.0
-    current_week = week[0]
     for t in range(1, n):
-        signal = _signal(prediction[t - 1], threshold, z_ok[t - 1] and regime_ok[t - 1], long_only)
+        signal = _signal(prediction[t - 1], threshold, allowed[t - 1], long_only)
         if signal != position:
-            if position != 0:
-                cash = exit_position(cash, shares, fill_price[t], fee, slippage)
-                shares = 0.0
-                _close_trade(stats, cash / entry_equity - 1.0)
-            if signal != 0:
-                entry_equity = cash
-                cash, shares = enter_position(cash, signal, fill_price[t], fee, slippage)
+            cash, shares, entry_equity = _trade(
+                cash, shares, position, signal, fill_price[t], entry_equity, stats, fee, slippage
+            )
             held = 1 if shares > 0.0 else (-1 if shares < 0.0 else 0)
-            if held != position:
-                changes += 1
-                position = held
+            changes += held != position
+            position = held
         equity = cash + shares * close[t]
         bar_return = (equity - previous) / previous
         previous = equity
         return_sum += bar_return
         return_sumsq += bar_return * bar_return
-        loss = min(bar_return, 0.0)
-        downside += loss * loss
-        if position != 0:
-            in_market += 1
-        if week[t] != current_week:
-            weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, week_sum)
-            weeks, week_mean, week_m2 = _add_zeros(
-                weeks, week_mean, week_m2, float(week[t] - current_week - 1)
-            )
-            current_week = week[t]
+        downside += min(bar_return, 0.0) ** 2
+        in_market += position != 0
+        if week[t] != week[t - 1]:
+            _close_weeks(weekly, week_sum, week[t] - week[t - 1] - 1)
             week_sum = 0.0
         week_sum += bar_return
         if equity >= peak:
             if underwater and t - peak_bar > longest:
-                longest, longest_start, longest_end = t - peak_bar, peak_bar, t
+                longest, longest_start = t - peak_bar, peak_bar
             underwater = False
             peak, peak_bar = equity, t
         else:
             underwater = True
             max_drawdown = min(max_drawdown, equity / peak - 1.0)
     if underwater and n - 1 - peak_bar > longest:
-        longest, longest_start, longest_end = n - 1 - peak_bar, peak_bar, n - 1
+        longest, longest_start = n - 1 - peak_bar, peak_bar
     if position != 0:
         _close_trade(stats, previous / entry_equity - 1.0)
-    weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, week_sum)
+    _close_weeks(weekly, week_sum, 0)
     stats[0] = n
     stats[1] = in_market
     stats[2] = changes
@@ -205,10 +228,7 @@ def _simulate_cell(
     stats[7] = max_drawdown
     stats[8] = longest
     stats[9] = longest_start
-    stats[10] = longest_end
-    stats[18] = weeks
-    stats[19] = week_mean
-    stats[20] = week_m2
+    stats[10] = longest_start + longest
 
 
 @numba.njit(parallel=True, cache=True)
@@ -244,8 +264,7 @@ def simulate_cells(
             fill_price[a:b],
             close[a:b],
             week[a:b],
-            z_ok[cell_z[c], a:b],
-            regime_ok[cell_regime[c], a:b],
+            z_ok[cell_z[c], a:b] & regime_ok[cell_regime[c], a:b],
             cell_threshold[c],
             cell_long_only[c],
             fee,

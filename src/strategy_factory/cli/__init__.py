@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from strategy_factory.cli import data, features, train
+from strategy_factory.cli import backtest, data, evolve, features, runs, train
 from strategy_factory.errors import FactoryError
 
 app = typer.Typer(
@@ -20,6 +20,10 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
 app.command("train")(train.command)
+app.command("backtest")(backtest.backtest)
+app.command("evolve")(evolve.evolve)
+app.add_typer(runs.runs_app, name="runs")
+app.add_typer(runs.promoted_app, name="promoted")
 
 
 def main() -> None:

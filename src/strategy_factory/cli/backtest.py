@@ -1,0 +1,170 @@
+"""``factory backtest``: simulate a strategy grid on stored bars and print the best cells."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from strategy_factory.backtest import (
+    Execution,
+    Market,
+    StrategyGrid,
+    capture_signals,
+    load_predictions,
+    parse_regime_filter,
+    regime_filter_text,
+    simulate_grid,
+)
+from strategy_factory.backtest.assemble import assemble_market, regime_columns, saved_predictions
+from strategy_factory.cli.data import catalog
+from strategy_factory.cli.output import console, print_json, print_table
+from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate import METRIC_COLUMNS, metrics_table
+
+SHOWN = ["trades", "win_rate", "profit_factor", "sqn", "sqn_100", "weekly_consistency"]
+SHOWN += ["sharpe", "total_return", "max_drawdown", "exposure"]
+LOWER_IS_BETTER = {"weekly_consistency", "max_drawdown_bars"}
+
+
+def _z_limit(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise FactoryError(f"--z-limit takes a number or 'none', got {text!r}") from exc
+
+
+def _filter(text: str) -> dict | None:
+    return None if text.strip().lower() == "none" else parse_regime_filter(text)
+
+
+def rank(table: pd.DataFrame, sort: str, top: int) -> pd.DataFrame:
+    """The ``top`` rows by ``sort`` (best first, undefined values last)."""
+    if sort not in METRIC_COLUMNS:
+        raise FactoryError(f"cannot sort by {sort!r}; use one of {', '.join(METRIC_COLUMNS)}")
+    ascending = sort in LOWER_IS_BETTER
+    return table.sort_values(sort, ascending=ascending, na_position="last", kind="stable").head(top)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _markets(
+    symbol: str,
+    tickers: list[str],
+    predictions: Path | None,
+    rule: str | None,
+    lookback: int,
+    grid: StrategyGrid,
+    regime_train_end: str | None,
+) -> list[Market]:
+    if predictions is not None and rule is not None:
+        raise FactoryError("give either --rule or --predictions, not both")
+    store = catalog()
+    saved = load_predictions(predictions) if predictions is not None else None
+    needs_vix = "regime_vix" in regime_columns(grid.regime_filters)
+    references = {"VIX": store.load("VIX")} if needs_vix else None
+    markets = []
+    for i, ticker in enumerate(dict.fromkeys([symbol.upper(), *(t.upper() for t in tickers)])):
+        series = None if saved is None else saved_predictions(saved, ticker, first=i == 0)
+        markets.append(
+            assemble_market(
+                ticker,
+                store.load(ticker),
+                series,
+                rule=rule or "momentum",
+                lookback=lookback,
+                regime_filters=grid.regime_filters,
+                references=references,
+                regime_train_end=regime_train_end,
+            )
+        )
+    return markets
+
+
+def backtest(
+    symbol: Annotated[str, typer.Option("--symbol", help="Symbol to trade.")],
+    rule: Annotated[
+        str | None, typer.Option(help="Prediction rule: momentum or mean_reversion.")
+    ] = None,
+    lookback: Annotated[int, typer.Option(help="Bars in the rule's window.")] = 20,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(help="CSV/Parquet of saved predictions (timestamp + one column per ticker)."),
+    ] = None,
+    threshold: Annotated[
+        list[float] | None, typer.Option(help="Minimum |prediction| to trade (repeatable).")
+    ] = None,
+    z_limit: Annotated[
+        list[str] | None,
+        typer.Option(help="Highest volatility z-score to trade in, or 'none' (repeatable)."),
+    ] = None,
+    regime_filter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='Allowed regime labels as JSON, e.g. {"regime_trend":[0,1]} (repeatable).'
+        ),
+    ] = None,
+    regime_train_end: Annotated[
+        str | None, typer.Option(help="Fit regime labelers on bars up to this date only.")
+    ] = None,
+    mode: Annotated[
+        list[str] | None, typer.Option(help="long_short or long_only (repeatable).")
+    ] = None,
+    fill: Annotated[str, typer.Option(help="next_open or next_close.")] = "next_open",
+    fee_bps: Annotated[float, typer.Option(help="Fee per position change, basis points.")] = 1.0,
+    slippage_bps: Annotated[float, typer.Option(help="Slippage per fill, basis points.")] = 1.0,
+    ticker: Annotated[
+        list[str] | None, typer.Option(help="Also run the grid on this symbol (repeatable).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many configurations to show.")] = 10,
+    sort: Annotated[str, typer.Option(help="Metric to rank by.")] = "sqn",
+    capture_dir: Annotated[
+        Path | None, typer.Option(help="Write the top configurations' signals here (Parquet).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Simulate thresholds × z-limits × regime filters × modes on every ticker and rank them."""
+    grid = StrategyGrid(
+        thresholds=threshold or [0.0],
+        z_limits=[_z_limit(z) for z in z_limit] if z_limit else [None],
+        regime_filters=[_filter(f) for f in regime_filter] if regime_filter else [None],
+        modes=mode or ["long_short"],
+    )
+    execution = Execution(fill=fill, fee_bps=fee_bps, slippage_bps=slippage_bps)
+    markets = _markets(symbol, ticker or [], predictions, rule, lookback, grid, regime_train_end)
+    started = time.perf_counter()
+    stats = simulate_grid(markets, grid, execution)
+    seconds = time.perf_counter() - started
+    best = rank(metrics_table(stats), sort, top)
+    best["regime_filter"] = best["regime_filter"].map(regime_filter_text)
+    captured = None
+    if capture_dir is not None:
+        configs = [stats.config(int(i)) for i in best.index]
+        captured = capture_signals(capture_dir / "signals.parquet", markets, configs, execution)
+    if as_json:
+        rows = best.drop(columns="max_drawdown_duration").to_dict(orient="records")
+        print_json(
+            {
+                "strategies": len(stats),
+                "seconds": seconds,
+                "execution": {"fill": fill, "fee_bps": fee_bps, "slippage_bps": slippage_bps},
+                "top": [{k: _plain(v) for k, v in row.items()} for row in rows],
+                "capture": None if captured is None else str(captured),
+            }
+        )
+        return
+    columns = ["ticker", "threshold", "z_limit", "regime_filter", "mode", *SHOWN]
+    print_table(f"Top {len(best)} by {sort}", columns, best[columns].itertuples(index=False))
+    console.print(f"simulated {len(stats)} strategies in {seconds:.3f} s")
+    if captured is not None:
+        console.print(f"signals of the top {len(best)} written to {captured}")
