@@ -111,14 +111,14 @@ def _timing(markets: list[Market], cells: dict, local: np.ndarray) -> pd.DataFra
     """Annualization and drawdown timestamps of every cell from its market's index."""
     per_year = np.array([bars_per_year(m.index) for m in markets])
     years = np.array([(m.index[-1] - m.index[0]) / _YEAR for m in markets])
-    stamps = np.concatenate([m.index.as_unit("ns") for m in markets])
+    nanoseconds = np.concatenate([m.index.as_unit("ns").asi8 for m in markets])
     offsets = np.cumsum([0] + [len(m.bars) for m in markets])[cells["market"]]
     return pd.DataFrame(
         {
             "periods_per_year": per_year[cells["market"]],
             "years": years[cells["market"]],
-            "drawdown_start_time": pd.DatetimeIndex(stamps[offsets + local[:, 0]]),
-            "drawdown_end_time": pd.DatetimeIndex(stamps[offsets + local[:, 1]]),
+            "drawdown_start_time": pd.to_datetime(nanoseconds[offsets + local[:, 0]], utc=True),
+            "drawdown_end_time": pd.to_datetime(nanoseconds[offsets + local[:, 1]], utc=True),
         }
     )
 
