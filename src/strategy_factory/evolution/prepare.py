@@ -107,8 +107,10 @@ def run_context(run: Run) -> RunContext:
 def _seed_features(store: Store, config: EvolveConfig, dataset: Dataset) -> list[str]:
     if config.seed_model_id:
         features = store.models.get(config.seed_model_id).features
+    elif config.seed_features:
+        features = config.seed_features
     else:
-        features = config.seed_features or dataset.feature_names
+        features = _informative(dataset, dataset.feature_names)
     unknown = [f for f in features if f not in dataset.feature_names]
     if unknown:
         raise FactoryError(
@@ -121,6 +123,14 @@ def _seed_features(store: Store, config: EvolveConfig, dataset: Dataset) -> list
             f"{len(features)} seed feature(s) is fewer than min_features={config.min_features}"
         )
     return list(features)
+
+
+def _informative(dataset: Dataset, names: list[str]) -> list[str]:
+    """The features that vary over the training period (``minute`` of hourly bars does not)."""
+    primary = dataset.primary
+    rows = primary.features.iloc[primary.period(None, dataset.spec.selection_start)]
+    spread = rows[names].max() - rows[names].min()
+    return [name for name in names if spread[name] > 0]
 
 
 def _available(configs: list[Any], dataset: Dataset) -> list[Any]:
