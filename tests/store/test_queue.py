@@ -184,3 +184,74 @@ def test_a_job_whose_workers_keep_dying_ends_failed(store: Store) -> None:
     record = store.queue.get(job.id)
     assert (record.status, record.error) == ("failed", "lease of doomed expired on attempt 1")
     assert store.queue.counts_by_status() == {"pending": 0, "running": 0, "done": 0, "failed": 1}
+
+
+def test_a_batch_claim_leases_each_job_on_its_own_in_priority_order(store: Store) -> None:
+    sqns = [None, 1.0, 3.0, None, 2.0, 3.0]
+    store.queue.enqueue([Job("simulate", {"n": n}, parent_sqn=s) for n, s in enumerate(sqns)])
+    batch = store.queue.claim_many("w", limit=4, lease_seconds=30)
+    assert [job.payload["n"] for job in batch] == [2, 5, 4, 1]
+    assert len({job.lease_token for job in batch}) == 4
+    assert all(job.attempts == 1 and job.claimed_by == "w" for job in batch)
+    rest = store.queue.claim_many("other", limit=10)
+    assert [job.payload["n"] for job in rest] == [0, 3]
+    assert store.queue.claim_many("other", limit=10) == []
+    # Fencing is per job: one job's token does not open another job of the same batch.
+    first, second = batch[0], batch[1]
+    assert store.queue.complete(second.id, first.lease_token, {"x": 1}) is False
+    assert store.queue.heartbeat(first.id, first.lease_token) is True
+    with pytest.raises(FactoryError, match="limit must be at least 1"):
+        store.queue.claim_many("w", limit=0)
+
+
+def test_a_batch_completion_records_only_the_jobs_still_held(store: Store) -> None:
+    store.queue.enqueue([Job("simulate", {"n": n}) for n in range(4)])
+    jobs = store.queue.claim_many("w", limit=4)
+    assert store.queue.fail(jobs[3].id, jobs[3].lease_token, "ValueError: no") is True
+    batch = [(job.id, job.lease_token, {"n": job.payload["n"]}) for job in jobs]
+    stale = (jobs[2].id, "not-the-token", {"n": "forged"})
+    won = store.queue.complete_many([*batch[:2], stale, batch[3]])
+    assert won == [jobs[0].id, jobs[1].id]
+    assert store.queue.complete_many(batch[:2]) == []  # a second completion counts nothing
+    assert [store.queue.get(job.id).result for job in jobs[:3]] == [{"n": 0}, {"n": 1}, None]
+    assert store.queue.get(jobs[2].id).status == "running"
+    assert store.queue.complete_many([]) == []
+
+
+def test_a_released_job_goes_back_untried(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1}, max_attempts=1)])
+    job = store.queue.claim("w")
+    assert job is not None
+    assert store.queue.release(job.id, "someone-else") is False
+    assert store.queue.release(job.id, job.lease_token) is True
+    record = store.queue.get(job.id)
+    assert (record.status, record.attempts, record.lease_token) == ("pending", 0, None)
+    assert store.queue.complete(job.id, job.lease_token, {"late": True}) is False
+    again = store.queue.claim("w")
+    assert again is not None
+    assert again.attempts == 1  # the one allowed attempt is still there
+
+
+def test_find_outcomes_and_retry_serve_a_submitting_executor(store: Store, run_id: str) -> None:
+    jobs = [Job("simulate", {"n": n}, run_id=run_id, max_attempts=1) for n in range(3)]
+    store.queue.enqueue(jobs)
+    found = store.queue.find(jobs[1].dedup_key, run_id)
+    assert found is not None
+    assert found.payload == {"n": 1}
+    assert store.queue.find(jobs[1].dedup_key) is None  # another run's key is not this one
+    claimed = store.queue.claim_many("w", limit=3)
+    ids = [job.id for job in claimed]
+    assert store.queue.outcomes(ids) == []
+    store.queue.complete(claimed[0].id, claimed[0].lease_token, {"sqn": 1.5})
+    store.queue.fail(claimed[1].id, claimed[1].lease_token, "ValueError: bad")
+    outcomes = {o.id: (o.status, o.result, o.error, o.attempts) for o in store.queue.outcomes(ids)}
+    assert outcomes == {
+        claimed[0].id: ("done", {"sqn": 1.5}, None, 1),
+        claimed[1].id: ("failed", None, "ValueError: bad", 1),
+    }
+    assert store.queue.retry(claimed[0].id) is False  # only failed jobs get new attempts
+    assert store.queue.retry(claimed[1].id) is True
+    assert (store.queue.get(claimed[1].id).status, store.queue.get(claimed[1].id).attempts) == (
+        "pending",
+        0,
+    )

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 from strategy_factory.errors import FactoryError, NotFoundError
 from strategy_factory.store import queue_sql
 from strategy_factory.store.database import Database
-from strategy_factory.store.records import ClaimedJob, Job, JobRecord, JobStatus
+from strategy_factory.store.records import ClaimedJob, Job, JobOutcome, JobRecord, JobStatus
 from strategy_factory.store.tables import priority_jobs as jobs
 
 
@@ -84,6 +84,34 @@ class JobQueue:
 
         return self._db.retrying(operation)
 
+    def claim_many(
+        self,
+        worker_id: str,
+        limit: int,
+        kinds: Sequence[str] | None = None,
+        lease_seconds: float = 60.0,
+    ) -> list[ClaimedJob]:
+        """Lease up to ``limit`` of the highest-priority pending jobs in one round trip.
+
+        Each job gets its own lease token and expiry, exactly as if claimed alone; the
+        list is in claim order. For workers of short jobs, where a round trip per job
+        would cost more than the job.
+        """
+        _check_lease(lease_seconds)
+        if limit < 1:
+            raise FactoryError(f"limit must be at least 1, got {limit}")
+        if kinds is not None and not kinds:
+            raise FactoryError("kinds is empty: pass None to claim any kind of job")
+
+        def operation(connection: Connection, retried: bool) -> list[ClaimedJob]:
+            connection.execute(queue_sql.release_expired_leases())
+            prefix = uuid.uuid4().hex[:16] + "."
+            claim = queue_sql.claim_batch(worker_id, prefix, lease_seconds, kinds, limit)
+            claimed = [ClaimedJob.from_row(row) for row in connection.execute(claim)]
+            return sorted(claimed, key=_claim_order)
+
+        return self._db.retrying(operation)
+
     def heartbeat(self, job_id: int, lease_token: str, lease_seconds: float = 60.0) -> bool:
         """Renew the lease for ``lease_seconds`` from now; False if the caller lost it."""
         _check_lease(lease_seconds)
@@ -107,6 +135,41 @@ class JobQueue:
 
         return self._db.retrying(operation)
 
+    def complete_many(self, completions: Sequence[tuple[int, str, Any]]) -> list[int]:
+        """Record many results in one transaction: ``(job_id, lease_token, result)`` each.
+
+        Returns the ids recorded, in the order given; as with :meth:`complete`, a job
+        the caller no longer holds is left untouched and left out.
+        """
+        if not completions:
+            return []
+        tokens = {job_id: token for job_id, token, _ in completions}
+        results = {job_id: result for job_id, _, result in completions}
+
+        def operation(connection: Connection, retried: bool) -> list[int]:
+            held = connection.execute(queue_sql.held_leases(list(tokens))).all()
+            won = {job_id for job_id, token in held if tokens[job_id] == token}
+            if won:
+                rows = [{"job_id": i, "job_result": results[i]} for i in won]
+                connection.execute(queue_sql.complete_held(), rows)
+            if retried:  # an earlier attempt may have committed before the connection dropped
+                done = connection.execute(queue_sql.done_with_tokens(list(tokens))).all()
+                won |= {job_id for job_id, token in done if tokens[job_id] == token}
+            return [job_id for job_id in tokens if job_id in won]
+
+        return self._db.retrying(operation)
+
+    def release(self, job_id: int, lease_token: str) -> bool:
+        """Hand a held job back untried (a worker shutting down): pending again, without
+        using one of its attempts. False if the caller no longer holds the lease."""
+        statement = queue_sql.release_job(job_id, lease_token)
+        return self._db.retrying(lambda c, _: c.execute(statement).first() is not None)
+
+    def retry(self, job_id: int) -> bool:
+        """Give a ``failed`` job a fresh allowance of attempts; False if it is not failed."""
+        statement = queue_sql.retry_failed(job_id)
+        return self._db.retrying(lambda c, _: c.execute(statement).first() is not None)
+
     def fail(self, job_id: int, lease_token: str, error: str) -> bool:
         """Record a failed attempt: the job goes back to pending, or ends ``failed`` when
         it has used ``max_attempts``. False if the caller no longer holds the lease."""
@@ -121,6 +184,20 @@ class JobQueue:
             raise NotFoundError(f"no job {job_id}: list pending jobs to see the known ids")
         return JobRecord.from_row(row)
 
+    def find(self, dedup_key: str, run_id: str | None = None) -> JobRecord | None:
+        """The job that ``dedup_key`` names in run ``run_id`` (or among jobs of no run)."""
+        with self._db.read() as connection:
+            row = connection.execute(queue_sql.by_dedup_key(dedup_key, run_id)).first()
+        return None if row is None else JobRecord.from_row(row)
+
+    def outcomes(self, job_ids: Sequence[int]) -> list[JobOutcome]:
+        """How those of ``job_ids`` that have finished ended (done or failed), in one query."""
+        if not job_ids:
+            return []
+        with self._db.read() as connection:
+            rows = connection.execute(queue_sql.finished_outcomes(job_ids))
+            return [JobOutcome.from_row(row) for row in rows]
+
     def pending(self, limit: int = 50) -> list[JobRecord]:
         """Pending jobs in the order they will be claimed."""
         with self._db.read() as connection:
@@ -133,6 +210,11 @@ class JobQueue:
         with self._db.read() as connection:
             counts |= dict(connection.execute(queue_sql.count_by_status(run_id)).all())
         return counts
+
+
+def _claim_order(job: ClaimedJob) -> tuple[bool, float, int]:
+    # The order the queue hands jobs out in (ids grow with age among equal priorities).
+    return (job.parent_sqn is None, -(job.parent_sqn or 0.0), job.id)
 
 
 def _check_lease(lease_seconds: float) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, Update, case, cast, func, select, update
+from sqlalchemy import Select, String, Update, bindparam, case, cast, func, literal, select, update
 
 from strategy_factory.store.columns import utc_after, utcnow
 from strategy_factory.store.tables import priority_jobs as jobs
@@ -70,6 +70,36 @@ def claim_next(
     )
 
 
+def claim_batch(
+    worker_id: str, token_prefix: str, lease_seconds: float, kinds: Sequence[str] | None, limit: int
+) -> Update:
+    """Lease up to ``limit`` pending jobs at once, each under its own token (prefix + id).
+
+    The candidates are picked in priority order with ``SKIP LOCKED`` like a single claim;
+    every claimed row gets its own lease and a token of its own, so each job is still
+    heartbeated, completed and fenced individually.
+    """
+    candidates = select(jobs.c.id).where(jobs.c.status == PENDING)
+    if kinds is not None:
+        candidates = candidates.where(jobs.c.kind.in_(list(kinds)))
+    candidates = candidates.order_by(*PRIORITY).limit(limit).with_for_update(skip_locked=True)
+    return (
+        update(jobs)
+        .where(jobs.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            status=RUNNING,
+            claimed_at=utcnow(),
+            claimed_by=worker_id,
+            lease_token=literal(token_prefix, String) + cast(jobs.c.id, String),
+            lease_expires_at=utc_after(lease_seconds),
+            attempts=jobs.c.attempts + 1,
+            result=None,
+            completed_at=None,
+        )
+        .returning(*jobs.c)
+    )
+
+
 def renew_lease(job_id: int, lease_token: str, lease_seconds: float) -> Update:
     """Extend the lease, if the caller still holds it."""
     return (
@@ -86,6 +116,62 @@ def complete_job(job_id: int, lease_token: str, result: Any) -> Update:
         update(jobs)
         .where(*_held(job_id, lease_token))
         .values(status=DONE, result=result, completed_at=utcnow(), lease_expires_at=None)
+        .returning(jobs.c.id)
+    )
+
+
+def held_leases(job_ids: Sequence[int]) -> Select:
+    """(id, lease token) of those jobs that are running, locked for this transaction."""
+    return (
+        select(jobs.c.id, jobs.c.lease_token)
+        .where(jobs.c.id.in_(list(job_ids)), jobs.c.status == RUNNING)
+        .with_for_update()
+    )
+
+
+def complete_held() -> Update:
+    """Mark one held job done with its result (executed once per job of a batch)."""
+    return (
+        update(jobs)
+        .where(jobs.c.id == bindparam("job_id"))
+        .values(
+            status=DONE,
+            result=bindparam("job_result", type_=jobs.c.result.type),
+            completed_at=utcnow(),
+            lease_expires_at=None,
+        )
+    )
+
+
+def done_with_tokens(job_ids: Sequence[int]) -> Select:
+    """(id, lease token) of those jobs that are done (did a lost commit go through?)."""
+    return select(jobs.c.id, jobs.c.lease_token).where(
+        jobs.c.id.in_(list(job_ids)), jobs.c.status == DONE
+    )
+
+
+def release_job(job_id: int, lease_token: str) -> Update:
+    """Hand a held job back, untried: pending again, and the attempt is not counted."""
+    return (
+        update(jobs)
+        .where(*_held(job_id, lease_token))
+        .values(
+            status=PENDING,
+            attempts=jobs.c.attempts - 1,
+            claimed_by=None,
+            lease_token=None,
+            lease_expires_at=None,
+        )
+        .returning(jobs.c.id)
+    )
+
+
+def retry_failed(job_id: int) -> Update:
+    """A failed job back to pending with a fresh allowance of attempts."""
+    return (
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status == FAILED)
+        .values(status=PENDING, attempts=0, completed_at=None, lease_token=None)
         .returning(jobs.c.id)
     )
 
@@ -110,6 +196,19 @@ def completed_with(job_id: int, lease_token: str) -> Select:
     """The job, if it is done under this lease token (did a lost commit go through?)."""
     return select(jobs.c.id).where(
         jobs.c.id == job_id, jobs.c.lease_token == lease_token, jobs.c.status == DONE
+    )
+
+
+def by_dedup_key(dedup_key: str, run_id: str | None) -> Select:
+    """The job a (run, dedup key) names."""
+    run = jobs.c.run_id.is_(None) if run_id is None else jobs.c.run_id == run_id
+    return select(jobs).where(jobs.c.dedup_key == dedup_key, run)
+
+
+def finished_outcomes(job_ids: Sequence[int]) -> Select:
+    """Status, result and error of those jobs that are done or failed."""
+    return select(jobs.c.id, jobs.c.status, jobs.c.result, jobs.c.error, jobs.c.attempts).where(
+        jobs.c.id.in_(list(job_ids)), jobs.c.status.in_([DONE, FAILED])
     )
 
 

@@ -278,6 +278,17 @@ class ClaimedJob(_Record):
 
 
 @dataclass(frozen=True)
+class JobOutcome(_Record):
+    """How a finished job ended: ``done`` with its result, or ``failed`` with its error."""
+
+    id: int
+    status: str
+    result: Any
+    error: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
 class Worker(_Record):
     """A worker process and its last sign of life."""
 
