@@ -193,3 +193,14 @@ def test_any_frequency_is_recognized(catalog: BarCatalog, tmp_path: Path) -> Non
         frame.to_csv(tmp_path / f"{freq}.csv")
         meta = catalog.import_file(tmp_path / f"{freq}.csv", f"F{freq}")
         assert meta.frequency == name
+
+
+def test_version_changes_when_a_symbol_is_replaced(catalog: BarCatalog, tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    catalog.import_file(path, "MINE")
+    first = catalog.version("MINE")
+    assert catalog.version("MINE") == first
+    catalog.import_file(
+        write(tmp_path, GOOD.replace("10.8,150", "10.7,150"), "c.csv"), "MINE", replace=True
+    )
+    assert catalog.version("MINE") != first

@@ -66,6 +66,11 @@ class BarCatalog:
         raw = pq.read_schema(path).metadata[_META_KEY]
         return BarMeta.from_json(raw.decode())
 
+    def version(self, symbol: str) -> str:
+        """A token that changes whenever the stored bars of ``symbol`` are replaced."""
+        stat = self._ensure_cached(self._known(symbol)).stat()
+        return f"{self.root.resolve()}:{symbol}:{stat.st_mtime_ns}:{stat.st_size}"
+
     def load(
         self,
         symbol: str,

@@ -30,6 +30,9 @@ from strategy_factory.execution.units import strategy_detail
 from strategy_factory.models import TrainedModel
 
 _SEARCH_METRICS = ("dsr", "pbo")
+# CSCV over 16 blocks has 12,870 halves; a seeded sample of 2,000 estimates PBO to about
+# ±0.01 at a sixth of the cost, which matters when the run's grid holds thousands of cells.
+PBO_COMBINATIONS = 2_000
 _RANKING = ["sqn_100", "sharpe", "trades"]
 
 
@@ -66,7 +69,7 @@ class Trials:
             return None
         squares = np.concatenate(self.block_squares, axis=1)
         return probability_of_backtest_overfitting_from_blocks(
-            sums, squares, self.rows_per_block
+            sums, squares, self.rows_per_block, max_combinations=PBO_COMBINATIONS
         ).pbo
 
 

@@ -145,7 +145,7 @@ def _common_features(spec: DatasetSpec, references: dict[str, pd.DataFrame]) -> 
 
 
 @lru_cache(maxsize=4)
-def _cached(key: str) -> Dataset:
+def _cached(key: str, versions: tuple[str, ...]) -> Dataset:
     spec = DatasetSpec.model_validate_json(key)
     references = {r: read_bars(r, spec) for r in spec.references}
     names = _common_features(spec, references)
@@ -160,8 +160,14 @@ def _cached(key: str) -> Dataset:
 
 
 def load_dataset(spec: DatasetSpec) -> Dataset:
-    """Build (or take from this process's cache) the dataset named by ``spec``."""
-    return _cached(spec.key())
+    """Build (or take from this process's cache) the dataset named by ``spec``.
+
+    The cache is keyed by the spec and by the version of every stored symbol it reads,
+    so re-importing a symbol (or pointing FACTORY_HOME elsewhere) rebuilds the dataset.
+    """
+    catalog = BarCatalog(get_settings().bars_dir)
+    symbols = [spec.symbol, *spec.references, *spec.tickers]
+    return _cached(spec.key(), tuple(catalog.version(s) for s in symbols))
 
 
 def split_points(
