@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def test_a_planted_signal_is_promoted_and_survives_every_pruning(
         scores = model.importance["scores"]
         assert max(scores, key=scores.get) == "exo_planted"
     # Each child keeps its parent's features minus the pruned quarter.
-    for parent, child in zip(edges, edges[1:], strict=False):
+    for parent, child in itertools.pairwise(edges):
         assert set(child.remaining_features) | set(child.pruned_features) == set(
             parent.remaining_features
         )

@@ -1,0 +1,95 @@
+"""Bad input is refused with a clear message before any work starts, and nothing is recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strategy_factory.errors import FactoryError, NotFoundError
+from strategy_factory.evolution import EvolveConfig, create_run
+from strategy_factory.store import Store
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"prune_fraction": 0}, "prune_fraction: Input should be greater than 0"),
+        ({"prune_fraction": 1.0}, "prune_fraction: Input should be less than 1"),
+        ({"seed_features": []}, "seed_features is empty"),
+        ({"seed_features": ["a", "a", "b"]}, "lists a feature twice"),
+        ({"criteria": {"sqn_100": {"min": 5, "max": 3}}}, "min 5 is above max 3"),
+        ({"criteria": {"trades": {"min": -1}}}, "impossible"),
+        ({"criteria": {"dsr": {"min": 0.9}}}, "set the Deflated Sharpe Ratio gate with min_dsr"),
+        ({"max_generations": 0}, "max_generations: Input should be greater than or equal to 1"),
+        ({"data_options": {"selection_fraction": 0.5, "holdout_fraction": 0.45}}, "at least 10%"),
+        ({"reference_symbols": ["SP500"]}, "cannot be its own reference"),
+        ({"strategy": {"fee_bps": -1}}, "fee_bps: Input should be greater than or equal to 0"),
+        ({"strategy": {"threshold_quantiles": [1.5]}}, "threshold quantiles must be in [0, 1)"),
+        ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
+        ({"symbol": "no spaces"}, "not a valid name"),
+    ],
+)
+def test_impossible_configs_are_refused(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(FactoryError) as raised:
+        EvolveConfig.load({"symbol": "SP500", **fields})
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"symbol": "NOPE"}, NotFoundError, "unknown symbol 'NOPE'"),
+        ({"reference_symbols": ["GHOST"]}, NotFoundError, "unknown symbol 'GHOST'"),
+        (
+            {"seed_features": ["rsi_14", "bogus_1", "ret_1"]},
+            FactoryError,
+            "bogus_1 are not available",
+        ),
+        (
+            {"regime_configs": [None, {"regime_vix": [0]}]},
+            FactoryError,
+            "names 'regime_vix', which this run does not label",
+        ),
+        (
+            {"strategy": {"regime_filters": [{"regime_trend": [7]}]}},
+            FactoryError,
+            "allows label(s) [7] that regime_trend never takes",
+        ),
+        (
+            {"data_options": {"holdout_start": "2018-12-20"}},
+            FactoryError,
+            "holdout has",
+        ),
+        ({"seed_model_id": "missing"}, NotFoundError, "no model 'missing'"),
+    ],
+)
+def test_configs_that_do_not_fit_the_data_record_nothing(
+    factory_home: Path, fields: dict[str, Any], error: type, message: str
+) -> None:
+    from strategy_factory.store import create_store
+
+    store: Store = create_store()
+    with pytest.raises(error) as raised:
+        create_run(store, EvolveConfig.load({"symbol": "SP500", "max_generations": 1, **fields}))
+    assert message in str(raised.value)
+    assert store.runs.recent() == []
+
+
+def test_yaml_config_with_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "evolve.yaml"
+    path.write_text(
+        "symbol: SP500\nreference_symbols: [NASDAQ]\nmax_generations: 6\n"
+        "criteria:\n  profit_factor: [1.5, 3]\nstrategy:\n  z_limits: [null, 1.0]\n"
+    )
+    config = EvolveConfig.from_yaml(path, {"max_generations": 2})
+    assert config.max_generations == 2
+    assert config.reference_symbols == ["NASDAQ"]
+    assert config.criteria.profit_factor is not None and config.criteria.profit_factor.min == 1.5
+    assert config.strategy.z_limits == [None, 1.0]
+    assert config.promotion_criteria().dsr is not None
+    assert config.promotion_criteria().dsr.min == 0.95
+    path.write_text("- not a mapping\n")
+    with pytest.raises(FactoryError, match="must be a mapping"):
+        EvolveConfig.from_yaml(path)
