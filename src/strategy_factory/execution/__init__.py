@@ -1,5 +1,6 @@
 """Execution: the units of work (train one model grid, simulate one model's grid), the
-data they share, and the executors that run them."""
+data they share, and the executors that run them: in process, a local process pool, or
+the durable job queue with ``factory worker`` processes on any number of machines."""
 
 from strategy_factory.execution.dataset import (
     Dataset,
@@ -8,7 +9,15 @@ from strategy_factory.execution.dataset import (
     load_dataset,
     split_points,
 )
+from strategy_factory.execution.job_client import HttpJobSource
+from strategy_factory.execution.job_source import (
+    JobSource,
+    Lease,
+    SourceUnavailableError,
+    StoreJobSource,
+)
 from strategy_factory.execution.local import Executor, InlineExecutor, LocalExecutor
+from strategy_factory.execution.queue import JobFailedError, QueueExecutor
 from strategy_factory.execution.units import (
     SIMULATE,
     TRAIN,
@@ -20,6 +29,7 @@ from strategy_factory.execution.units import (
     strategy_detail,
     train_unit,
 )
+from strategy_factory.execution.worker import WorkerInterruptedError, WorkerReport, run_worker
 
 __all__ = [
     "SIMULATE",
@@ -28,13 +38,23 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "Executor",
+    "HttpJobSource",
     "InlineExecutor",
+    "JobFailedError",
+    "JobSource",
+    "Lease",
     "LocalExecutor",
+    "QueueExecutor",
+    "SourceUnavailableError",
+    "StoreJobSource",
     "TickerData",
+    "WorkerInterruptedError",
+    "WorkerReport",
     "load_dataset",
     "model_from_text",
     "model_to_text",
     "run_unit",
+    "run_worker",
     "simulate_unit",
     "split_points",
     "strategy_detail",
