@@ -23,7 +23,14 @@ from hypothesis import strategies as st
 
 from strategy_factory.data import BarCatalog, synthetic_bars
 from strategy_factory.errors import FactoryError
-from strategy_factory.evolution import Evolution, EvolveConfig, create_run, generations, run_context
+from strategy_factory.evolution import (
+    Evolution,
+    EvolveConfig,
+    create_run,
+    generations,
+    report_strategy_charts,
+    run_context,
+)
 from strategy_factory.evolution.promotion import strategy_of
 from strategy_factory.evolution.report import write_report
 from strategy_factory.evolution.report_data import gather_report
@@ -295,6 +302,29 @@ def test_a_run_that_was_not_promoted_shows_its_judged_configuration(lab: Lab) ->
     assert criteria == {"sqn_100", "profit_factor", "trades", "weekly_consistency", "dsr"}
 
 
+def test_long_periods_are_thinned_but_keep_the_deepest_drawdown(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_strategy_charts, "MAX_POINTS", 100)
+    run = lab.store.runs.get(lab.judged)
+    (judged,) = lab.store.simulations.top(lab.judged, model_id=run.best_model_id, period="holdout")
+    detail = _retrade(lab, lab.judged, asdict(judged), run.best_model_id)
+    page = report_of(lab, lab.judged)
+    equity, layout = figure(page, "equity-chart")
+    titles = " ".join(a["text"] for a in layout["annotations"])
+    for period, axis in (("selection", "x"), ("holdout", "x2")):
+        expected = detail[period].equity
+        drawn = trace(equity, "strategy equity", axis)
+        positions = utc(expected.index).get_indexer(utc(drawn["x"]))
+        assert len(positions) <= 102 < len(expected) and (positions >= 0).all()
+        np.testing.assert_allclose(values(drawn["y"]), expected.to_numpy()[positions], rtol=1e-12)
+        deepest = np.argmin(expected.to_numpy() / np.maximum.accumulate(expected.to_numpy()))
+        assert {0, deepest, len(expected) - 1} <= set(positions.tolist())
+        step = -(-len(expected) // 100)
+        assert set(range(0, len(expected), step)) <= set(positions.tolist())
+        assert f"every {step}th of {len(expected):,} bars drawn" in titles
+
+
 def test_user_text_is_escaped_and_a_failed_run_still_gets_a_report(lab: Lab) -> None:
     run = lab.store.runs.get(lab.failed)
     assert run.status == "failed" and "<script>alert(1)</script>" in run.error
@@ -376,7 +406,7 @@ def test_cli_unknown_run_exits_2_without_traceback(lab: Lab) -> None:
 
 
 def test_a_missing_output_folder_is_a_clear_error(lab: Lab) -> None:
-    with pytest.raises(FactoryError, match="folder .*missing does not exist"):
+    with pytest.raises(FactoryError, match=r"folder .*missing does not exist"):
         write_report(lab.store, lab.judged, lab.root / "missing" / "report.html")
     assert not (lab.root / "missing").exists()
 

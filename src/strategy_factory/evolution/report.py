@@ -1,0 +1,37 @@
+"""The run report: one self-contained HTML file showing what an evolution run did.
+
+The page (see :mod:`.report_page`) opens offline in any browser: Plotly's JavaScript and
+the CSS are inlined, and every chart's data is embedded. It shows the run's config and
+verdict, the best strategy's equity, drawdown and trades on the selection and holdout
+periods (re-traded from the stored model), the lineage, the features kept per generation,
+the best model's threshold × z-score SQN map and the holdout criteria verdict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.evolution.report_data import gather_report
+from strategy_factory.evolution.report_page import render_report
+from strategy_factory.store import Store
+
+
+def write_report(store: Store, run_id: str, path: str | Path) -> Path:
+    """Write the HTML report of run ``run_id`` to ``path`` and return the path.
+
+    The file is written whole or not at all. Raises
+    :class:`~strategy_factory.errors.NotFoundError` for an unknown run id.
+
+    Example: ``write_report(create_store(), "3f2a9c01b7de", "report.html")``.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FactoryError(
+            f"cannot write the report to {target}: folder {target.parent} does not exist"
+        )
+    page = render_report(gather_report(store, run_id))
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(target)
+    return target
