@@ -10,12 +10,14 @@ The peer is scikit-learn as a careful user would write it: a Pipeline (StandardS
 ElasticNet) inside a TransformedTargetRegressor (standardized target, predictions in
 return units), one GridSearchCV per regime config on that config's rows, with the same
 folds as an explicit CV iterable, the same scorer and solver tolerance (tol=1e-8,
-max_iter=100,000), refit on all rows. Both run single-process in this process after a
-warm-up on a small slice. Before the times are printed the two must choose the same
-configuration and their refitted models must predict the same to 1e-6.
+max_iter=100,000), refit on all rows, in one job, with BLAS held to one thread as
+inside our ``train``. Both run in this process after a
+warm-up on a small slice; ours is timed with 1 and with 2 parallel jobs (threads). The
+two must choose the same configuration, and their refitted models must predict the
+same to 1e-6, or the script fails.
 
     .venv/bin/python benchmarks/bench_training.py
-    .venv/bin/python benchmarks/bench_training.py --rows 20000 --n-jobs 2
+    .venv/bin/python benchmarks/bench_training.py --rows 20000 --n-jobs 1
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import GridSearchCV
+from threadpoolctl import threadpool_limits
 
 from strategy_factory.data import regime_path, synthetic_bars
 from strategy_factory.models import TrainingConfig, fold_model, train, walk_forward_folds
@@ -101,7 +104,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--n-jobs", type=int, default=1, help="our parallel paths (peer: 1)")
+    parser.add_argument(
+        "--n-jobs", type=int, nargs="+", default=[1, 2], help="ours, each timed (peer: 1 job)"
+    )
     args = parser.parse_args()
 
     features, target, regimes = frames(args.rows)
@@ -117,26 +122,37 @@ def main() -> None:
     # Warm-up (imports, first-call costs) on a slice too short for the regime configs.
     warm = slice(0, 5_000)
     small = config.model_copy(update={"regime_configs": [None]})
-    train(features[warm], target[warm], regimes[warm], small)
+    for jobs in args.n_jobs:
+        train(features[warm], target[warm], regimes[warm], small, jobs)
     gridsearch(features[warm], target[warm], regimes[warm], small)
 
-    ours_seconds, model = timed(lambda: train(features, target, regimes, config, args.n_jobs))
-    peer_seconds, peer = timed(lambda: gridsearch(features, target, regimes, config))
+    ours = {
+        jobs: timed(lambda jobs=jobs: train(features, target, regimes, config, jobs))
+        for jobs in args.n_jobs
+    }
+    # The same conditions as ours, which holds BLAS to one thread inside train().
+    with threadpool_limits(limits=1, user_api="blas"):
+        peer_seconds, peer = timed(lambda: gridsearch(features, target, regimes, config))
 
-    same = model.chosen["regime_config"] == peer["regime_config"] and (
-        model.chosen["params"] == peer["params"]
-    )
-    gap = np.abs(model.predict(features) - peer["search"].predict(features.to_numpy())).max()
-    print(f"ours   (paths, n_jobs={args.n_jobs}): {ours_seconds:8.2f} s")
-    print(f"GridSearchCV (exhaustive):    {peer_seconds:8.2f} s")
-    print(f"speed-up: {peer_seconds / ours_seconds:.1f}×")
-    print(
-        f"chosen: {model.chosen['regime_config']} {model.chosen['params']} "
-        f"score {model.chosen['score']:.6f}; GridSearchCV: {peer['regime_config']} "
-        f"{peer['params']} score {peer['score']:.6f}"
-    )
-    print(f"same chosen model: {same}; max |prediction difference| {gap:.2e}")
-    if not same or gap > 1e-6:
+    for jobs, (seconds, _) in ours.items():
+        print(f"ours (paths, n_jobs={jobs}):         {seconds:8.2f} s")
+    print(f"GridSearchCV (exhaustive, 1 job): {peer_seconds:8.2f} s")
+    for jobs, (seconds, _) in ours.items():
+        print(f"speed-up with n_jobs={jobs}: {peer_seconds / seconds:.1f}×")
+    agree = True
+    for jobs, (_, model) in ours.items():
+        same = model.chosen["regime_config"] == peer["regime_config"] and (
+            model.chosen["params"] == peer["params"]
+        )
+        gap = np.abs(model.predict(features) - peer["search"].predict(features.to_numpy())).max()
+        print(
+            f"n_jobs={jobs} chose {model.chosen['regime_config']} {model.chosen['params']} "
+            f"(score {model.chosen['score']:.6f}); GridSearchCV {peer['regime_config']} "
+            f"{peer['params']} ({peer['score']:.6f}): same chosen model {same}, "
+            f"max |prediction difference| {gap:.2e}"
+        )
+        agree = agree and same and gap <= 1e-6
+    if not agree:
         raise SystemExit("the two searches disagree")
 
 

@@ -74,7 +74,9 @@ def test_time_span_windows_on_a_gappy_daily_calendar() -> None:
     assert index[last.validation[0]] > index[-1] - pd.Timedelta("365D")
     assert index[last.validation[0] - 1] <= index[-1] - pd.Timedelta("365D")
     assert last.train[-1] == last.validation[0] - 5 - 2 - 1
-    assert index[last.train[0]] >= index[last.validation[0]] - pd.Timedelta("730D")
+    span = pd.Timedelta("730D")
+    assert index[last.train[-1]] - index[last.train[0]] < span
+    assert index[last.train[-1]] - index[last.train[0] - 1] >= span
 
 
 @pytest.mark.parametrize(

@@ -63,11 +63,7 @@ def command(
     store = catalog()
     bars = store.load(symbol)
     references = {name.upper(): store.load(name) for name in reference or []}
-    matrix = drop_warm_up(build_feature_matrix(bars, references, features))
-    if not features:
-        # Calendar fields that never change at this bar frequency (e.g. the hour of
-        # daily bars) carry nothing; an explicit --features list is taken as given.
-        matrix = matrix.loc[:, matrix.nunique() > 1]
+    matrix = _feature_matrix(bars, references, features)
     labelers = default_labelers(references)
     config = TrainingConfig.load(
         {
@@ -96,6 +92,17 @@ def command(
         return
     _print(model)
     console.print(f"saved {path}")
+
+
+def _feature_matrix(
+    bars: pd.DataFrame, references: dict[str, pd.DataFrame], features: list[str] | None
+) -> pd.DataFrame:
+    matrix = drop_warm_up(build_feature_matrix(bars, references, features))
+    if features:
+        return matrix
+    # Calendar fields that never change at this bar frequency (e.g. the hour of daily
+    # bars) carry nothing; an explicit --features list is taken as given.
+    return matrix.loc[:, matrix.nunique() > 1]
 
 
 def _print(model: TrainedModel) -> None:

@@ -73,9 +73,10 @@ class WalkForward(BaseModel):
 
     Windows are a number of bars or a time span (``"365D"``, ``"12h"``). ``expanding``
     trains on everything before each validation window (``train_window``, if set, is
-    the least history the first fold must have); ``rolling`` trains on the
-    ``train_window`` before it. ``test_window=None`` splits the data into ``folds + 1``
-    equal parts. Before each validation window ``horizon + embargo`` bars are dropped.
+    the least history the first fold must have); ``rolling`` trains on the last
+    ``train_window`` bars (or span) before the purge gap. ``test_window=None`` splits
+    the data into ``folds + 1`` equal parts. Before each validation window
+    ``horizon + embargo`` bars are dropped.
     """
 
     model_config = _FROZEN

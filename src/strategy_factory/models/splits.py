@@ -83,8 +83,11 @@ def _train_start(
     window = walk_forward.train_window
     if walk_forward.scheme == "expanding" or window is None:
         return 0
+    # The window ends at the last training row, after the purge: W bars, or the bars
+    # less than the span older than that row.
     if isinstance(window, str):
-        return int(index.searchsorted(index[start] - pd.Timedelta(window), side="left"))
+        oldest = index[train_end - 1] - pd.Timedelta(window)
+        return int(index.searchsorted(oldest, side="right"))
     return max(0, train_end - window)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from strategy_factory.models.algorithms import (
     Algorithm,
@@ -59,6 +60,19 @@ def train(
         model = train(features, target, regimes, TrainingConfig(symbol="SP500",
                       features=list(features.columns), data={"holdout_start": "2016-01-01"}))
     """
+    # Parallelism comes from n_jobs and from running trains in worker processes; BLAS
+    # threads on top of that oversubscribe the cores and spin (10× slower under load).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _train(features, target, regimes, config, n_jobs)
+
+
+def _train(
+    features: pd.DataFrame,
+    target: pd.Series,
+    regimes: pd.DataFrame | None,
+    config: TrainingConfig,
+    n_jobs: int,
+) -> TrainedModel:
     algorithm = resolve_algorithm(config.algorithm)
     data = prepare(features, target, regimes, config)
     folds = walk_forward_folds(data.index, config.walk_forward, config.target.horizon)
