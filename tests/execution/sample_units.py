@@ -32,7 +32,7 @@ SIDE_EFFECTS = {
 
 @cache
 def _engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url)
 
 
 def create_side_effects(url: str) -> None:

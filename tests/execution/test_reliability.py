@@ -21,11 +21,6 @@ from sqlalchemy.exc import OperationalError
 from strategy_factory.store import Job, Store
 from tests.execution.conftest import Workers, wait_for
 
-POSTGRES_ONLY = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("fresh_url", ["postgresql"], indirect=True),
-]
-
 
 def _side_effects(store: Store) -> dict[int, int]:
     """How many times each job (by its payload number) really ran."""
@@ -54,6 +49,7 @@ def _completed_once(reports: list, total: int) -> None:
 
 @pytest.mark.parametrize("fresh_url", ["postgresql"], indirect=True)
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_eight_workers_run_five_thousand_jobs_once_each_in_priority_order(
     fresh_url: str, fresh_store: Store, workers: Workers
 ) -> None:
@@ -66,7 +62,7 @@ def test_eight_workers_run_five_thousand_jobs_once_each_in_priority_order(
         Job("record", {"n": n, "url": fresh_url}, parent_sqn=sqns[n]) for n in range(total)
     )
     names = [f"worker-{w}" for w in range(8)]
-    workers.start(fresh_url, names, batch=8, poll_interval=0.05)
+    workers.start(fresh_url, names, batch=16, poll_interval=0.05)
     wait_for(lambda: _done(fresh_store, total), 150, "every job to be done")
     reports = workers.stop()
 
