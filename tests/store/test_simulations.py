@@ -166,3 +166,20 @@ def test_mistakes_say_what_to_fix(store: Store, run_id: str) -> None:
         store.simulations.add_many(run_id, model_id, "oos", [])
     with pytest.raises(FactoryError, match="cannot rank by 'cagr'"):
         store.simulations.top(run_id, metric="cagr")
+
+
+def test_one_strategy_is_found_by_its_fields_however_written(store: Store, run_id: str) -> None:
+    model_id = add_model(store, run_id)
+    rows = grid(3)[:200]
+    store.simulations.add_many(run_id, model_id, "selection", rows)
+    wanted = rows[137]
+    respelled = dict(wanted, threshold=float(wanted["threshold"]))
+    if wanted["regime_filter"]:
+        respelled["regime_filter"] = {
+            k: list(reversed(v)) for k, v in wanted["regime_filter"].items()
+        }
+    found = store.simulations.find(run_id, model_id, "selection", respelled)
+    assert found is not None
+    assert found.sqn == wanted["sqn"] and found.ticker == wanted["ticker"]
+    assert store.simulations.find(run_id, model_id, "holdout", wanted) is None
+    assert store.simulations.find(run_id, model_id, "selection", dict(wanted, mode="x")) is None

@@ -188,6 +188,7 @@ def show_summary(summary: dict[str, Any]) -> None:
 
 
 def _best(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The judged configuration with the best selection SQN across generations."""
     found = [g["best_selection"] for g in summary["generations"] if g["best_selection"]]
     scored = [f for f in found if f.get("sqn") is not None]
     return max(scored, key=lambda f: f["sqn"]) if scored else None

@@ -16,6 +16,7 @@ re-records nothing (results are idempotent) and counts nothing twice.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -240,10 +241,11 @@ class Evolution:
         progress.trials.add(result)
         progress.simulated += 1
         progress.cells += len(rows)
-        table = pd.DataFrame(rows)
-        best_sqn = _finite_max(table["sqn"])
+        index, candidate = best_configuration(
+            pd.DataFrame(rows), context.config.promotion_criteria()
+        )
+        best_sqn = _finite(rows[index].get("sqn"))
         self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
-        index, candidate = best_configuration(table, context.config.promotion_criteria())
         model = model_from_text(
             base64.b64encode(self.store.models.artifact(record.id)).decode("ascii")
         )
@@ -345,7 +347,5 @@ def _reason(parent: ModelRecord | None, pruned: list[str], fraction: float) -> s
     return f"pruned the {len(pruned)} least important feature(s) (prune_fraction {fraction:g})"
 
 
-def _finite_max(values: pd.Series) -> float | None:
-    numeric = pd.to_numeric(values, errors="coerce")
-    numeric = numeric[numeric.abs() < float("inf")]
-    return None if numeric.empty else float(numeric.max())
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None

@@ -34,6 +34,9 @@ _SEARCH_METRICS = ("dsr", "pbo")
 # ±0.01 at a sixth of the cost, which matters when the run's grid holds thousands of cells.
 PBO_COMBINATIONS = 2_000
 _RANKING = ["sqn_100", "sharpe", "trades"]
+# SQN of a handful of trades is noise (two lucky trades with alike returns score 200):
+# without a candidate, rank only configurations with at least this many trades.
+MIN_RANKED_TRADES = 30
 
 
 @dataclass
@@ -106,12 +109,16 @@ def selection_criteria(criteria: PromotionCriteria) -> PromotionCriteria:
 
 
 def best_configuration(rows: pd.DataFrame, criteria: PromotionCriteria) -> tuple[int, bool]:
-    """Position of the best row by SQN-100 among candidates (or among all rows), and
-    whether it is a candidate."""
+    """Position of the best row by SQN-100 among candidates, and whether it is one.
+
+    Without a candidate, the best among rows with at least :data:`MIN_RANKED_TRADES`
+    trades (or among all rows when none has that many).
+    """
     table = rows.reset_index(drop=True)
     numeric = table[_RANKING].apply(pd.to_numeric, errors="coerce")
     passing = selection_criteria(criteria).mask(table).to_numpy()
-    pool = numeric[passing] if passing.any() else numeric
+    enough = (numeric["trades"] >= MIN_RANKED_TRADES).to_numpy()
+    pool = numeric[passing] if passing.any() else numeric[enough] if enough.any() else numeric
     order = pool.sort_values(_RANKING, ascending=False, na_position="last", kind="stable")
     return int(order.index[0]), bool(passing.any())
 

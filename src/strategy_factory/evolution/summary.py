@@ -55,11 +55,10 @@ def result_json(result: SimulationResult | None) -> dict[str, Any] | None:
 
 
 def generations(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """Per generation: the model, its features, what was pruned, its best selection result
-    (by SQN) and its holdout judgement."""
+    """Per generation: the model, its features, what was pruned, the selection result of
+    the configuration it was judged by, and that configuration's holdout judgement."""
     rows = []
     for edge in store.lineage.of_run(run_id):
-        best = store.simulations.top(run_id, model_id=edge.child_model_id, metric="sqn", limit=1)
         holdout = store.simulations.top(
             run_id, model_id=edge.child_model_id, period="holdout", limit=1
         )
@@ -76,7 +75,13 @@ def generations(store: Store, run_id: str) -> list[dict[str, Any]]:
                 "simulations": store.simulations.count(
                     run_id, model_id=edge.child_model_id, period="selection"
                 ),
-                "best_selection": result_json(best[0] if best else None),
+                "best_selection": result_json(
+                    store.simulations.find(
+                        run_id, edge.child_model_id, "selection", asdict(holdout[0])
+                    )
+                    if holdout
+                    else None
+                ),
                 "holdout": result_json(holdout[0] if holdout else None),
             }
         )

@@ -93,6 +93,17 @@ class SimulationRepository:
             rows = connection.execute(query.limit(limit))
             return [SimulationResult.from_row(row) for row in rows]
 
+    def find(
+        self, run_id: str, model_id: str, period: str, strategy: Mapping[str, Any]
+    ) -> SimulationResult | None:
+        """The result of one strategy (ticker, threshold, z_limit, regime_filter, mode)."""
+        query = _scoped(select(results), run_id, model_id, period).where(
+            results.c.strategy_key == strategy_key(strategy)
+        )
+        with self._db.read() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else SimulationResult.from_row(row)
+
     def count(self, run_id: str, *, model_id: str | None = None, period: str | None = None) -> int:
         """How many results a run (or one of its models, or one period) has."""
         query = _scoped(select(func.count()).select_from(results), run_id, model_id, period)
