@@ -7,9 +7,11 @@ import base64
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,6 +22,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from strategy_factory.data import BarCatalog, synthetic_bars
 from strategy_factory.errors import FactoryError
@@ -39,6 +42,7 @@ from strategy_factory.evolution.report_page import CHART_IDS
 from strategy_factory.evolution.report_strategy_charts import display_positions, threshold_labels
 from strategy_factory.execution import InlineExecutor, model_from_text, strategy_detail
 from strategy_factory.store import Store, create_store
+from strategy_factory.store.tables import simulation_results
 
 # A symbol no other test module uses: datasets are cached per process by their spec.
 SYMBOL = "REPORTSYN"
@@ -294,12 +298,38 @@ def test_a_run_that_was_not_promoted_shows_its_judged_configuration(lab: Lab) ->
     (judged,) = lab.store.simulations.top(lab.judged, model_id=run.best_model_id, period="holdout")
     assert report.best.config == strategy_of(asdict(judged))
     assert report.best.mismatches == []  # re-trading reproduces the recorded results
+    for traded in (report.best.selection, report.best.holdout):
+        assert traded.stored is not None
+        assert traded.stored["trades"] == traded.metrics["trades"]
+        assert traded.stored["sqn"] == pytest.approx(traded.metrics["sqn"], rel=1e-9)
     assert report.best.holdout.metrics["trades"] == judged.trades
     assert not report.best.verdict.passed
     page = report_of(lab, lab.judged)
     assert "not promoted" in page and "for information only" in page
     criteria = {c["data-criterion"] for c in cells(page) if "data-criterion" in c}
     assert criteria == {"sqn_100", "profit_factor", "trades", "weekly_consistency", "dsr"}
+
+
+def test_a_report_says_when_re_trading_differs_from_the_record(lab: Lab) -> None:
+    copy = lab.root / "altered.db"
+    # The backup API copies what the write-ahead log holds too.
+    source, target = sqlite3.connect(lab.root / "factory.db"), sqlite3.connect(copy)
+    with closing(source), closing(target):
+        source.backup(target)
+    store = create_store(f"sqlite:///{copy}")
+    run = store.runs.get(lab.judged)
+    (judged,) = store.simulations.top(lab.judged, model_id=run.best_model_id, period="holdout")
+    with store.database.write() as connection:
+        connection.execute(
+            update(simulation_results)
+            .where(simulation_results.c.id == judged.id)
+            .values(metrics={**judged.metrics, "trades": judged.trades + 1})
+        )
+    page = write_report(store, lab.judged, lab.root / "altered.html").read_text()
+    assert (
+        f"re-trading the holdout period gives trades {judged.trades}, but the run recorded "
+        f"{judged.trades + 1}: the bars changed since the run"
+    ) in page
 
 
 def test_long_periods_are_thinned_but_keep_the_deepest_drawdown(

@@ -229,9 +229,15 @@ def _best_strategy(
 def _stored_selection(grid: pd.DataFrame, row: dict[str, Any]) -> dict[str, Any] | None:
     if grid.empty:
         return None
-    keys = grid.apply(lambda r: strategy_key(r.to_dict()), axis=1)
-    found = grid[keys == strategy_key(row)]
-    return None if found.empty else found.iloc[0].to_dict()
+    # Narrow by plain columns first; the canonical key settles z_limit and regime filter.
+    same = grid[
+        (grid["ticker"] == row["ticker"])
+        & (grid["mode"] == row["mode"])
+        & (grid["threshold"].astype(float) == float(row["threshold"]))
+    ]
+    wanted = strategy_key(row)
+    found = [r for r in same.to_dict("records") if strategy_key(r) == wanted]
+    return found[0] if found else None
 
 
 def _mismatch(traded: TradedPeriod) -> str | None:

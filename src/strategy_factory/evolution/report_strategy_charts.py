@@ -85,43 +85,7 @@ def equity_figure(best: BestStrategy) -> go.Figure:
         subplot_titles=[text(period_label(p) + _thinned(p)) for p in periods],
     )
     for column, traded in enumerate(periods, start=1):
-        equity = traded.detail.equity
-        losses = drawdown(equity)
-        shown = display_positions(len(equity), [int(np.argmin(losses.to_numpy()))])
-        x = utc_times(equity.index[shown])
-        first = column == 1
-        hold = traded.close / traded.close.iloc[0]
-        figure.add_scatter(
-            x=x,
-            y=equity.to_numpy()[shown],
-            name="strategy equity",
-            legendgroup="equity",
-            showlegend=first,
-            line={"color": EQUITY, "width": 1.6},
-            row=1,
-            col=column,
-        )
-        figure.add_scatter(
-            x=x,
-            y=hold.to_numpy()[shown],
-            name=text(f"buy & hold {best.config.ticker}"),
-            legendgroup="hold",
-            showlegend=first,
-            line={"color": HOLD, "width": 1, "dash": "dot"},
-            row=1,
-            col=column,
-        )
-        figure.add_scatter(
-            x=x,
-            y=losses.to_numpy()[shown],
-            name="drawdown",
-            legendgroup="drawdown",
-            showlegend=first,
-            fill="tozeroy",
-            line={"color": DRAWDOWN, "width": 1},
-            row=2,
-            col=column,
-        )
+        _add_equity(figure, traded, column, best.config.ticker)
     figure.update_yaxes(title_text="equity (starts at 1)", row=1, col=1)
     figure.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
     figure.update_yaxes(tickformat=".0%", row=2, col=2)
@@ -133,6 +97,30 @@ def equity_figure(best: BestStrategy) -> go.Figure:
         legend={"orientation": "h", "y": -0.08},
     )
     return figure
+
+
+def _add_equity(figure: go.Figure, traded: TradedPeriod, column: int, ticker: str) -> None:
+    """One period's equity and buy & hold (top row) and drawdown (bottom row)."""
+    equity = traded.detail.equity
+    losses = drawdown(equity)
+    shown = display_positions(len(equity), [int(np.argmin(losses.to_numpy()))])
+    x = utc_times(equity.index[shown])
+    hold = traded.close / traded.close.iloc[0]
+    for row, y, name, style in (
+        (1, equity, "strategy equity", {"line": {"color": EQUITY, "width": 1.6}}),
+        (1, hold, text(f"buy & hold {ticker}"), {"line": {"color": HOLD, "dash": "dot"}}),
+        (2, losses, "drawdown", {"line": {"color": DRAWDOWN, "width": 1}, "fill": "tozeroy"}),
+    ):
+        figure.add_scatter(
+            x=x,
+            y=y.to_numpy()[shown],
+            name=name,
+            legendgroup=name,
+            showlegend=column == 1,
+            row=row,
+            col=column,
+            **style,
+        )
 
 
 def trades_figure(best: BestStrategy) -> go.Figure:
