@@ -51,11 +51,15 @@ class LocalExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        return self.pool().submit(run_unit, kind, payload)
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The worker pool, started on first use."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context(start_method())
             )
-        return self._pool.submit(run_unit, kind, payload)
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
