@@ -93,3 +93,14 @@ def test_yaml_config_with_overrides(tmp_path: Path) -> None:
     path.write_text("- not a mapping\n")
     with pytest.raises(FactoryError, match="must be a mapping"):
         EvolveConfig.from_yaml(path)
+
+
+def test_an_unknown_algorithm_is_refused_before_any_work(factory_home: Path) -> None:
+    from strategy_factory.store import create_store
+
+    store = create_store()
+    with pytest.raises(FactoryError, match="unknown algorithm 'Magic'"):
+        create_run(store, EvolveConfig(symbol="SP500", algorithm="Magic", max_generations=1))
+    with pytest.raises(FactoryError, match="has no hyperparameter 'depth'"):
+        create_run(store, EvolveConfig(symbol="SP500", grid={"depth": [3]}, max_generations=1))
+    assert store.runs.recent() == []

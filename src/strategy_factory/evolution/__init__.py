@@ -10,6 +10,7 @@ from strategy_factory.evolution.config import (
 from strategy_factory.evolution.engine import Evolution, StopRequestedError
 from strategy_factory.evolution.prepare import RunContext, create_run, run_context
 from strategy_factory.evolution.pruning import prune
+from strategy_factory.evolution.report import write_report
 from strategy_factory.evolution.summary import generations, run_json, run_summary
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "run_context",
     "run_json",
     "run_summary",
+    "write_report",
 ]

@@ -33,28 +33,36 @@ class RunContext:
 
     def training_config(self, features: list[str]) -> TrainingConfig:
         """The full training config of a model on ``features`` (what its fingerprint hashes)."""
-        config = self.config
-        return TrainingConfig(
-            symbol=config.symbol,
-            features=features,
-            algorithm=config.algorithm,
-            params=config.params,
-            grid=config.grid,
-            regime_configs=self.regime_configs,
-            target=self.spec.target,
-            walk_forward=config.walk_forward,
-            data=DataRange(
-                start=self.spec.start,
-                selection_start=self.spec.selection_start,
-                holdout_start=self.spec.holdout_start,
-            ),
-            timeframe=config.timeframe,
-            seed=config.seed,
-        )
+        return training_config(self.config, self.spec, self.regime_configs, features)
 
     def default_regime_filters(self) -> list[Any]:
         """The default simulation regime filters this dataset has labels for."""
         return _available(list(DEFAULT_REGIME_FILTERS), self.dataset)
+
+
+def training_config(
+    config: EvolveConfig, spec: DatasetSpec, regime_configs: list[Any], features: list[str]
+) -> TrainingConfig:
+    """The training config of a run's model on ``features``; mistakes raise FactoryError."""
+    return TrainingConfig.load(
+        {
+            "symbol": config.symbol,
+            "features": features,
+            "algorithm": config.algorithm,
+            "params": config.params,
+            "grid": config.grid,
+            "regime_configs": regime_configs,
+            "target": spec.target,
+            "walk_forward": config.walk_forward,
+            "data": DataRange(
+                start=spec.start,
+                selection_start=spec.selection_start,
+                holdout_start=spec.holdout_start,
+            ),
+            "timeframe": config.timeframe,
+            "seed": config.seed,
+        }
+    )
 
 
 def create_run(store: Store, config: EvolveConfig) -> Run:
@@ -79,7 +87,7 @@ def create_run(store: Store, config: EvolveConfig) -> Run:
     spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
     dataset = load_dataset(spec)
     seed = _seed_features(store, config, dataset)
-    _regime_configs(config, dataset)
+    training_config(config, spec, _regime_configs(config, dataset), seed)
     _check_filters(config, dataset)
     stored = {
         "evolve": config.model_dump(mode="json"),

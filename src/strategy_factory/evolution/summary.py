@@ -117,9 +117,10 @@ def verdict(run: Run, per_generation: list[dict[str, Any]]) -> str:
     """One sentence: promoted or not, and why."""
     if run.status == "failed":
         return f"failed: {run.error}"
-    if run.promoted:
-        return f"promoted model {run.promoted_model_id}"
     judged = [g["holdout"] for g in per_generation if g["holdout"]]
+    if run.promoted:
+        models = [h["model_id"] for h in judged if h["metrics"].get("promoted")]
+        return f"promoted as {run.promoted_model_id} (model {', '.join(models)})"
     if not judged:
         return "nothing was judged on the holdout yet"
     reasons = {h["metrics"].get("reason") for h in judged}
