@@ -70,6 +70,7 @@ def market(n_bars: int) -> Market:
 
 
 def grid(size: int, predictions: pd.Series) -> StrategyGrid:
+    """The grid of ``size`` cells: thresholds at quantiles of |prediction|, z-limits, filters."""
     n_thresholds, n_z, n_filters, n_modes = SHAPES[size]
     quantiles = np.quantile(np.abs(predictions), np.linspace(0.0, 0.95, n_thresholds))
     z_limits = [None, *np.round(np.linspace(-0.5, 3.0, n_z - 1), 3).tolist()]
@@ -149,6 +150,7 @@ def vectorbt_metrics(market: Market, configs: pd.DataFrame, chunk: int) -> pd.Da
 
 
 def ours(market: Market, strategy_grid: StrategyGrid) -> pd.DataFrame:
+    """Our metrics table of every cell."""
     return metrics_table(simulate_grid(market, strategy_grid, EXECUTION))
 
 

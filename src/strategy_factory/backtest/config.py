@@ -99,10 +99,12 @@ class Execution:
 
     @property
     def fee(self) -> float:
+        """The fee as a fraction of the traded notional."""
         return self.fee_bps / 10_000.0
 
     @property
     def slippage(self) -> float:
+        """The slippage as a fraction of the fill price."""
         return self.slippage_bps / 10_000.0
 
 

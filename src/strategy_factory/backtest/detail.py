@@ -50,18 +50,22 @@ class StrategyDetail:
 
     @property
     def positions(self) -> pd.Series:
+        """Position held at each bar's close: -1, 0 or 1."""
         return self.per_bar["position"]
 
     @property
     def equity(self) -> pd.Series:
+        """Equity at each bar's close (starts at 1)."""
         return self.per_bar["equity"]
 
     @property
     def returns(self) -> pd.Series:
+        """Each bar's equity return (0 on the first bar)."""
         return self.per_bar["returns"]
 
     @property
     def trade_returns(self) -> np.ndarray:
+        """One return per trade, costs included."""
         return self.trades["return"].to_numpy()
 
 

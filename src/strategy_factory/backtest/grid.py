@@ -40,6 +40,7 @@ class GridStats:
     execution: Execution
 
     def __len__(self) -> int:
+        """Number of simulated cells."""
         return len(self.configs)
 
     def config(self, row: int) -> StrategyConfig:

@@ -152,7 +152,8 @@ def backtest(
         configs = [stats.config(int(i)) for i in best.index]
         captured = capture_signals(capture_dir / "signals.parquet", markets, configs, execution)
     if as_json:
-        rows = best.drop(columns="max_drawdown_duration").to_dict(orient="records")
+        durations = best["max_drawdown_duration"].astype(str)
+        rows = best.assign(max_drawdown_duration=durations).to_dict(orient="records")
         print_json(
             {
                 "strategies": len(stats),
