@@ -169,3 +169,20 @@ def test_trade_returns_compound_to_the_total_return(market: Market, execution: E
         assert math.isclose(
             compounded, table["total_return"].iloc[row], rel_tol=1e-9, abs_tol=1e-12
         )
+
+
+@PROPERTY
+@given(markets(min_bars=4), executions, st.integers(1, 4))
+def test_block_sums_are_the_bar_returns_of_each_block(
+    market: Market, execution: Execution, blocks: int
+) -> None:
+    stats = simulate_grid(market, GRID, execution, blocks=blocks)
+    assert stats.block_sums is not None and stats.block_squares is not None
+    assert stats.block_sums.shape == (blocks, len(GRID))
+    size = len(market.bars) // blocks
+    for cell in range(len(stats)):
+        returns = simulate_config(market, stats.config(cell), execution).returns.to_numpy()
+        used = returns[len(returns) - size * blocks :].reshape(blocks, size)
+        np.testing.assert_allclose(stats.block_sums[:, cell], used.sum(axis=1), atol=1e-12)
+        np.testing.assert_allclose(stats.block_squares[:, cell], (used**2).sum(axis=1), atol=1e-12)
+    assert simulate_grid(market, GRID, execution).block_sums is None

@@ -33,11 +33,15 @@ class GridStats:
     :data:`~strategy_factory.backtest.kernel.STAT_NAMES` plus ``periods_per_year``,
     ``years``, ``drawdown_start_time`` and ``drawdown_end_time``, row for row.
     ``strategy_factory.evaluate.metrics_table`` turns them into metrics.
+    ``block_sums``/``block_squares`` (blocks × cells), when asked for, hold the sum and
+    sum of squares of each cell's bar returns per block.
     """
 
     configs: pd.DataFrame
     stats: pd.DataFrame
     execution: Execution
+    block_sums: np.ndarray | None = None
+    block_squares: np.ndarray | None = None
 
     def __len__(self) -> int:
         """Number of simulated cells."""
@@ -124,12 +128,27 @@ def _timing(markets: list[Market], cells: dict, local: np.ndarray) -> pd.DataFra
     )
 
 
+def block_numbers(n_bars: int, blocks: int) -> np.ndarray:
+    """Each bar's block: ``blocks`` equal contiguous blocks ending at the last bar; the
+    oldest ``n_bars mod blocks`` bars (and every bar when ``blocks`` is 0) are in none (-1)."""
+    numbers = np.full(n_bars, -1, dtype=np.int64)
+    if blocks > 0:
+        size = n_bars // blocks
+        numbers[n_bars - size * blocks :] = np.repeat(np.arange(blocks), size)
+    return numbers
+
+
 def simulate_grid(
     markets: Market | Sequence[Market],
     grid: StrategyGrid,
     execution: Execution | None = None,
+    blocks: int = 0,
 ) -> GridStats:
     """Simulate every cell of ``grid`` on every market and return per-cell statistics.
+
+    With ``blocks`` > 0 each market's bars are cut into that many equal blocks (see
+    :func:`block_numbers`) and every cell's bar returns are summed per block: the inputs
+    of a PBO by CSCV over the grid (``GridStats.block_sums`` / ``block_squares``).
 
     Example::
 
@@ -146,7 +165,7 @@ def simulate_grid(
         [np.concatenate([m.regime_mask(f) for m in listed]) for f in grid.regime_filters]
     )
     cells = _cells(len(listed), grid)
-    raw = simulate_cells(
+    raw, block_stats = simulate_cells(
         np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
         np.concatenate([fill_prices(m.bars, execution) for m in listed]),
         np.concatenate([m.bars["close"].to_numpy(dtype=np.float64) for m in listed]),
@@ -162,8 +181,16 @@ def simulate_grid(
         np.asarray([m == "long_only" for m in grid.modes])[cells["mode"]],
         execution.fee,
         execution.slippage,
+        np.concatenate([block_numbers(len(m.bars), blocks) for m in listed]),
+        blocks,
     )
     stats = pd.DataFrame(raw, columns=list(STAT_NAMES))
     local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
     timing = _timing(listed, cells, local.astype(np.int64))
-    return GridStats(_configs(listed, grid, cells), pd.concat([stats, timing], axis=1), execution)
+    return GridStats(
+        _configs(listed, grid, cells),
+        pd.concat([stats, timing], axis=1),
+        execution,
+        block_sums=block_stats[:, :, 0].T if blocks else None,
+        block_squares=block_stats[:, :, 1].T if blocks else None,
+    )

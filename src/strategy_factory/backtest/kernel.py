@@ -175,8 +175,14 @@ def _simulate_cell(
     long_only: bool,
     fee: float,
     slippage: float,
+    block: np.ndarray,
+    block_stats: np.ndarray,
 ) -> None:
-    """Fill ``stats`` (see :data:`STAT_NAMES`) for one cell over one ticker's bars."""
+    """Fill ``stats`` (see :data:`STAT_NAMES`) for one cell over one ticker's bars.
+
+    ``block_stats[b]`` gets the sum and sum of squares of the bar returns of the bars
+    whose ``block`` is ``b`` (-1: in no block).
+    """
     n = close.size
     stats[:] = 0.0
     weekly = stats[_WEEKS : _WEEKS + 3]
@@ -200,6 +206,9 @@ def _simulate_cell(
         return_sum += bar_return
         return_sumsq += bar_return * bar_return
         downside += min(bar_return, 0.0) ** 2
+        if block[t] >= 0:
+            block_stats[block[t], 0] += bar_return
+            block_stats[block[t], 1] += bar_return * bar_return
         in_market += position != 0
         if week[t] != week[t - 1]:
             _close_weeks(weekly, week_sum, week[t] - week[t - 1] - 1)
@@ -248,13 +257,18 @@ def simulate_cells(
     cell_long_only: np.ndarray,
     fee: float,
     slippage: float,
-) -> np.ndarray:
-    """Statistics of every cell, one row per cell (see :data:`STAT_NAMES`).
+    block: np.ndarray,
+    n_blocks: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Statistics of every cell, one row per cell (see :data:`STAT_NAMES`), and per cell
+    and block the sum and sum of squares of its bar returns (cells × n_blocks × 2).
 
     Bar arrays hold every market back to back, market ``k`` at ``starts[k]:stops[k]``;
-    ``z_ok`` and ``regime_ok`` are (limits × bars) and (filters × bars) masks.
+    ``z_ok`` and ``regime_ok`` are (limits × bars) and (filters × bars) masks; ``block``
+    numbers each bar's block within its market (-1: in none).
     """
     out = np.empty((cell_market.size, len(STAT_NAMES)))
+    blocks = np.zeros((cell_market.size, n_blocks, 2))
     for c in numba.prange(cell_market.size):
         a = starts[cell_market[c]]
         b = stops[cell_market[c]]
@@ -269,8 +283,10 @@ def simulate_cells(
             cell_long_only[c],
             fee,
             slippage,
+            block[a:b],
+            blocks[c],
         )
-    return out
+    return out, blocks
 
 
 @numba.njit(cache=True)

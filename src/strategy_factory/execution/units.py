@@ -148,33 +148,16 @@ def simulate_unit(payload: dict[str, Any]) -> dict[str, Any]:
     grid = strategy_grid(model, dataset, strategy, payload["default_regime_filters"])
     markets = [market(t, dataset.tickers[t], model, dataset, "selection") for t in dataset.tickers]
     execution = execution_of(strategy)
-    stats = simulate_grid(markets, grid, execution)
+    stats = simulate_grid(markets, grid, execution, blocks=payload["blocks"])
     table = metrics_table(stats)
-    sums, squares = block_statistics(markets[0], stats, execution, payload["blocks"])
+    primary = (stats.configs["ticker"] == spec.symbol).to_numpy()
     return {
         "rows": json_records(table.drop(columns=["max_drawdown_duration"])),
-        "block_sums": sums.tolist(),
-        "block_squares": squares.tolist(),
+        "block_sums": stats.block_sums[:, primary].tolist(),
+        "block_squares": stats.block_squares[:, primary].tolist(),
         "rows_per_block": len(markets[0].bars) // payload["blocks"],
         "periods_per_year": float(stats.stats["periods_per_year"].iloc[0]),
     }
-
-
-def block_statistics(
-    primary: Market, stats: Any, execution: Execution, blocks: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell of the primary market, the sum and sum of squares of its bar returns in
-    each of ``blocks`` equal blocks."""
-    cells = [c for c in range(len(stats)) if stats.configs["ticker"].iloc[c] == primary.ticker]
-    sums = np.zeros((blocks, len(cells)))
-    squares = np.zeros((blocks, len(cells)))
-    size = len(primary.bars) // blocks
-    for column, cell in enumerate(cells):
-        returns = simulate_config(primary, stats.config(cell), execution).returns.to_numpy()
-        usable = returns[returns.size - size * blocks :].reshape(blocks, size)
-        sums[:, column] = usable.sum(axis=1)
-        squares[:, column] = (usable**2).sum(axis=1)
-    return sums, squares
 
 
 def strategy_detail(
