@@ -7,7 +7,16 @@ import sys
 import typer
 from rich.console import Console
 
-from strategy_factory.cli import backtest, data, evolve, features, runs, train
+from strategy_factory.cli import (
+    backtest,
+    data,
+    evolve,
+    features,
+    report,
+    runs,
+    train,
+    worker,
+)
 from strategy_factory.errors import FactoryError
 
 app = typer.Typer(
@@ -24,6 +33,8 @@ app.command("backtest")(backtest.backtest)
 app.command("evolve")(evolve.evolve)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(runs.promoted_app, name="promoted")
+app.command("worker")(worker.worker)
+app.command("report")(report.report)
 
 
 def main() -> None:
