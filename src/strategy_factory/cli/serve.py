@@ -1,0 +1,32 @@
+"""``factory serve``: the API, the run coordinator and the dashboard in one process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from strategy_factory.cli.evolve import DbOption
+from strategy_factory.service import ServiceSettings, configure_logging, create_app
+
+
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to bind (default 127.0.0.1); off loopback needs a token."),
+    ] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default 8400).")] = None,
+    db: DbOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Local worker processes to start with the server (default 0)."),
+    ] = None,
+) -> None:
+    """Serve the REST API and the dashboard; runs go through the job queue to workers."""
+    given = {"host": host, "port": port, "db": db, "workers": workers}
+    settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})
+    settings.check_exposure()
+    configure_logging()
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

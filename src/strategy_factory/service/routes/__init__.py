@@ -1,0 +1,2 @@
+"""One router per resource: evolve, runs, promoted, jobs (and workers), features, system,
+plus the dashboard pages."""

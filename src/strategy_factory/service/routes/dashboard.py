@@ -1,0 +1,102 @@
+"""The dashboard: HTML pages that fill themselves from the JSON API, and Plotly's script.
+
+Pages hold no data, only the layout; a little vanilla JavaScript (``static/``) fetches
+the API and polls it, so every page shows exactly what the API says. Plotly is served
+from the installed ``plotly`` package: the dashboard needs no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from strategy_factory.models import KNOWN
+from strategy_factory.service.deps import SettingsDep
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+STATIC_DIR = PACKAGE_DIR / "static"
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+router = APIRouter(include_in_schema=False)
+
+NAVIGATION = (
+    ("status", "/ui", "Status"),
+    ("evolve", "/ui/evolve", "Start evolution"),
+    ("runs", "/ui/runs", "Runs"),
+    ("promoted", "/ui/promoted", "Hall of fame"),
+    ("jobs", "/ui/jobs", "Job queue"),
+)
+
+
+def _page(
+    request: Request, settings: SettingsDep, template: str, section: str, **context: object
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "navigation": NAVIGATION,
+            "section": section,
+            "token_required": bool(settings.api_token),
+            **context,
+        },
+    )
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    """The dashboard lives under /ui."""
+    return RedirectResponse("/ui")
+
+
+@router.get("/ui", response_class=HTMLResponse)
+def status_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """System status: runs, jobs, promotions, live workers."""
+    return _page(request, settings, "status.html", "status")
+
+
+@router.get("/ui/evolve", response_class=HTMLResponse)
+def evolve_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The start-evolution form."""
+    return _page(request, settings, "evolve.html", "evolve", algorithms=list(KNOWN))
+
+
+@router.get("/ui/runs", response_class=HTMLResponse)
+def runs_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Runs with the progress of both phases."""
+    return _page(request, settings, "runs.html", "runs")
+
+
+@router.get("/ui/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, settings: SettingsDep, run_id: str) -> HTMLResponse:
+    """One run: progress, per-generation breakdown, top results, charts."""
+    return _page(request, settings, "run.html", "runs", run_id=run_id)
+
+
+@router.get("/ui/promoted", response_class=HTMLResponse)
+def promoted_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The hall of fame."""
+    return _page(request, settings, "promoted.html", "promoted")
+
+
+@router.get("/ui/promoted/{promoted_id}", response_class=HTMLResponse)
+def promotion_page(request: Request, settings: SettingsDep, promoted_id: str) -> HTMLResponse:
+    """One promoted strategy with its evidence and lineage graph."""
+    return _page(request, settings, "promotion.html", "promoted", promoted_id=promoted_id)
+
+
+@router.get("/ui/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The job queue and the live workers."""
+    return _page(request, settings, "jobs.html", "jobs")
+
+
+@router.get("/vendor/plotly.min.js")
+def plotly_js() -> FileResponse:
+    """Plotly's browser bundle, from the installed package."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript")

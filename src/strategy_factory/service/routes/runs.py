@@ -1,0 +1,52 @@
+"""``/runs``: list runs, one run with its generations, stop a run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from strategy_factory.evolution import generations, run_json, run_summary
+from strategy_factory.service.deps import CoordinatorDep, Reader, StoreDep, Writer
+from strategy_factory.service.schemas.runs import (
+    GenerationOut,
+    RunOut,
+    RunSummaryOut,
+    StopResponse,
+)
+from strategy_factory.store import RunStatus
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.get("", response_model=list[RunOut], dependencies=[Reader])
+def list_runs(
+    store: StoreDep,
+    status: Annotated[RunStatus | None, Query(description="Only runs with this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many, newest first.")] = 50,
+) -> list[dict[str, Any]]:
+    """Runs, newest first, with the progress of both phases."""
+    found = store.runs.recent(status=None if status is None else status.value, limit=limit)
+    return [run_json(run) for run in found]
+
+
+@router.get("/{run_id}", response_model=RunSummaryOut, dependencies=[Reader])
+def get_run(run_id: str, store: StoreDep) -> dict[str, Any]:
+    """One run: configuration, per-generation lineage and results, promotions, verdict."""
+    return run_summary(store, run_id)
+
+
+@router.get("/{run_id}/generations", response_model=list[GenerationOut], dependencies=[Reader])
+def get_generations(run_id: str, store: StoreDep) -> list[dict[str, Any]]:
+    """Per generation: features kept and pruned, best selection result, holdout judgement."""
+    store.runs.get(run_id)
+    return generations(store, run_id)
+
+
+@router.post("/{run_id}/stop", response_model=StopResponse, dependencies=[Writer])
+def stop_run(run_id: str, store: StoreDep, coordinator: CoordinatorDep) -> StopResponse:
+    """Stop a run now; it ends ``stopped`` (what it recorded so far is kept)."""
+    stopping = store.runs.request_stop(run_id)
+    if stopping:
+        coordinator.stop(run_id)
+    return StopResponse(run_id=run_id, stopping=stopping, status=store.runs.get(run_id).status)

@@ -1,0 +1,158 @@
+"""What the run and promotion endpoints answer (mirrors of the store's records)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class RunOut(BaseModel):
+    """A run's progress in both phases (training, simulation) and its outcome."""
+
+    id: str
+    status: str
+    symbol: str
+    algorithm: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    current_generation: int
+    max_generations: int
+    models_trained: int
+    models_total: int
+    simulations_completed: int
+    simulations_total: int
+    step_status: str | None
+    best_sqn: float | None
+    best_model_id: str | None
+    promoted: bool
+    promoted_model_id: str | None
+    configurations_tried: int
+    stop_reason: str | None
+    error: str | None
+
+
+class SimulationOut(BaseModel):
+    """One simulated strategy: its grid cell and metrics."""
+
+    id: int
+    model_id: str
+    period: str
+    ticker: str
+    threshold: float
+    z_limit: float | None
+    regime_filter: dict[str, list[int]] | None
+    mode: str
+    trades: int | None
+    sqn: float | None
+    profit_factor: float | None
+    weekly_consistency: float | None
+    sharpe: float | None
+    total_return: float | None
+    max_drawdown: float | None
+    metrics: dict[str, Any]
+
+
+class GenerationOut(BaseModel):
+    """One generation: its model, features kept and pruned, best selection result, holdout."""
+
+    generation: int
+    model_id: str
+    parent_model_id: str | None
+    parent_sqn: float | None
+    features: int
+    remaining_features: list[str]
+    pruned_features: list[str]
+    reason: str | None
+    simulations: int
+    best_selection: SimulationOut | None
+    holdout: SimulationOut | None
+
+
+class PromotionBrief(BaseModel):
+    """A promotion as a run summary lists it."""
+
+    id: str
+    model_id: str
+    strategy: dict[str, Any]
+    holdout_metrics: dict[str, Any]
+    dsr: float | None
+    pbo: float | None
+    configurations_tried: int
+
+
+class RunSummaryOut(BaseModel):
+    """A run with its configuration, generations (lineage), promotions and verdict."""
+
+    run: RunOut
+    config: dict[str, Any]
+    generations: list[GenerationOut]
+    promoted: list[PromotionBrief]
+    verdict: str
+
+
+class StopResponse(BaseModel):
+    """Whether the stop was recorded (false: the run had already finished)."""
+
+    run_id: str
+    stopping: bool
+    status: str
+
+
+class LineageEdgeOut(BaseModel):
+    """One parent → child step of a model's lineage (the seed has no parent)."""
+
+    run_id: str
+    parent_model_id: str | None
+    child_model_id: str
+    generation: int
+    parent_sqn: float | None
+    pruned_features: list[str]
+    remaining_features: list[str]
+    reason: str | None
+
+
+class ModelOut(BaseModel):
+    """A trained model's record (its artifact stays in the store)."""
+
+    id: str
+    run_id: str | None
+    generation: int
+    fingerprint: str
+    algorithm: str
+    symbol: str
+    features: list[str]
+    chosen_config: dict[str, Any] | None
+    validation_metrics: dict[str, Any] | None
+    importance: dict[str, Any] | None
+    data_ranges: dict[str, Any] | None
+    created_at: datetime
+
+
+class PromotedOut(BaseModel):
+    """A promoted strategy as the hall of fame lists it."""
+
+    id: str
+    run_id: str
+    model_id: str
+    symbol: str
+    strategy: dict[str, Any]
+    holdout_metrics: dict[str, Any]
+    selection_metrics: dict[str, Any]
+    configurations_tried: int
+    dsr: float | None
+    pbo: float | None
+    created_at: datetime
+
+
+class PromotedDetail(PromotedOut):
+    """A promotion with all its evidence: criteria and verdict, the simulation settings,
+    the full lineage and the model record."""
+
+    criteria: dict[str, Any]
+    verdict: dict[str, Any]
+    simulation: dict[str, Any]
+    lineage: list[LineageEdgeOut]
+    model: ModelOut

@@ -1,0 +1,205 @@
+// What every page shares: API calls (with the token when one is set), small DOM
+// builders, number formatting, polling, progress bars, the theme switch and chart colours.
+
+const TOKEN_KEY = "factory-token";
+const THEME_KEY = "factory-theme";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(describe(status, body));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function describe(status, body) {
+  if (body && typeof body.message === "string") return body.message;
+  if (body && typeof body.detail === "string") return body.detail;
+  return `the server answered ${status}`;
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  const token = window.sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const parsed = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function number(value, digits = 3) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  if (typeof value !== "number") return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  return value.toLocaleString("en-US", { maximumSignificantDigits: digits });
+}
+
+export function moment(text) {
+  if (!text) return "–";
+  const date = new Date(text);
+  return date.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+export function shortId(id) {
+  return id ? id.slice(0, 12) : "–";
+}
+
+export function regime(filter) {
+  if (!filter) return "any regime";
+  return Object.entries(filter)
+    .map(([column, labels]) => `${column} ∈ {${labels.join(", ")}}`)
+    .join("; ");
+}
+
+export function progress(done, total, label) {
+  const known = total > 0 ? Math.max(total, done) : 0;
+  const bar = el("progress", { max: known || 1, "aria-label": label });
+  if (known) bar.value = done;
+  else bar.removeAttribute("value");
+  const text = known ? `${done} / ${known}` : `${done} / ?`;
+  return el("span", { class: "progress-cell" }, bar, el("span", { class: "progress-text", text }));
+}
+
+export function setProgress(bar, textNode, done, total) {
+  const known = total > 0 ? Math.max(total, done) : 0;
+  bar.max = known || 1;
+  if (known) bar.value = done;
+  else bar.removeAttribute("value");
+  textNode.textContent = known ? `${done} of ${known}` : `${done} of ?`;
+}
+
+export function fillTable(tbody, rows, empty = "None.") {
+  if (!rows.length) {
+    const columns = tbody.closest("table").querySelectorAll("thead th").length;
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: columns, class: "empty", text: empty })));
+    return;
+  }
+  tbody.replaceChildren(
+    ...rows.map((cells) =>
+      el("tr", {}, ...cells.map((cell, index) => el(index === 0 ? "th" : "td", index === 0 ? { scope: "row" } : {}, cell))),
+    ),
+  );
+}
+
+export function fillFacts(list, facts) {
+  list.replaceChildren(
+    ...facts.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", {}, value)]),
+  );
+}
+
+export function showError(node, error) {
+  if (!error) {
+    node.hidden = true;
+    node.textContent = "";
+    return;
+  }
+  node.hidden = false;
+  node.textContent =
+    error.status === 401 ? "This server needs the API token: enter it at the top of the page." : error.message;
+}
+
+// Poll while the page is visible; render only when the answer changed, so the live
+// regions announce changes, not every refresh.
+export function poll(load, render, onError, every = 2000) {
+  let last = null;
+  let timer = null;
+  async function tick() {
+    try {
+      const data = await load();
+      const key = JSON.stringify(data);
+      if (key !== last) {
+        last = key;
+        render(data);
+      }
+      onError(null);
+    } catch (error) {
+      onError(error);
+    }
+    timer = window.setTimeout(tick, every);
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) window.clearTimeout(timer);
+    else {
+      window.clearTimeout(timer);
+      tick();
+    }
+  });
+  tick();
+}
+
+export function chartLayout(extra = {}) {
+  const style = getComputedStyle(document.documentElement);
+  const ink = style.getPropertyValue("--ink").trim();
+  const grid = style.getPropertyValue("--rule").trim();
+  const axis = { gridcolor: grid, zerolinecolor: grid, color: ink };
+  return {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { color: ink },
+    margin: { l: 56, r: 16, t: 16, b: 48 },
+    ...extra,
+    xaxis: { ...axis, ...(extra.xaxis || {}) },
+    yaxis: { ...axis, ...(extra.yaxis || {}) },
+  };
+}
+
+export function accent() {
+  return getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
+}
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  const toggle = document.getElementById("theme-toggle");
+  toggle.setAttribute("aria-pressed", theme === "dark" ? "true" : "false");
+  window.dispatchEvent(new Event("themechange"));
+}
+
+function initTheme() {
+  const toggle = document.getElementById("theme-toggle");
+  toggle.setAttribute("aria-pressed", document.documentElement.dataset.theme === "dark" ? "true" : "false");
+  toggle.addEventListener("click", () => {
+    const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    try {
+      window.localStorage.setItem(THEME_KEY, next);
+    } catch (error) {
+      // Storage can be disabled; the theme still switches for this page.
+    }
+    applyTheme(next);
+  });
+}
+
+function initToken() {
+  const form = document.getElementById("token-form");
+  if (!form) return;
+  const input = document.getElementById("api-token");
+  input.value = window.sessionStorage.getItem(TOKEN_KEY) || "";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    window.location.reload();
+  });
+}
+
+initTheme();
+initToken();
