@@ -14,6 +14,7 @@ from strategy_factory.cli import (
     features,
     report,
     runs,
+    serve,
     train,
     worker,
 )
@@ -35,6 +36,7 @@ app.add_typer(runs.runs_app, name="runs")
 app.add_typer(runs.promoted_app, name="promoted")
 app.command("worker")(worker.worker)
 app.command("report")(report.report)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:
