@@ -1,0 +1,177 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright) against a real
+server with two local workers: start a run from the form, watch both progress bars reach
+the end, open the promoted model in the hall of fame, and switch the theme for good.
+
+Screenshots of every step go to ``test-artifacts/`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.service.server import Server, serving
+from tests.service.test_evolve import SEEDS
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RUN_SECONDS = 120
+
+
+@pytest.fixture
+def server(bars_home: Path, tmp_path: Path) -> Iterator[Server]:
+    db = f"sqlite:///{tmp_path / 'factory.db'}"
+    with serving(bars_home, db, tmp_path / "server.log", workers=2) as started:
+        yield started
+
+
+@pytest.fixture
+def browser(chromium: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    # Only the dashboard's own server may be reached: no CDN, no network.
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1)"), lambda route: route.abort())
+    yield opened
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def start_run_from_the_form(page: Page) -> str:
+    page.goto("/ui/evolve")
+    expect(page.locator("#symbol option[value='SYN']")).to_be_attached()
+    page.get_by_label("Symbol").select_option("SYN")
+    expect(page.locator("#seed-features option[value='exo_planted']")).to_be_attached()
+    page.get_by_label("Seed features").select_option(SEEDS)
+    page.get_by_label("Generations").fill("2")
+    for field, value in [
+        ("SQN-100 minimum", "1"),
+        ("SQN-100 maximum", ""),
+        ("Profit factor minimum", "1.05"),
+        ("Profit factor maximum", ""),
+        ("Trades minimum", "30"),
+        ("Trades maximum", ""),
+        ("Weekly consistency maximum", ""),
+        ("Minimum Deflated Sharpe Ratio", "0"),
+    ]:
+        page.get_by_label(field, exact=True).fill(value)
+    # Simulate every generation, so both progress bars run to their end.
+    page.get_by_label("Stop the run at its first promotion").uncheck()
+    shot(page, "1-form")
+    page.get_by_role("button", name="Start evolution").click()
+    status = page.get_by_role("status").filter(has_text="is pending")
+    expect(status).to_be_visible()
+    return re.search(r"Run (\w+) on SYN", status.inner_text()).group(1)
+
+
+def test_a_run_started_in_the_browser_is_promoted_and_shown(page: Page) -> None:
+    run_id = start_run_from_the_form(page)
+
+    page.get_by_role("link", name="all runs").click()
+    row = page.locator("#runs-table tbody tr").filter(has_text=run_id)
+    expect(row.locator("[data-run-status]")).to_have_attribute(
+        "data-run-status", "completed", timeout=RUN_SECONDS * 1000
+    )
+    for phase in ("Training", "Simulation"):
+        bar = row.get_by_label(f"{phase} progress of run {run_id}")
+        expect(bar).to_have_js_property("value", bar.evaluate("b => b.max"))
+    expect(row).to_contain_text("yes")  # promoted
+    shot(page, "2-runs")
+
+    row.get_by_role("link", name=run_id).click()
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator("#sqn-chart .main-svg").first).to_be_attached()
+    expect(page.locator("#generations-table tbody tr")).not_to_have_count(0)
+    shot(page, "3-run")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Hall of fame").click()
+    promotion = page.locator("#promoted-table tbody tr").filter(has_text=run_id)
+    expect(promotion).to_have_count(1)
+    promotion.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Promoted strategy")
+    expect(page.locator("#verdict-table tbody tr")).not_to_have_count(0)
+    expect(page.locator("#verdict-table tbody")).not_to_contain_text("no")
+    expect(page.locator("#lineage-chart .main-svg").first).to_be_attached()
+    expect(page.locator("#model-facts")).to_contain_text("exo_planted")
+    shot(page, "4-promotion")
+
+
+def test_the_theme_persists_and_applies_before_the_first_paint(page: Page) -> None:
+    page.goto("/ui")
+    toggle = page.get_by_role("button", name="Dark theme")
+    start = page.evaluate("document.documentElement.dataset.theme")
+    expect(toggle).to_have_attribute("aria-pressed", "true" if start == "dark" else "false")
+    if start == "dark":
+        toggle.click()
+    toggle.click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    light_background = "rgb(255, 255, 255)"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != light_background
+
+    # Record the theme at the moment the document is parsed, before anything is painted.
+    page.context.add_init_script(
+        "document.addEventListener('DOMContentLoaded', () => {"
+        " window.themeWhenParsed = document.documentElement.dataset.theme; });"
+    )
+    page.reload()
+    assert page.evaluate("window.themeWhenParsed") == "dark"
+    expect(page.get_by_role("button", name="Dark theme")).to_have_attribute("aria-pressed", "true")
+    page.goto("/ui/jobs")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    # The server's two local workers report in.
+    expect(page.locator("#workers-table tbody tr")).to_have_count(2, timeout=30_000)
+    expect(page.locator("#jobs-region")).to_have_attribute("aria-busy", "false")
+    shot(page, "5-jobs-dark")
+    page.get_by_role("link", name="Status").click()
+    expect(page.locator("#stats-workers")).to_have_text("2")
+    shot(page, "6-status-dark")
+
+
+def test_the_dashboard_is_keyboard_usable_and_labelled(page: Page) -> None:
+    page.goto("/ui/evolve")
+    expect(page.locator("#symbol option")).not_to_have_count(0)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, button')]
+            .filter((e) => e.offsetParent !== null)
+            .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                && !e.textContent.trim())
+            .map((e) => e.id || e.outerHTML)"""
+    )
+    assert unnamed == []
+    # The reference checkboxes are reachable and operable from the keyboard.
+    reference = page.get_by_label("NOISE")
+    reference.focus()
+    page.keyboard.press("Space")
+    expect(reference).to_be_checked()
+    expect(page.locator("#seed-features option[value='ref_NOISE_ret_1']")).to_be_attached()
