@@ -231,6 +231,18 @@ Index(
     sqlite_where=priority_jobs.c.run_id.is_(None),
 )
 
+# The claim order over pending jobs (queue_sql.PRIORITY), so a claim reads k rows instead
+# of sorting the whole backlog. The SQLite migration leaves out NULLS LAST, which SQLite
+# rejects in an index (its descending order puts NULLs last anyway).
+Index(
+    "ix_priority_jobs_claim_order",
+    priority_jobs.c.parent_sqn.desc().nulls_last(),
+    priority_jobs.c.created_at,
+    priority_jobs.c.id,
+    postgresql_where=priority_jobs.c.status == "pending",
+    sqlite_where=priority_jobs.c.status == "pending",
+)
+
 workers = Table(
     "workers",
     metadata,
