@@ -2,11 +2,11 @@
 
 Throughput: 8 worker processes drain the same number of no-op jobs from a fresh local
 PostgreSQL database — our ``priority_jobs`` queue with ``run_worker`` (one job per round
-trip, and ``--batch`` claims), and the peer, pgqueuer (``QueueManager`` in drain mode, its
-own batched dequeue), each after a warm-up round. The clock runs from the moment every
-worker is connected and waiting to the moment the queue holds no unfinished job. Overhead
-per job is the wall time per job (the jobs do nothing): amortized over all workers, and
-as each worker sees it (× workers).
+trip, and ``--batch`` claims), and the peer, pgqueuer (a ``QueueManager`` per process, its
+own batched dequeue and buffered completions), each after a warm-up round. The clock runs
+from the moment every worker is connected and waiting to the moment the queue holds no
+unfinished job. Overhead per job is the wall time per job (the jobs do nothing): amortized
+over all workers, and as each worker sees it (× workers).
 
 Scaling: ``simulate`` units of one trained model on synthetic hourly bars (each job a
 different fee, so a different unit), drained by 1 and then 2 workers on this machine.
