@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
+from strategy_factory.execution import QueueExecutor
 from strategy_factory.store import Job, Store
 from tests.execution.conftest import Workers, wait_for
 
@@ -31,13 +31,6 @@ def _side_effects(store: Store) -> dict[int, int]:
 
 def _done(store: Store, total: int) -> bool:
     return store.queue.counts_by_status()["done"] == total
-
-
-def _done_despite_cuts(store: Store, total: int) -> bool:
-    try:
-        return _done(store, total)
-    except OperationalError:  # the test's own connection was cut too: look again
-        return False
 
 
 def _completed_once(reports: list, total: int) -> None:
@@ -184,8 +177,9 @@ def test_workers_ride_out_every_connection_being_cut_again_and_again(
     fresh_url: str, fresh_store: Store, workers: Workers
 ) -> None:
     total = 500
-    fresh_store.queue.enqueue(Job("noop", {"n": n}, max_attempts=5) for n in range(total))
-    rounds: list[int] = []
+    executor = QueueExecutor(fresh_store, poll_interval=0.05, max_attempts=5)
+    futures = [executor.submit("noop", {"n": n}) for n in range(total)]
+    rounds: list[tuple[int, int]] = []  # (jobs unfinished, connections cut) per round
     finished = threading.Event()
     admin = create_engine(fresh_url, isolation_level="AUTOCOMMIT")
 
@@ -194,9 +188,11 @@ def test_workers_ride_out_every_connection_being_cut_again_and_again(
             "select count(pg_terminate_backend(pid)) from pg_stat_activity "
             "where datname = current_database() and pid <> pg_backend_pid()"
         )
+        unfinished = text("select count(*) from priority_jobs where status <> 'done'")
         while not finished.wait(0.25):
             with admin.connect() as connection:
-                rounds.append(connection.execute(kill).scalar_one())
+                left = connection.execute(unfinished).scalar_one()
+                rounds.append((left, connection.execute(kill).scalar_one()))
 
     cutter = threading.Thread(target=cut_connections)
     # Short leases: a claim whose reply was lost with its connection is retaken quickly.
@@ -206,13 +202,17 @@ def test_workers_ride_out_every_connection_being_cut_again_and_again(
     wait_for(lambda: len(fresh_store.workers.live()) == 4, 60, "the workers to register")
     cutter.start()
     try:
-        wait_for(lambda: _done_despite_cuts(fresh_store, total), 150, "every job to be done")
+        # The executor's poller rides out the cuts too: every future gets its job's result.
+        assert [future.result(timeout=150) for future in futures] == [
+            {"n": n} for n in range(total)
+        ]
     finally:
+        executor.close()
         finished.set()
         cutter.join()
         admin.dispose()
     reports = workers.stop()
-    assert sum(1 for killed in rounds if killed > 0) >= 3
+    assert sum(1 for left, killed in rounds if left and killed) >= 3  # cut mid-drain
     completed = sorted(job_id for r in reports for job_id in r.completed)
     assert completed == list(range(1, total + 1))
     with fresh_store.database.read() as connection:

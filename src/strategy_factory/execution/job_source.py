@@ -86,7 +86,8 @@ def _lease(job: ClaimedJob) -> Lease:
     )
 
 
-def _transient(exc: DBAPIError) -> bool:
+def transient(exc: DBAPIError) -> bool:
+    """Whether a database error is the connection going away (worth waiting out)."""
     return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
@@ -100,7 +101,7 @@ class StoreJobSource:
         try:
             return operation()
         except DBAPIError as exc:
-            if not _transient(exc):
+            if not transient(exc):
                 raise
             detail = " ".join(str(exc.orig).split())[:200]
             raise SourceUnavailableError(f"database unavailable: {detail}") from exc

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from strategy_factory.execution.job_source import transient
 from strategy_factory.store import Job, JobOutcome, Store
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,11 @@ class QueueExecutor:
                 continue
             try:
                 outcomes = self.store.queue.outcomes(ids)
-            except DBAPIError as exc:  # the store is unreachable: keep waiting for it
-                delay = min(delay * 2, MAX_POLL_BACKOFF_SECONDS)
+            except DBAPIError as exc:
+                if not transient(exc):
+                    self._fail_all(exc)
+                    raise
+                delay = min(delay * 2, MAX_POLL_BACKOFF_SECONDS)  # wait for the store
                 log.warning("polling the queue failed (%s); retrying in %.1f s", exc, delay)
                 continue
             except Exception as exc:

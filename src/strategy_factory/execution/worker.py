@@ -67,6 +67,7 @@ class _Heartbeat(threading.Thread):
         self.source, self.worker_id, self.lease, self.every = source, worker_id, lease, every
         self.held: list[Lease] = []
         self.current: int | None = None
+        self.settling = False
         self.lock = threading.Lock()
         self.done = threading.Event()
 
@@ -77,7 +78,7 @@ class _Heartbeat(threading.Thread):
             try:
                 for lease in held:
                     renewed = self.source.heartbeat(lease, self.lease, self.worker_id)
-                    if not renewed and self.holds(lease):  # not just settled meanwhile
+                    if not renewed and self.holds(lease):  # not being recorded meanwhile
                         log.warning(
                             "lost the lease of job %s: another worker may rerun it", lease.id
                         )
@@ -88,12 +89,14 @@ class _Heartbeat(threading.Thread):
                 log.exception("heartbeat failed; retrying in %.1f s", self.every)
 
     def holds(self, lease: Lease) -> bool:
+        """Whether the lease is in hand and not being recorded (which ends it)."""
         with self.lock:
-            return lease in self.held
+            return lease in self.held and not self.settling
 
-    def hold(self, leases: Sequence[Lease], current: int | None) -> None:
+    def hold(self, leases: Sequence[Lease], current: int | None, settling: bool = False) -> None:
+        """The leases to renew, the job running now, and whether they are being recorded."""
         with self.lock:
-            self.held, self.current = list(leases), current
+            self.held, self.current, self.settling = list(leases), current, settling
 
 
 class _Control:
@@ -198,7 +201,9 @@ class _Loop:
             abandoned = leases[len(outcomes) :]
             log.warning("abandoning job(s) %s", [lease.id for lease in abandoned])
             self.give_back(abandoned)
-        self.heartbeat.hold([lease for lease, _, _ in outcomes], None)
+        # Still renewed while being recorded (the store may be down); a renewal that meets a
+        # job this worker has just completed is expected then, not a lost lease.
+        self.heartbeat.hold([lease for lease, _, _ in outcomes], None, settling=True)
         self.settle(outcomes)
         self.heartbeat.hold([], None)
 
