@@ -79,6 +79,13 @@ def _evolve(store: Store, **fields: Any) -> str:
     return Evolution(store, InlineExecutor()).run(created.id).id
 
 
+class HostileExecutor(InlineExecutor):
+    """Fails every training with a message full of markup."""
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Any:
+        raise RuntimeError("<script>alert(1)</script>")
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("report")
@@ -93,10 +100,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             store, seed_features=FEATURES, max_generations=3, early_stop=False, **LOOSE
         )
         judged = _evolve(store, seed_features=FEATURES, max_generations=2)
-        # The engine records the failure on the run, then re-raises it.
-        with pytest.raises(ValueError, match="unknown algorithm"):
-            _evolve(store, seed_features=FEATURES, algorithm="<script>alert(1)</script>")
-        failed = store.runs.recent(status="failed")[0].id
+        # The engine records the failure (with its user-visible text) on the run, then
+        # re-raises it.
+        # (Lasso: a model no earlier run trained, so the failure comes before any model.)
+        doomed = create_run(
+            store, EvolveConfig(symbol=SYMBOL, seed_features=FEATURES, algorithm="Lasso")
+        )
+        with pytest.raises(RuntimeError, match="alert"):
+            Evolution(store, HostileExecutor()).run(doomed.id)
+        failed = doomed.id
         pending = create_run(store, EvolveConfig(symbol=SYMBOL, seed_features=FEATURES)).id
         page = write_report(store, promoted, root / "promoted.html").read_text()
         yield Lab(root, env, store, promoted, judged, failed, pending, page)
