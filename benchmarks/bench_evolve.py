@@ -31,15 +31,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 ORIGINAL_SECONDS = 50 * 60
-REGIME_CONFIGS = [
-    None,
-    {"regime_gmm": [0]},
-    {"regime_gmm": [1, 2]},
-    {"regime_hmm": [0]},
-    {"regime_hmm": [1]},
-    {"regime_trend": [0, 1]},
-    {"regime_trend": [2, 3]},
-]
 REGIME_FILTERS = [
     None,
     {"regime_trend": [0, 1]},
@@ -89,6 +80,7 @@ def synthetic_case(bars: int, workers: int) -> None:
     from strategy_factory.evolution import Evolution, EvolveConfig, create_run
     from strategy_factory.execution import load_dataset
     from strategy_factory.execution.dataset import DatasetSpec
+    from strategy_factory.models import DEFAULT_REGIME_CONFIGS
     from strategy_factory.store import create_store
 
     home = Path(os.environ["FACTORY_HOME"])
@@ -104,7 +96,12 @@ def synthetic_case(bars: int, workers: int) -> None:
     config = EvolveConfig(
         symbol="SYN1M",
         seed_features=seed,
-        regime_configs=REGIME_CONFIGS,
+        # The defaults without the VIX config (synthetic data has no VIX), plus downtrends:
+        # 7 configs, as in the original 294-cell grid.
+        regime_configs=[
+            *(c for c in DEFAULT_REGIME_CONFIGS if c is None or "regime_vix" not in c),
+            {"regime_trend": [2, 3]},
+        ],
         max_generations=4,
         early_stop=False,
         strategy={"regime_filters": REGIME_FILTERS},

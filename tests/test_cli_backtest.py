@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,15 +18,7 @@ from strategy_factory.backtest import (
 from strategy_factory.data import BarCatalog
 from strategy_factory.evaluate import METRIC_COLUMNS, strategy_metrics
 from strategy_factory.features import volatility_zscore
-
-
-def factory(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from strategy_factory.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.factory_command import factory
 
 
 def test_grid_on_two_tickers_as_json(factory_home: Path) -> None:

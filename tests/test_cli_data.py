@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from strategy_factory.data import BarCatalog
-
-
-def factory(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from strategy_factory.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.factory_command import factory
 
 
 def test_help_lists_commands(factory_home: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,36 +12,35 @@ from pathlib import Path
 import pytest
 
 from strategy_factory.store import Run, Store, create_store
+from tests.factory_command import FACTORY
 
 GENERATIONS = "3"
 
 
 def factory(db: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-c",
-        "from strategy_factory.cli import main; main()",
-        *args,
-        "--db",
+    return [*FACTORY, *args, "--db", db]
+
+
+def evolve_command(db: str) -> list[str]:
+    """A fresh run of the test's configuration, recorded in ``db``."""
+    return factory(
         db,
-    ]
+        "evolve",
+        "--symbol",
+        "WALK",
+        "--generations",
+        GENERATIONS,
+        "--workers",
+        "1",
+        "--no-early-stop",
+        "--json",
+    )
 
 
 def evolve_until(db: str, reached: Callable[[Run], bool]) -> str:
     """Start an evolution in a subprocess and SIGKILL it once ``reached`` holds."""
     process = subprocess.Popen(
-        factory(
-            db,
-            "evolve",
-            "--symbol",
-            "WALK",
-            "--generations",
-            GENERATIONS,
-            "--workers",
-            "1",
-            "--no-early-stop",
-            "--json",
-        ),
+        evolve_command(db),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -116,18 +114,7 @@ def test_a_killed_run_resumes_where_it_stopped(
 
     reference_db = f"sqlite:///{tmp_path / 'whole.db'}"
     subprocess.run(
-        factory(
-            reference_db,
-            "evolve",
-            "--symbol",
-            "WALK",
-            "--generations",
-            GENERATIONS,
-            "--workers",
-            "1",
-            "--no-early-stop",
-            "--json",
-        ),
+        evolve_command(reference_db),
         capture_output=True,
         check=True,
         timeout=300,

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from strategy_factory.data import BarCatalog
 from strategy_factory.features import available_features
-
-
-def factory(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from strategy_factory.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.factory_command import factory
 
 
 def test_list_json_matches_the_library(factory_home: Path) -> None:

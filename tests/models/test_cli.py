@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from strategy_factory.models import load_model
+from tests.factory_command import factory
 
 FEATURES = ["ret_1", "ret_5", "rsi_14", "vol_20", "sma_ratio_20", "bb_pos_20"]
-
-
-def factory(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from strategy_factory.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_train_prints_the_choice_and_saves_the_model(factory_home: Path) -> None:

@@ -5,7 +5,6 @@ from strategy_factory.evolution.config import (
     DataOptions,
     EvolveConfig,
     StrategyOptions,
-    describe_errors,
 )
 from strategy_factory.evolution.engine import Evolution, StopRequestedError
 from strategy_factory.evolution.prepare import RunContext, create_run, run_context
@@ -21,7 +20,6 @@ __all__ = [
     "StopRequestedError",
     "StrategyOptions",
     "create_run",
-    "describe_errors",
     "generations",
     "prune",
     "run_context",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from strategy_factory.backtest import Execution, StrategyGrid
 from strategy_factory.data import normalize_symbol
-from strategy_factory.errors import FactoryError
+from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.evaluate import PromotionCriteria
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, RegimeConfig, WalkForward
 
@@ -222,7 +222,9 @@ class EvolveConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise FactoryError(f"invalid evolution config: {describe_errors(exc)}") from exc
+            raise FactoryError(
+                f"invalid evolution config: {describe_problems(exc.errors())}"
+            ) from exc
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> EvolveConfig:
@@ -236,11 +238,3 @@ class EvolveConfig(BaseModel):
                 f"config {path} must be a mapping of fields, got {type(data).__name__}"
             )
         return cls.load({**data, **(overrides or {})})
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """A pydantic error as one line per problem: ``field.path: message``."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in error['loc']) or 'config'}: {error['msg']}"
-        for error in exc.errors()
-    )

@@ -30,7 +30,7 @@ from pydantic import (
 from sklearn.base import BaseEstimator
 
 from strategy_factory.data import normalize_symbol
-from strategy_factory.errors import FactoryError
+from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.models.algorithms import (
     estimator_path,
     hyperparameter_names,
@@ -233,8 +233,9 @@ class TrainingConfig(BaseModel):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            problems = "; ".join(_problem(e) for e in exc.errors())
-            raise FactoryError(f"invalid training config: {problems}") from exc
+            raise FactoryError(
+                f"invalid training config: {describe_problems(exc.errors())}"
+            ) from exc
 
     def canonical_json(self) -> str:
         """The config as canonical JSON: equal for every config that trains the same model."""
@@ -265,14 +266,6 @@ class TrainingConfig(BaseModel):
     def fingerprint(self) -> str:
         """SHA-256 hex of :meth:`canonical_json`."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
-
-
-def _problem(error: Any) -> str:
-    """One pydantic error as ``field: message`` (our own ValueErrors without a prefix)."""
-    cause = error.get("ctx", {}).get("error")
-    message = str(cause) if error["type"] == "value_error" and cause else error["msg"]
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {message}" if where else message
 
 
 def _span(text: str) -> pd.Timedelta:

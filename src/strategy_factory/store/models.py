@@ -50,18 +50,20 @@ class ModelRepository:
         ``{"method": "permutation", "scores": {"rsi_14": 0.12, ...}}``.
         """
         values = _model_values(
-            model_id=model_id,
-            run_id=run_id,
-            generation=generation,
-            fingerprint=fingerprint,
-            algorithm=algorithm,
-            symbol=symbol,
-            features=features,
-            chosen_config=chosen_config,
-            validation_metrics=validation_metrics,
-            importance=importance,
-            data_ranges=data_ranges,
-            artifact_path=artifact_path,
+            {
+                "model_id": model_id,
+                "run_id": run_id,
+                "generation": generation,
+                "fingerprint": fingerprint,
+                "algorithm": algorithm,
+                "symbol": symbol,
+                "features": features,
+                "chosen_config": chosen_config,
+                "validation_metrics": validation_metrics,
+                "importance": importance,
+                "data_ranges": data_ranges,
+                "artifact_path": artifact_path,
+            }
         )
         with self._db.write() as connection:
             row = connection.execute(models.insert().values(values).returning(*models.c)).one()
@@ -81,7 +83,7 @@ class ModelRepository:
         never retrains a model it already has. Returns the id of the model that holds the
         fingerprint: this one, or a racing trainer's that got there first.
         """
-        values = _model_values(**model)
+        values = _model_values(model)
         with self._db.write() as connection:
             connection.execute(models.insert().values(values))
             connection.execute(artifacts.insert().values(model_id=values["id"], content=artifact))
@@ -169,34 +171,21 @@ class ModelRepository:
         return bytes(content)
 
 
-def _model_values(
-    *,
-    fingerprint: str,
-    algorithm: str,
-    symbol: str,
-    features: Sequence[str],
-    run_id: str | None = None,
-    generation: int = 0,
-    chosen_config: Mapping[str, Any] | None = None,
-    validation_metrics: Mapping[str, Any] | None = None,
-    importance: Mapping[str, Any] | None = None,
-    data_ranges: Mapping[str, Any] | None = None,
-    artifact_path: str | None = None,
-    model_id: str | None = None,
-) -> dict[str, Any]:
+def _model_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values of a model row from the keyword arguments of :meth:`ModelRepository.add`."""
     return {
-        "id": model_id or uuid.uuid4().hex,
-        "run_id": run_id,
-        "generation": generation,
-        "fingerprint": fingerprint,
-        "algorithm": algorithm,
-        "symbol": symbol,
-        "features": list(features),
-        "chosen_config": _plain(chosen_config),
-        "validation_metrics": _plain(validation_metrics),
-        "importance": _plain(importance),
-        "data_ranges": _plain(data_ranges),
-        "artifact_path": artifact_path,
+        "id": fields.get("model_id") or uuid.uuid4().hex,
+        "run_id": fields.get("run_id"),
+        "generation": fields.get("generation", 0),
+        "fingerprint": fields["fingerprint"],
+        "algorithm": fields["algorithm"],
+        "symbol": fields["symbol"],
+        "features": list(fields["features"]),
+        "chosen_config": _plain(fields.get("chosen_config")),
+        "validation_metrics": _plain(fields.get("validation_metrics")),
+        "importance": _plain(fields.get("importance")),
+        "data_ranges": _plain(fields.get("data_ranges")),
+        "artifact_path": fields.get("artifact_path"),
     }
 
 
