@@ -10,8 +10,10 @@ over all workers, and as each worker sees it (× workers).
 
 Scaling: ``simulate`` units of one trained model on synthetic hourly bars (each job a
 different fee, so a different unit), drained by 1 and then 2 workers on this machine.
-Workers hold Numba to one thread each (``NUMBA_NUM_THREADS=1``), as one worker per core
-should; each builds its dataset and runs one unit before the clock starts.
+Workers hold Numba and BLAS to one thread each, as one worker per core should; each builds
+its dataset and runs one unit before the clock starts. Beside it, the same units split by
+hand over 1 and 2 processes without any queue, and a pure-Python loop split the same way:
+together they show what two processes can get out of this machine at all.
 
     .venv/bin/python benchmarks/bench_queue.py
     .venv/bin/python benchmarks/bench_queue.py --jobs 5000 --units 8
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import tempfile
 import time
@@ -29,10 +32,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before any worker process imports Numba
-
-import multiprocessing
 
 import psycopg
 from sqlalchemy import create_engine, text
@@ -276,13 +275,60 @@ def drain_simulations(payloads: list[dict[str, Any]], workers: int) -> float:
         drop_database(url)
 
 
+def direct_worker(payloads: list[dict[str, Any]], barrier: Any, seconds: Any) -> None:
+    from strategy_factory.execution import simulate_unit
+
+    simulate_unit(payloads[0])
+    barrier.wait()
+    began = time.perf_counter()
+    for payload in payloads[1:]:
+        simulate_unit(payload)
+    seconds.put(time.perf_counter() - began)
+
+
+def spin_worker(loops: int, barrier: Any, seconds: Any) -> None:
+    barrier.wait()
+    began, total = time.perf_counter(), 0
+    for step in range(loops):
+        total += step * step
+    seconds.put(time.perf_counter() - began)
+
+
+def side_by_side(target: Callable[..., None], shares: list[Any]) -> float:
+    """Wall seconds for one process per share to run ``target(share, barrier, seconds)``."""
+    barrier, seconds = CONTEXT.Barrier(len(shares) + 1), CONTEXT.Queue()
+    processes = [CONTEXT.Process(target=target, args=(s, barrier, seconds)) for s in shares]
+    for process in processes:
+        process.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for _ in processes:
+        seconds.get()
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    return elapsed
+
+
 def scaling(units: int, bars: int) -> None:
+    """1 vs 2 workers through the queue, beside the same units split by hand (no queue) and
+    a pure-Python loop: what two processes can get out of this machine at all."""
     payloads = simulate_payloads(units + 1, bars)
-    timings = {workers: drain_simulations(payloads, workers) for workers in (1, 2)}
+    queued = {workers: drain_simulations(payloads, workers) for workers in (1, 2)}
+    split = {
+        n: side_by_side(direct_worker, [payloads[:1] + payloads[1 + i :: n] for i in range(n)])
+        for n in (1, 2)
+    }
+    loops = 20_000_000
+    spin = {n: side_by_side(spin_worker, [loops // n] * n) for n in (1, 2)}
     print(f"\nscaling: {units} simulate units ({bars} hourly bars, one model's whole grid each)")
-    for workers, seconds in timings.items():
-        print(f"{workers} worker(s): {seconds:8.2f} s  {seconds / units:6.2f} s/unit")
-    print(f"speed-up with 2 workers: {timings[1] / timings[2]:.2f}x")
+    print(f"{'':44}{'1 process':>10}{'2 processes':>13}{'speed-up':>10}")
+    for name, timing in (
+        ("through the queue (factory worker loop)", queued),
+        ("split by hand, no queue (the peer)", split),
+        ("pure-Python loop (the machine's ceiling)", spin),
+    ):
+        print(f"{name:44}{timing[1]:9.2f}s{timing[2]:12.2f}s{timing[1] / timing[2]:9.2f}x")
 
 
 def main() -> None:
@@ -295,6 +341,10 @@ def main() -> None:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     options = parser.parse_args()
+    # One thread per worker process (one worker per core); the fork server and so every
+    # worker starts after this, and reads it before importing Numba or a BLAS.
+    for threads in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(threads, "1")
     os.environ["FACTORY_HOME"] = tempfile.mkdtemp(prefix="bench-queue-")
     if not options.skip_throughput:
         throughput(options.jobs, options.workers, options.batch)
