@@ -1,10 +1,10 @@
 """Test-only kinds of work, and worker processes that run them against a real store.
 
-``noop`` returns its payload's number; ``record`` also writes one row per execution into
-a ``side_effects`` table of the store's database (so a test can count how many times a
-job really ran); ``sleep`` waits first; ``boom`` always raises. Processes come from a
-fork server that has already imported the worker, so each costs a fork, not a fresh
-interpreter full of imports.
+``noop`` returns its payload's number (``pause`` after a nap); ``record`` also writes one
+row per execution into a ``side_effects`` table of the store's database (so a test can
+count how many times a job really ran); ``sleep`` naps before recording; ``boom`` always
+raises. Processes come from a fork server that has already imported the worker, so each
+costs a fork, not a fresh interpreter full of imports.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ def record(payload: dict[str, Any]) -> dict[str, Any]:
     return {"n": payload["n"], "pid": os.getpid()}
 
 
+def pause(payload: dict[str, Any]) -> dict[str, Any]:
+    time.sleep(payload["seconds"])
+    return {"n": payload["n"]}
+
+
 def sleep(payload: dict[str, Any]) -> dict[str, Any]:
     time.sleep(payload["seconds"])
     return record(payload)
@@ -65,7 +70,7 @@ def boom(payload: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"job {payload['n']} always fails")
 
 
-UNITS = {"noop": noop, "record": record, "sleep": sleep, "boom": boom}
+UNITS = {"noop": noop, "record": record, "pause": pause, "sleep": sleep, "boom": boom}
 
 
 def work(url: str, worker_id: str, options: dict[str, Any], reports: Any) -> None:

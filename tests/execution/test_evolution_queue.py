@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,14 @@ from strategy_factory.data import BarCatalog, synthetic_bars
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run
 from strategy_factory.execution import InlineExecutor, QueueExecutor
 from strategy_factory.store import Run, SimulationResult, Store, create_store
+from tests.factory_command import FACTORY
 
 FIELDS = {"symbol": "SYN", "max_generations": 2, "early_stop": False}
 
 
 def _cli_worker(url: str, name: str) -> subprocess.Popen:
-    command = "from strategy_factory.cli import main; main()"
     return subprocess.Popen(
-        [sys.executable, "-c", command, "worker", "--db", url, "--poll", "0.1", "--id", name],
+        [*FACTORY, "worker", "--db", url, "--poll", "0.1", "--id", name],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -178,7 +178,8 @@ def test_workers_ride_out_every_connection_being_cut_again_and_again(
 ) -> None:
     total = 500
     executor = QueueExecutor(fresh_store, poll_interval=0.05, max_attempts=5)
-    futures = [executor.submit("noop", {"n": n}) for n in range(total)]
+    # 10 ms each: the drain lasts seconds, so the cuts land while jobs are in flight.
+    futures = [executor.submit("pause", {"n": n, "seconds": 0.01}) for n in range(total)]
     rounds: list[tuple[int, int]] = []  # (jobs unfinished, connections cut) per round
     finished = threading.Event()
     admin = create_engine(fresh_url, isolation_level="AUTOCOMMIT")
