@@ -70,9 +70,9 @@ def test_only_the_kinds_asked_for_are_claimed(store: Store) -> None:
 
 
 def test_heartbeats_keep_a_long_job_and_a_stalled_worker_is_fenced_off(store: Store) -> None:
-    store.queue.enqueue([Job("nap", {"seconds": 1.5}), Job("nap", {"seconds": 2.5})])
-    # Beating every 0.2 s, a 1.5 s job outlives its 0.6 s lease without losing it.
-    report = run_worker(store, units=UNITS, lease_seconds=0.6, heartbeat_every=0.2, max_jobs=1)
+    store.queue.enqueue([Job("nap", {"seconds": 3.0}), Job("nap", {"seconds": 2.5})])
+    # Beating every 0.25 s, a 3 s job outlives its 1.5 s lease without losing it.
+    report = run_worker(store, units=UNITS, lease_seconds=1.5, heartbeat_every=0.25, max_jobs=1)
     assert report.completed == [1]
     assert store.queue.get(1).attempts == 1
     # Without heartbeats the lease runs out, another worker takes the job over, and the
