@@ -91,7 +91,7 @@ def test_heartbeats_keep_a_long_job_and_a_stalled_worker_is_fenced_off(store: St
 
 
 def test_a_stop_request_lets_the_current_job_finish(store: Store) -> None:
-    store.queue.enqueue([Job("nap", {"seconds": 0.6, "n": n}) for n in range(3)])
+    store.queue.enqueue([Job("nap", {"seconds": 2.0, "n": n}) for n in range(3)])
     thread, stop, reports = _in_thread(store, worker_id="w-stop")
     wait_for(lambda: store.queue.counts_by_status()["running"] == 1, 10, "the first claim")
     busy = wait_for(lambda: [w for w in store.workers.live() if w.id == "w-stop"], 10, "a worker")
