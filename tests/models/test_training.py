@@ -189,3 +189,18 @@ def test_bad_inputs_say_what_to_fix(
 ) -> None:
     with pytest.raises(FactoryError, match=message):
         train(*mistake(small), config_for(small, **fields))
+
+
+def test_an_unconverged_solver_is_counted_on_the_model_not_printed(small: Frames) -> None:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        rushed = train(
+            small.features, small.target, small.regimes, config_for(small, params={"max_iter": 1})
+        )
+        patient = train(small.features, small.target, small.regimes, config_for(small))
+    assert rushed.metadata["unconverged_fits"] > 0
+    assert patient.metadata["unconverged_fits"] == 0

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from strategy_factory.cli.output import console, print_json, print_table
+from strategy_factory.cli.output import console, errors, print_json, print_table
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
 from strategy_factory.execution import Executor, InlineExecutor, LocalExecutor
 from strategy_factory.store import Run, create_store
@@ -29,7 +28,7 @@ class RunProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
+            console=errors,
             disable=quiet,
         )
         self.training: TaskID = self.progress.add_task("training", total=None, status="")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 # Piped output is not cut to 80 columns: tables stay whole in logs and files.
 console = Console(width=None if Console().is_terminal else 160)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
 
 
 def moment(stamp: Any) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import platform
 import uuid
+import warnings
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from strategy_factory.models.algorithms import (
@@ -62,8 +65,18 @@ def train(
     """
     # Parallelism comes from n_jobs and from running trains in worker processes; BLAS
     # threads on top of that oversubscribe the cores and spin (10× slower under load).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _train(features, target, regimes, config, n_jobs)
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = _train(features, target, regimes, config, n_jobs)
+    # A path that stops a hair short of the tolerance is counted on the model, not printed
+    # at the user once per grid cell; any other warning is passed on as it came.
+    unconverged = 0
+    for caught in seen:
+        if issubclass(caught.category, ConvergenceWarning):
+            unconverged += 1
+        else:
+            warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
+    return replace(model, metadata={**model.metadata, "unconverged_fits": unconverged})
 
 
 def _train(
