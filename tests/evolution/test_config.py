@@ -28,6 +28,7 @@ from strategy_factory.store import Store
         ({"strategy": {"fee_bps": -1}}, "fee_bps: Input should be greater than or equal to 0"),
         ({"strategy": {"threshold_quantiles": [1.5]}}, "threshold quantiles must be in [0, 1)"),
         ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
+        ({"seed": 2**70}, "seed: Input should be less than or equal to 4294967295"),
         ({"symbol": "no spaces"}, "not a valid name"),
     ],
 )

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from strategy_factory.evolution import EvolveConfig, create_run, generations, run_summary
-from strategy_factory.execution import TRAIN, InlineExecutor
+from strategy_factory.execution import TRAIN, InlineExecutor, QueueExecutor
 from strategy_factory.store import Store
 from tests.service.conftest import HeldExecutor, held, serving, wait_for
 from tests.service.test_evolve import BASE, SEEDS
@@ -84,6 +84,25 @@ def test_stopping_a_waiting_run_ends_it_at_once(
         again = client.post(f"/runs/{run_id}/stop").json()
         assert again == {"run_id": run_id, "stopping": False, "status": "stopped"}
     assert store.runs.get(run_id).stop_requested
+
+
+def test_stopping_a_run_cancels_its_queued_work(
+    service_env: Path, store_url: str, store: Store
+) -> None:
+    def queued(store: Store, run_id: str) -> QueueExecutor:
+        return QueueExecutor(store, run_id=run_id, poll_interval=0.05)
+
+    with serving(store_url, executor_factory=queued) as client:  # no workers: work waits
+        run_id = client.post("/evolve", json=BASE).json()["run_id"]
+        deadline = time.monotonic() + 30
+        while store.queue.counts_by_status(run_id)["pending"] == 0:
+            assert time.monotonic() < deadline, "the run never queued its first unit"
+            time.sleep(0.05)
+        client.post(f"/runs/{run_id}/stop")
+        assert wait_for(client, run_id)["status"] == "stopped"
+    counts = store.queue.counts_by_status(run_id)
+    assert counts["pending"] == 0 and counts["failed"] >= 1
+    assert store.queue.pending() == []
 
 
 class TrainOnlyExecutor(HeldExecutor):

@@ -255,3 +255,25 @@ def test_find_outcomes_and_retry_serve_a_submitting_executor(store: Store, run_i
         "pending",
         0,
     )
+
+
+def test_a_stopped_run_s_pending_jobs_are_cancelled_and_running_ones_go_on(
+    store: Store, run_id: str
+) -> None:
+    other = store.runs.create("NASDAQ", "ElasticNet", {}, 1).id
+    store.queue.enqueue([Job("simulate", {"n": n}, run_id=run_id) for n in range(3)])
+    store.queue.enqueue([Job("simulate", {"n": 9}, run_id=other)])
+    running = store.queue.claim("w", kinds=None)
+    assert running is not None and running.run_id == run_id
+    assert store.queue.cancel_pending(run_id, "the run was stopped by the user") == 2
+    assert store.queue.counts_by_status(run_id) == {
+        "pending": 0,
+        "running": 1,
+        "done": 0,
+        "failed": 2,
+    }
+    assert store.queue.counts_by_status(other)["pending"] == 1
+    assert store.queue.complete(running.id, running.lease_token, {"ok": True}) is True
+    assert store.queue.cancel_pending(run_id, "again") == 0
+    failed = [j for j in (store.queue.get(i) for i in range(1, 5)) if j.status == "failed"]
+    assert {j.error for j in failed} == {"the run was stopped by the user"}

@@ -169,7 +169,7 @@ class EvolveConfig(BaseModel):
     min_dsr: float = Field(0.95, ge=0, le=1)
     early_stop: bool = True
     pipelining: bool = True
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
     @field_validator("symbol")
     @classmethod

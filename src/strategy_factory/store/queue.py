@@ -170,6 +170,12 @@ class JobQueue:
         statement = queue_sql.retry_failed(job_id)
         return self._db.retrying(lambda c, _: c.execute(statement).first() is not None)
 
+    def cancel_pending(self, run_id: str, reason: str) -> int:
+        """End every still-pending job of ``run_id`` as ``failed`` with ``reason`` (a stopped
+        run), so no worker spends time on it; jobs already running finish. Returns how many."""
+        statement = queue_sql.cancel_pending_of_run(run_id, reason)
+        return self._db.retrying(lambda c, _: len(c.execute(statement).all()))
+
     def fail(self, job_id: int, lease_token: str, error: str) -> bool:
         """Record a failed attempt: the job goes back to pending, or ends ``failed`` when
         it has used ``max_attempts``. False if the caller no longer holds the lease."""

@@ -176,6 +176,16 @@ def retry_failed(job_id: int) -> Update:
     )
 
 
+def cancel_pending_of_run(run_id: str, reason: str) -> Update:
+    """Every pending job of a run, ended ``failed`` with ``reason`` (running ones go on)."""
+    return (
+        update(jobs)
+        .where(jobs.c.run_id == run_id, jobs.c.status == PENDING)
+        .values(status=FAILED, error=reason, completed_at=utcnow())
+        .returning(jobs.c.id)
+    )
+
+
 def fail_job(job_id: int, lease_token: str, error: str) -> Update:
     """Record the error: pending for another attempt, or failed when none are left."""
     return (

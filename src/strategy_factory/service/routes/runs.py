@@ -49,4 +49,5 @@ def stop_run(run_id: str, store: StoreDep, coordinator: CoordinatorDep) -> StopR
     stopping = store.runs.request_stop(run_id)
     if stopping:
         coordinator.stop(run_id)
+        store.queue.cancel_pending(run_id, "the run was stopped by the user")
     return StopResponse(run_id=run_id, stopping=stopping, status=store.runs.get(run_id).status)
