@@ -8,7 +8,6 @@ from strategy_factory.evaluate.criteria import (
 )
 from strategy_factory.evaluate.metrics import METRIC_COLUMNS, metrics_table, strategy_metrics
 from strategy_factory.evaluate.overfitting import (
-    PBOResult,
     SharpeStats,
     deflated_sharpe_ratio,
     deflated_sharpe_ratio_from_stats,
@@ -16,9 +15,12 @@ from strategy_factory.evaluate.overfitting import (
     minimum_track_record_length,
     probabilistic_sharpe_ratio,
     probabilistic_sharpe_ratio_from_stats,
+    sharpe_stats,
+)
+from strategy_factory.evaluate.pbo import (
+    PBOResult,
     probability_of_backtest_overfitting,
     probability_of_backtest_overfitting_from_blocks,
-    sharpe_stats,
 )
 from strategy_factory.evaluate.reality_check import (
     SPAPValues,
