@@ -147,3 +147,17 @@ def test_progress_is_recorded_as_it_goes(markets: Path, store: Store) -> None:
     assert run.models_trained == run.models_total == 2
     assert any("training generation 1" in (r.step_status or "") for r in seen)
     assert run.best_sqn is not None and run.best_model_id is not None
+
+
+def test_a_resume_recounts_work_recorded_but_not_counted(
+    markets: Path, store: Store, evolve: Evolve
+) -> None:
+    # As if the process died after recording each model and result but before counting it.
+    first = evolve(symbol="WALK", max_generations=2)
+    store.runs.update_progress(
+        first.id, status="running", models_trained=0, simulations_completed=0
+    )
+    resumed = Evolution(store, InlineExecutor()).run(first.id)
+    assert resumed.models_trained == 2
+    assert resumed.simulations_completed == store.simulations.count(first.id, period="selection")
+    assert resumed.simulations_completed == first.simulations_completed > 0

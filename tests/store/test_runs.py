@@ -81,3 +81,10 @@ def test_mistakes_say_what_to_fix(store: Store, run_id: str) -> None:
         store.runs.finish(run_id, "stopped", "bored")
     with pytest.raises(FactoryError, match="max_generations must be at least 1"):
         store.runs.create("SP500", "lgbm", {}, max_generations=0)
+
+
+def test_counters_can_be_set_to_a_recount(store: Store) -> None:
+    run = store.runs.create("SP500", "ElasticNet", {}, 4)
+    store.runs.update_progress(run.id, add_models_trained=1, add_simulations_completed=140)
+    recount = store.runs.update_progress(run.id, models_trained=3, simulations_completed=420)
+    assert (recount.models_trained, recount.simulations_completed) == (3, 420)

@@ -190,8 +190,21 @@ class Evolution:
         pruned: list[str],
     ) -> None:
         recorded = {e.child_model_id for e in self.store.lineage.of_run(context.run_id)}
-        if record.id in recorded:
-            return
+        if record.id not in recorded:
+            self._add_edge(context, generation, record, parent, pruned)
+            recorded.add(record.id)
+        # Counted from the lineage, not incremented: a run killed between recording an
+        # edge and counting it still shows every model on resume.
+        self._update(context.run_id, models_trained=len(recorded))
+
+    def _add_edge(
+        self,
+        context: RunContext,
+        generation: int,
+        record: ModelRecord,
+        parent: ModelRecord | None,
+        pruned: list[str],
+    ) -> None:
         self.store.lineage.add_edge(
             run_id=context.run_id,
             child_model_id=record.id,
@@ -201,7 +214,6 @@ class Evolution:
             remaining_features=record.features,
             reason=_reason(parent, pruned, context.config.prune_fraction),
         )
-        self._update(context.run_id, add_models_trained=1)
 
     def _submit(self, context: RunContext, record: ModelRecord) -> Future:
         self._check_stop(context.run_id)
@@ -237,7 +249,7 @@ class Evolution:
     ) -> Judgement:
         self._check_stop(context.run_id)
         run_id, rows = context.run_id, result["rows"]
-        added = self.store.simulations.add_many(run_id, record.id, "selection", rows)
+        self.store.simulations.add_many(run_id, record.id, "selection", rows)
         progress.trials.add(result)
         progress.simulated += 1
         progress.cells += len(rows)
@@ -267,6 +279,7 @@ class Evolution:
         }
         self.store.simulations.add_many(run_id, record.id, "holdout", [holdout_row])
         fields: dict[str, Any] = {
+            "simulations_completed": self.store.simulations.count(run_id, period="selection"),
             "configurations_tried": progress.trials.count,
             "simulations_total": self._simulations_total(context, progress),
             "step_status": f"simulated generation {generation}: {judgement.reason}",
@@ -274,7 +287,7 @@ class Evolution:
         if best_sqn is not None and (progress.best_sqn is None or best_sqn > progress.best_sqn):
             progress.best_sqn = best_sqn
             fields |= {"best_sqn": best_sqn, "best_model_id": record.id}
-        self._update(run_id, add_simulations_completed=added, **fields)
+        self._update(run_id, **fields)
         return judgement
 
     def _promote(
@@ -304,10 +317,8 @@ class Evolution:
         )
         return promoted.id
 
-    def _update(self, run_id: str, add_models_trained: int = 0, **fields: Any) -> None:
-        run = self.store.runs.update_progress(
-            run_id, add_models_trained=add_models_trained, **fields
-        )
+    def _update(self, run_id: str, **fields: Any) -> None:
+        run = self.store.runs.update_progress(run_id, **fields)
         if self.listener is not None:
             self.listener(run)
 

@@ -18,6 +18,8 @@ _FINISHED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED)
 _SETTABLE = {
     "status",
     "current_generation",
+    "models_trained",
+    "simulations_completed",
     "models_total",
     "simulations_total",
     "step_status",
@@ -91,8 +93,11 @@ class RunRepository:
     ) -> Run:
         """Set progress fields and add to the counters atomically (safe with many writers).
 
-        ``fields`` may be any of: status, current_generation, models_total,
-        simulations_total, step_status, best_sqn, best_model_id, configurations_tried.
+        ``fields`` may be any of: status, current_generation, models_trained,
+        models_total, simulations_completed, simulations_total, step_status, best_sqn,
+        best_model_id, configurations_tried. Setting a counter to a count read from the
+        store (rather than adding to it) is what a resumable writer wants: a process killed
+        between recording work and counting it then loses no count.
         Example: ``update_progress(run_id, add_models_trained=1, step_status="training")``.
         """
         unknown = set(fields) - _SETTABLE
