@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,34 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         connection.execute(text(f'create database "{name}"'))
     try:
         yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+@contextmanager
+def shared_postgres_database(server: str, prefix: str) -> Iterator[str]:
+    """A migrated PostgreSQL database for a whole session's tests, dropped at the end.
+
+    Tests start from empty tables rather than a new database: ``DROP DATABASE`` forces a
+    checkpoint and costs about a second. A throwaway database needs no crash durability,
+    so commits skip the disk flush.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from strategy_factory.store import create_store
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'create database "{name}"'))
+        connection.execute(text(f'alter database "{name}" set synchronous_commit = off'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    create_store(url).close()
+    try:
+        yield url
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'drop database if exists "{name}" with (force)'))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from strategy_factory.execution import Executor, InlineExecutor
 from strategy_factory.service import ServiceSettings, create_app
 from strategy_factory.store import Store, create_store
 from strategy_factory.store.tables import metadata
+from tests.conftest import shared_postgres_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("FACTORY_REQUIRE_BROWSER") == "1"
@@ -70,19 +70,8 @@ def service_env(bars_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture(scope="session")
 def postgres_service_url(postgres_server: str) -> Iterator[str]:
     """A migrated PostgreSQL database shared by this session's service tests."""
-    name = f"sf_service_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'create database "{name}"'))
-        connection.execute(text(f'alter database "{name}" set synchronous_commit = off'))
-    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
-    create_store(url).close()
-    try:
+    with shared_postgres_database(postgres_server, "sf_service") as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

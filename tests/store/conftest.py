@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from strategy_factory.store import Store, create_store
 from strategy_factory.store.tables import metadata
+from tests.conftest import shared_postgres_database
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -28,20 +28,8 @@ BACKENDS = [
 @pytest.fixture(scope="session")
 def postgres_store_url(postgres_server: str) -> Iterator[str]:
     """A migrated PostgreSQL database shared by this session's store tests."""
-    name = f"sf_store_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'create database "{name}"'))
-        # A throwaway database needs no crash durability; commits skip the disk flush.
-        connection.execute(text(f'alter database "{name}" set synchronous_commit = off'))
-    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
-    create_store(url).close()
-    try:
+    with shared_postgres_database(postgres_server, "sf_store") as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
 
 
 def _empty_postgres(url: str) -> None:
