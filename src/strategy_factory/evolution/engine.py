@@ -191,29 +191,19 @@ class Evolution:
     ) -> None:
         recorded = {e.child_model_id for e in self.store.lineage.of_run(context.run_id)}
         if record.id not in recorded:
-            self._add_edge(context, generation, record, parent, pruned)
+            self.store.lineage.add_edge(
+                run_id=context.run_id,
+                child_model_id=record.id,
+                parent_model_id=None if parent is None else parent.id,
+                generation=generation,
+                pruned_features=pruned,
+                remaining_features=record.features,
+                reason=_reason(parent, pruned, context.config.prune_fraction),
+            )
             recorded.add(record.id)
         # Counted from the lineage, not incremented: a run killed between recording an
         # edge and counting it still shows every model on resume.
         self._update(context.run_id, models_trained=len(recorded))
-
-    def _add_edge(
-        self,
-        context: RunContext,
-        generation: int,
-        record: ModelRecord,
-        parent: ModelRecord | None,
-        pruned: list[str],
-    ) -> None:
-        self.store.lineage.add_edge(
-            run_id=context.run_id,
-            child_model_id=record.id,
-            parent_model_id=None if parent is None else parent.id,
-            generation=generation,
-            pruned_features=pruned,
-            remaining_features=record.features,
-            reason=_reason(parent, pruned, context.config.prune_fraction),
-        )
 
     def _submit(self, context: RunContext, record: ModelRecord) -> Future:
         self._check_stop(context.run_id)
