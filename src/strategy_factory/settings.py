@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -25,6 +26,30 @@ class Settings(BaseSettings):
         default=None,
         description="Token required by mutating API endpoints off loopback (FACTORY_API_TOKEN).",
     )
+    allowed_estimators: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Import paths of custom scikit-learn regressors that runs may name as their "
+            "algorithm, comma separated (FACTORY_ALLOWED_ESTIMATORS, e.g. "
+            "'sklearn.svm:SVR,sklearn.linear_model:HuberRegressor'). Nothing else is imported."
+        ),
+    )
+
+    trusted_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Extra types that a stored custom estimator may hold (skops type names such as "
+            "'sklearn.neighbors._kd_tree.KDTree'), comma separated (FACTORY_TRUSTED_TYPES). "
+            "Model artifacts holding any other type are refused."
+        ),
+    )
+
+    @field_validator("allowed_estimators", "trusted_types", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def bars_dir(self) -> Path:

@@ -40,7 +40,8 @@ from strategy_factory.evolution.report_data import gather_report
 from strategy_factory.evolution.report_lineage_charts import lineage_figure, survival_figure
 from strategy_factory.evolution.report_page import CHART_IDS
 from strategy_factory.evolution.report_strategy_charts import display_positions, threshold_labels
-from strategy_factory.execution import InlineExecutor, model_from_text, strategy_detail
+from strategy_factory.execution import InlineExecutor, strategy_detail
+from strategy_factory.models import model_from_bytes
 from strategy_factory.store import Store, create_store
 from strategy_factory.store.tables import simulation_results
 
@@ -236,7 +237,7 @@ def test_tables_show_the_numbers_of_the_store(lab: Lab) -> None:
 def _retrade(lab: Lab, run_id: str, row: dict[str, Any], model_id: str) -> dict[str, Any]:
     """The strategy of ``row`` traded independently of the report, per period."""
     context = run_context(lab.store.runs.get(run_id))
-    model = model_from_text(base64.b64encode(lab.store.models.artifact(model_id)).decode())
+    model = model_from_bytes(lab.store.models.artifact(model_id))
     execution = context.config.strategy.execution()
     return {
         period: strategy_detail(context.dataset, model, strategy_of(row), execution, period)[0]

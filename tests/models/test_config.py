@@ -141,13 +141,33 @@ def test_defaults_are_the_original_294_cell_grid() -> None:
     assert len(config.regime_configs) == 7 and config.regime_configs[0] is None
 
 
-def test_an_estimator_instance_becomes_its_import_path_and_params() -> None:
+def test_an_estimator_instance_becomes_its_import_path_and_params(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FACTORY_ALLOWED_ESTIMATORS", "sklearn.svm:SVR")
     config = TrainingConfig(
         symbol="X", features=["a"], algorithm=SVR(C=3.0), grid={"epsilon": [0.1]}
     )
     assert config.algorithm == "sklearn.svm._classes:SVR"
     assert config.params["C"] == 3.0
     assert TrainingConfig.load(config.model_dump()).fingerprint() == config.fingerprint()
+
+
+def test_allow_listed_estimators_are_still_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "FACTORY_ALLOWED_ESTIMATORS", "sklearn.preprocessing:StandardScaler, sklearn.nope:Thing"
+    )
+    with pytest.raises(FactoryError, match="lists 'sklearn.nope:Thing', which cannot be imported"):
+        TrainingConfig.load({"symbol": "SP500", "features": ["a"], "algorithm": "x.y:Z"})
+    monkeypatch.setenv("FACTORY_ALLOWED_ESTIMATORS", "sklearn.preprocessing:StandardScaler")
+    with pytest.raises(FactoryError, match="is not a regressor"):
+        TrainingConfig.load(
+            {
+                "symbol": "SP500",
+                "features": ["a"],
+                "algorithm": "sklearn.preprocessing:StandardScaler",
+            }
+        )
 
 
 @pytest.mark.parametrize(
@@ -157,8 +177,8 @@ def test_an_estimator_instance_becomes_its_import_path_and_params() -> None:
             {"algorithm": "DeepMagic"},
             "unknown algorithm 'DeepMagic'; known: ElasticNet, Lasso, Ridge",
         ),
-        ({"algorithm": "sklearn.nope:Thing"}, "cannot import algorithm"),
-        ({"algorithm": "sklearn.preprocessing:StandardScaler"}, "is not a regressor"),
+        ({"algorithm": "sklearn.nope:Thing"}, "'sklearn.nope:Thing' is not allow-listed"),
+        ({"algorithm": "os:system"}, "FACTORY_ALLOWED_ESTIMATORS"),
         ({"grid": {"alpah": [1]}}, "ElasticNet has no hyperparameter 'alpah'"),
         ({"grid": {"alpha": []}}, "the grid for 'alpha' is empty"),
         (

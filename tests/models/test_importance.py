@@ -39,6 +39,15 @@ ALGORITHMS: dict[str, tuple[Any, dict[str, list[Any]] | None, list[str]]] = {
         [],
     ),
 }
+
+
+@pytest.fixture(autouse=True)
+def _allow_the_user_estimator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "FACTORY_ALLOWED_ESTIMATORS", "sklearn.ensemble:HistGradientBoostingRegressor"
+    )
+
+
 CASES = [
     (name, method)
     for name, (_, _, native) in ALGORITHMS.items()

@@ -28,8 +28,19 @@ from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.prepare import RunContext, run_context
 from strategy_factory.evolution.promotion import Judgement, Trials, best_configuration, judge
 from strategy_factory.evolution.pruning import prune
-from strategy_factory.execution import SIMULATE, TRAIN, Executor, model_from_text
-from strategy_factory.models import FINGERPRINT_VERSION
+from strategy_factory.execution import (
+    SIMULATE,
+    TRAIN,
+    Executor,
+    InvalidResultError,
+    validate_result,
+)
+from strategy_factory.models import (
+    FINGERPRINT_VERSION,
+    TrainedModel,
+    TrainingConfig,
+    model_from_bytes,
+)
 from strategy_factory.store import LineageEdge, ModelRecord, Run, Store
 
 PBO_BLOCKS = 16
@@ -155,13 +166,15 @@ class Evolution:
         self._update(context.run_id, current_generation=generation, step_status=status)
         return record
 
-    def _train(self, context: RunContext, generation: int, training: Any) -> str:
+    def _train(self, context: RunContext, generation: int, training: TrainingConfig) -> str:
         payload = {
             "dataset": context.spec.model_dump(mode="json"),
             "training": training.model_dump(mode="json"),
         }
-        result = self.executor.submit(TRAIN, payload).result()
-        summary = result["summary"]
+        result = validate_result(TRAIN, self.executor.submit(TRAIN, payload).result())
+        artifact = result.artifact_bytes()
+        _check_trained(training, result.summary.model_dump(), model_from_bytes(artifact))
+        summary = result.summary.model_dump()
         return self.store.models.add_trained(
             {
                 "model_id": summary["id"],
@@ -176,7 +189,7 @@ class Evolution:
                 "importance": summary["importance"],
                 "data_ranges": summary["data_range"],
             },
-            base64.b64decode(result["artifact"]),
+            artifact,
             training.canonical_json(),
             FINGERPRINT_VERSION,
         )
@@ -238,6 +251,7 @@ class Evolution:
         result: dict[str, Any],
     ) -> Judgement:
         self._check_stop(context.run_id)
+        result = validate_result(SIMULATE, result).model_dump()
         run_id, rows = context.run_id, result["rows"]
         self.store.simulations.add_many(run_id, record.id, "selection", rows)
         progress.trials.add(result)
@@ -248,9 +262,7 @@ class Evolution:
         )
         best_sqn = _finite(rows[index].get("sqn"))
         self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
-        model = model_from_text(
-            base64.b64encode(self.store.models.artifact(record.id)).decode("ascii")
-        )
+        model = model_from_bytes(self.store.models.artifact(record.id))
         judgement = judge(
             context.dataset,
             model,
@@ -335,6 +347,22 @@ def estimated_cells(context: RunContext) -> int:
     filters = strategy.regime_filters or context.default_regime_filters()
     per_ticker = len(thresholds) * len(strategy.z_limits) * len(filters) * len(strategy.modes)
     return per_ticker * len(context.config.tickers)
+
+
+def _check_trained(training: TrainingConfig, summary: dict[str, Any], model: TrainedModel) -> None:
+    """Refuse a trained model that is not the one asked for (a broken or forged worker)."""
+    fingerprint = training.fingerprint()
+    claims = {
+        "summary fingerprint": summary["fingerprint"],
+        "artifact fingerprint": model.fingerprint,
+        "artifact config fingerprint": model.config.fingerprint(),
+    }
+    wrong = [name for name, value in claims.items() if value != fingerprint]
+    if wrong or model.id != summary["id"] or list(model.features) != list(training.features):
+        raise InvalidResultError(
+            f"the train result is not the model asked for (fingerprint {fingerprint[:12]}…): "
+            f"{', '.join(wrong) or 'its id or features'} differ"
+        )
 
 
 def edge_json(edge: LineageEdge) -> dict[str, Any]:

@@ -14,7 +14,6 @@ configuration was a candidate.
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,8 +26,9 @@ from strategy_factory.evolution.config import EvolveConfig
 from strategy_factory.evolution.prepare import RunContext, run_context
 from strategy_factory.evolution.promotion import best_configuration, strategy_of
 from strategy_factory.evolution.summary import run_summary
-from strategy_factory.execution import model_from_text, strategy_detail
+from strategy_factory.execution import strategy_detail
 from strategy_factory.execution.units import period_bounds
+from strategy_factory.models import model_from_bytes
 from strategy_factory.store import ModelRecord, PromotedModel, Run, Store, strategy_key
 
 PERIODS = ("training", "selection", "holdout")
@@ -203,8 +203,7 @@ def _best_strategy(
     store: Store, context: RunContext, choice: _Choice, grid: pd.DataFrame, promoted: bool
 ) -> BestStrategy:
     record = store.models.get(choice.model_id)
-    text = base64.b64encode(store.models.artifact(record.id)).decode("ascii")
-    model = model_from_text(text)
+    model = model_from_bytes(store.models.artifact(record.id))
     config = strategy_of(choice.row)
     execution = context.config.strategy.execution()
     stored_selection = _stored_selection(grid, choice.row)

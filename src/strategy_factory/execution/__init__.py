@@ -18,12 +18,17 @@ from strategy_factory.execution.job_source import (
 )
 from strategy_factory.execution.local import Executor, InlineExecutor, LocalExecutor
 from strategy_factory.execution.queue import JobFailedError, QueueExecutor
+from strategy_factory.execution.results import (
+    InvalidResultError,
+    MetricsRow,
+    SimulateResult,
+    TrainResult,
+    validate_result,
+)
 from strategy_factory.execution.units import (
     SIMULATE,
     TRAIN,
     UNITS,
-    model_from_text,
-    model_to_text,
     run_unit,
     simulate_unit,
     strategy_detail,
@@ -40,23 +45,26 @@ __all__ = [
     "Executor",
     "HttpJobSource",
     "InlineExecutor",
+    "InvalidResultError",
     "JobFailedError",
     "JobSource",
     "Lease",
     "LocalExecutor",
+    "MetricsRow",
     "QueueExecutor",
+    "SimulateResult",
     "SourceUnavailableError",
     "StoreJobSource",
     "TickerData",
+    "TrainResult",
     "WorkerInterruptedError",
     "WorkerReport",
     "load_dataset",
-    "model_from_text",
-    "model_to_text",
     "run_unit",
     "run_worker",
     "simulate_unit",
     "split_points",
     "strategy_detail",
     "train_unit",
+    "validate_result",
 ]

@@ -1,18 +1,17 @@
 """The coarse units of work: train one model grid; simulate one model's whole strategy grid.
 
-Both take and return plain JSON values (model artifacts travel as base64 joblib), so the
-same unit runs in a local process pool or on a worker that claimed it from the job queue.
+Both take and return plain JSON values (model artifacts travel as base64 text of the safe
+artifact format of :mod:`strategy_factory.models.artifacts`, which cannot execute code
+when read), so the same unit runs in a local process pool or on a worker that claimed it
+from the job queue.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Callable
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -28,25 +27,16 @@ from strategy_factory.backtest import (
 from strategy_factory.errors import FactoryError
 from strategy_factory.evaluate import metrics_table, strategy_metrics
 from strategy_factory.execution.dataset import Dataset, DatasetSpec, TickerData, load_dataset
-from strategy_factory.models import TrainedModel, TrainingConfig, train
+from strategy_factory.models import (
+    TrainedModel,
+    TrainingConfig,
+    model_from_text,
+    model_to_text,
+    train,
+)
 
 TRAIN = "train"
 SIMULATE = "simulate"
-
-
-def model_to_text(model: TrainedModel) -> str:
-    """A trained model as base64 text of its joblib bytes (for JSON payloads)."""
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def model_from_text(text: str) -> TrainedModel:
-    """The model :func:`model_to_text` encoded."""
-    model = joblib.load(io.BytesIO(base64.b64decode(text)))
-    if not isinstance(model, TrainedModel):
-        raise FactoryError(f"the artifact holds a {type(model).__name__}, not a trained model")
-    return model
 
 
 def train_unit(payload: dict[str, Any]) -> dict[str, Any]:

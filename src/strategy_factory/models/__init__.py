@@ -2,7 +2,8 @@
 
 ``train(features, target, regimes, config)`` searches a grid of hyperparameters × regime
 configs, chooses on out-of-sample validation only, refits the winner and measures
-feature importance; ``save_model`` / ``load_model`` keep the result on disk.
+feature importance; ``save_model`` / ``load_model`` keep the result on disk in a format
+that cannot execute code when read (:mod:`.artifacts`).
 """
 
 from strategy_factory.models.algorithms import (
@@ -11,6 +12,15 @@ from strategy_factory.models.algorithms import (
     KNOWN,
     PenalizedRegression,
     fold_model,
+)
+from strategy_factory.models.artifacts import (
+    LinearPredictor,
+    load_model,
+    model_from_bytes,
+    model_from_text,
+    model_to_bytes,
+    model_to_text,
+    save_model,
 )
 from strategy_factory.models.config import (
     DEFAULT_REGIME_CONFIGS,
@@ -22,7 +32,7 @@ from strategy_factory.models.config import (
     WalkForward,
 )
 from strategy_factory.models.importance import METHODS, Importance
-from strategy_factory.models.registry import TrainedModel, load_model, save_model
+from strategy_factory.models.registry import TrainedModel
 from strategy_factory.models.splits import Fold, walk_forward_folds
 from strategy_factory.models.training import train
 
@@ -36,6 +46,7 @@ __all__ = [
     "DataRange",
     "Fold",
     "Importance",
+    "LinearPredictor",
     "PenalizedRegression",
     "RegimeConfig",
     "TargetSpec",
@@ -44,6 +55,10 @@ __all__ = [
     "WalkForward",
     "fold_model",
     "load_model",
+    "model_from_bytes",
+    "model_from_text",
+    "model_to_bytes",
+    "model_to_text",
     "save_model",
     "train",
     "walk_forward_folds",

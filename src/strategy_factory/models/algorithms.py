@@ -32,6 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from strategy_factory.errors import FactoryError
+from strategy_factory.settings import get_settings
 
 Family = Literal["linear", "tree", "other"]
 
@@ -154,24 +155,59 @@ KNOWN: dict[str, Algorithm] = {
 
 
 def resolve_algorithm(name: str) -> Algorithm:
-    """The algorithm called ``name`` (case-insensitive), or a scikit-learn regressor path."""
+    """The algorithm called ``name`` (case-insensitive), or an allow-listed regressor path.
+
+    A custom estimator must be listed in ``FACTORY_ALLOWED_ESTIMATORS``: a name outside
+    the list is refused before anything is imported, so a run configuration (from YAML
+    or the API) can never make the process import a module of its choosing.
+    """
     for known in KNOWN.values():
         if known.name.lower() == name.strip().lower():
             return known
     if "." not in name and ":" not in name:
         raise FactoryError(
             f"unknown algorithm {name!r}; known: {', '.join(KNOWN)}, "
-            "or the import path of a scikit-learn regressor such as 'sklearn.svm:SVR'"
+            "or the import path of an allow-listed scikit-learn regressor such as "
+            "'sklearn.svm:SVR'"
         )
-    return _imported(name.strip())
+    allowed = allowed_estimators()
+    candidate = allowed.get(_normal_path(name))
+    if candidate is None:
+        raise FactoryError(
+            f"algorithm {name!r} is not allow-listed: custom estimators are imported only "
+            "when named in FACTORY_ALLOWED_ESTIMATORS (comma-separated import paths, e.g. "
+            "FACTORY_ALLOWED_ESTIMATORS=sklearn.svm:SVR) on every machine that trains or "
+            "loads the model"
+        )
+    return _custom(name.strip(), candidate)
 
 
-def _imported(path: str) -> Algorithm:
-    module_name, _, class_name = path.replace(":", ".").rpartition(".")
-    try:
-        candidate = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise FactoryError(f"cannot import algorithm {path!r}: {exc}") from exc
+def allowed_estimators() -> dict[str, type]:
+    """The allow-listed estimator classes by every path that names them.
+
+    Each entry of ``FACTORY_ALLOWED_ESTIMATORS`` is imported (the operator chose it) and
+    known both by the path as written and by its class's own path
+    (``sklearn.svm:SVR`` is also ``sklearn.svm._classes:SVR``).
+    """
+    found: dict[str, type] = {}
+    for entry in get_settings().allowed_estimators:
+        module_name, _, class_name = entry.strip().replace(":", ".").rpartition(".")
+        try:
+            candidate = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise FactoryError(
+                f"FACTORY_ALLOWED_ESTIMATORS lists {entry!r}, which cannot be imported: {exc}"
+            ) from exc
+        found[_normal_path(entry)] = candidate
+        found[_normal_path(f"{candidate.__module__}.{candidate.__qualname__}")] = candidate
+    return found
+
+
+def _normal_path(path: str) -> str:
+    return path.strip().replace(":", ".")
+
+
+def _custom(path: str, candidate: Any) -> Algorithm:
     if not (isinstance(candidate, type) and issubclass(candidate, BaseEstimator)):
         raise FactoryError(f"algorithm {path!r} is not a scikit-learn estimator class")
     try:

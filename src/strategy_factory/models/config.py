@@ -209,7 +209,9 @@ class TrainingConfig(BaseModel):
             algorithm = resolve_algorithm(self.algorithm)
         except FactoryError as exc:
             raise ValueError(str(exc)) from exc
-        known = hyperparameter_names(algorithm) - set(algorithm.fixed)
+        known = (hyperparameter_names(algorithm) | set(algorithm.default_params)) - set(
+            algorithm.fixed
+        )
         grid = algorithm.default_grid if self.grid is None else self.grid
         for name in [*self.params, *grid]:
             if name not in known:

@@ -1,25 +1,18 @@
-"""Trained models and their artifacts: a joblib file plus a JSON sidecar of metadata.
+"""A trained model: its fitted estimator and everything needed to trust and reuse it.
 
-``save_model(model, directory)`` writes ``<id>.joblib`` (the whole :class:`TrainedModel`)
-and ``<id>.json`` (its metadata, readable without Python), each with one atomic rename.
-``load_model(path)`` reads the joblib file back. A loaded model predicts on the feature
-frame of any symbol that has its features: columns are matched by name.
+A model predicts on the feature frame of any symbol that has its features: columns are
+matched by name. :mod:`.artifacts` writes and reads it in a format that cannot execute code.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from strategy_factory.errors import FactoryError, NotFoundError
+from strategy_factory.errors import FactoryError
 from strategy_factory.models.config import TrainingConfig
 from strategy_factory.models.importance import Importance
 
@@ -83,36 +76,3 @@ class TrainedModel:
                 "note": self.importance.note,
             },
         }
-
-
-def save_model(model: TrainedModel, directory: str | Path) -> Path:
-    """Write ``model`` to ``directory/<id>.joblib`` (+ ``<id>.json``); returns the joblib path."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{model.id}.joblib"
-    _atomic_write(path, lambda target: joblib.dump(model, target))
-    summary = json.dumps(model.summary(), indent=2, sort_keys=True)
-    _atomic_write(path.with_suffix(".json"), lambda target: target.write_text(summary))
-    return path
-
-
-def load_model(path: str | Path) -> TrainedModel:
-    """The :class:`TrainedModel` saved at ``path`` (a ``.joblib`` file from :func:`save_model`)."""
-    source = Path(path)
-    if not source.is_file():
-        raise NotFoundError(f"no model artifact at {source}")
-    model = joblib.load(source)
-    if not isinstance(model, TrainedModel):
-        raise FactoryError(f"{source} holds a {type(model).__name__}, not a trained model")
-    return model
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)

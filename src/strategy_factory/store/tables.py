@@ -105,14 +105,24 @@ models = Table(
     Index(None, "run_id", "generation"),
 )
 
-# The fitted model itself (joblib bytes), so a worker on any machine that shares the
-# database can load a model another machine trained.
+# The fitted model itself (the safe artifact format of strategy_factory.models.artifacts),
+# so a worker on any machine that shares the database can load a model another trained.
 model_artifacts = Table(
     "model_artifacts",
     metadata,
     Column("model_id", String(64), ForeignKey("models.id"), primary_key=True),
     Column("content", LargeBinary, nullable=False),
     _created_at(),
+)
+
+# Pickled artifacts of stores older than revision 0004, kept but never read (reading a
+# pickle runs code); their models are retrained on demand.
+legacy_model_artifacts = Table(
+    "legacy_model_artifacts",
+    metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 model_fingerprints = Table(
