@@ -1,4 +1,8 @@
-"""Shared fixtures: an isolated factory home, the bar store, and real PostgreSQL."""
+"""Shared fixtures: an isolated factory home, the bar store, and real PostgreSQL.
+
+Tests share the PostgreSQL server at ``FACTORY_TEST_POSTGRES_URL`` and must never restart
+it; a test that stops, restarts or flaps the database takes ``private_postgres`` instead.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from strategy_factory.data import BarCatalog
+from tests.pg_cluster import PostgresUnavailableError, PrivatePostgres, process_alive
 
 POSTGRES_URL = os.environ.get(
     "FACTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -77,6 +82,28 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started PostgreSQL server of this test's own, to stop, restart and flap at will.
+
+    One per test (0.6–1.3 s here): a server a test left stopped or flapping must not leak into
+    the next. Skips without PostgreSQL binaries unless FACTORY_REQUIRE_POSTGRES=1. Afterwards
+    no process of the server is left, even when the test failed.
+    """
+    try:
+        server = PrivatePostgres.create()
+    except PostgresUnavailableError as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"FACTORY_REQUIRE_POSTGRES=1 but no private PostgreSQL server: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        processes = server.server_processes()
+        server.close()
+        assert not [pid for pid in processes if process_alive(pid)], "server processes left"
 
 
 @contextmanager
