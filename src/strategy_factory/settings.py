@@ -44,6 +44,31 @@ class Settings(BaseSettings):
         ),
     )
 
+    max_fit_values: float = Field(
+        1e12,
+        gt=0,
+        description=(
+            "Work budget of a run's training: model fits × training rows × features, summed "
+            "over generations (FACTORY_MAX_FIT_VALUES). A run over it is refused."
+        ),
+    )
+    max_strategy_cells: float = Field(
+        1e6,
+        gt=0,
+        description=(
+            "Work budget of a run's strategy grids: cells summed over tickers and generations "
+            "(FACTORY_MAX_STRATEGY_CELLS); each cell's metrics are stored. Over it is refused."
+        ),
+    )
+    max_cell_bars: float = Field(
+        1e11,
+        gt=0,
+        description=(
+            "Work budget of a run's simulation: strategy cells × selection bars, summed over "
+            "tickers and generations (FACTORY_MAX_CELL_BARS). A run over it is refused."
+        ),
+    )
+
     @field_validator("allowed_estimators", "trusted_types", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,22 @@ from strategy_factory.store import Store
         ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
         ({"seed": 2**70}, "seed: Input should be less than or equal to 4294967295"),
         ({"symbol": "no spaces"}, "not a valid name"),
+        ({"grid": {"alpha": [-1]}}, "alpha must be above 0"),
+        ({"grid": {"alpha": [0.001 * k for k in range(1, 10**5)]}}, "values; at most 100"),
+        ({"grid": {"alpha": ["a"]}}, "alpha must be a number, got 'a'"),
+        ({"params": {"max_iter": "lots"}}, "max_iter must be a whole number, got 'lots'"),
+        ({"strategy": {"fee_bps": 1e308}}, "fee_bps: Input should be less than or equal to 1000"),
+        ({"strategy": {"z_limits": [-1]}}, "Input should be greater than 0"),
+        ({"strategy": {"thresholds": [0.1] * 10**6}}, "at most 100 items"),
+        ({"walk_forward": {"folds": 10**6}}, "folds: Input should be less than or equal to 50"),
+        ({"algorithm": "this:s"}, "'this:s' is not allow-listed"),
     ],
 )
 def test_impossible_configs_are_refused(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(FactoryError) as raised:
         EvolveConfig.load({"symbol": "SP500", **fields})
     assert message in str(raised.value)
+    assert "this" not in sys.modules  # a named module is never imported to check it
 
 
 @pytest.mark.parametrize(
@@ -101,7 +112,38 @@ def test_an_unknown_algorithm_is_refused_before_any_work(factory_home: Path) -> 
 
     store = create_store()
     with pytest.raises(FactoryError, match="unknown algorithm 'Magic'"):
-        create_run(store, EvolveConfig(symbol="SP500", algorithm="Magic", max_generations=1))
+        create_run(store, EvolveConfig.load({"symbol": "SP500", "algorithm": "Magic"}))
     with pytest.raises(FactoryError, match="has no hyperparameter 'depth'"):
-        create_run(store, EvolveConfig(symbol="SP500", grid={"depth": [3]}, max_generations=1))
+        create_run(store, EvolveConfig.load({"symbol": "SP500", "grid": {"depth": [3]}}))
     assert store.runs.recent() == []
+
+
+def test_a_run_over_the_work_budget_is_refused_with_its_estimate(
+    factory_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strategy_factory.store import create_store
+
+    store = create_store()
+    # Every axis within its own bounds; together ~19 million cells a generation.
+    huge = {
+        "symbol": "SP500",
+        "max_generations": 100,
+        "strategy": {
+            "thresholds": [k / 1000 for k in range(100)],
+            "z_limits": [None, *range(1, 20)],
+            "regime_filters": [{"regime_trend": [label]} for label in range(4)] * 16,
+            "modes": ["long_short", "long_only"],
+        },
+    }
+    with pytest.raises(FactoryError) as raised:
+        create_run(store, EvolveConfig.load(huge))
+    message = str(raised.value)
+    assert "over the work budget: simulation 25,600,000 strategy cells > 1,000,000" in message
+    assert "FACTORY_MAX_STRATEGY_CELLS" in message
+    assert "25,600,000 strategy cells" in message
+    # The default main job is far inside the budget, and a tiny budget refuses it too.
+    assert create_run(store, EvolveConfig.load({"symbol": "SP500"}))
+    monkeypatch.setenv("FACTORY_MAX_FIT_VALUES", "1000")
+    with pytest.raises(FactoryError, match=r"training .* > 1e\+03 \(FACTORY_MAX_FIT_VALUES\)"):
+        create_run(store, EvolveConfig.load({"symbol": "SP500"}))
+    assert len(store.runs.recent()) == 1

@@ -157,7 +157,7 @@ def test_allow_listed_estimators_are_still_checked(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(
         "FACTORY_ALLOWED_ESTIMATORS", "sklearn.preprocessing:StandardScaler, sklearn.nope:Thing"
     )
-    with pytest.raises(FactoryError, match="lists 'sklearn.nope:Thing', which cannot be imported"):
+    with pytest.raises(FactoryError, match=r"'sklearn\.nope:Thing', which cannot be imported"):
         TrainingConfig.load({"symbol": "SP500", "features": ["a"], "algorithm": "x.y:Z"})
     monkeypatch.setenv("FACTORY_ALLOWED_ESTIMATORS", "sklearn.preprocessing:StandardScaler")
     with pytest.raises(FactoryError, match="is not a regressor"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
@@ -21,9 +21,20 @@ from strategy_factory.backtest import Execution, StrategyGrid
 from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.evaluate import PromotionCriteria
-from strategy_factory.models import DEFAULT_REGIME_CONFIGS, RegimeConfig, WalkForward
+from strategy_factory.models import (
+    DEFAULT_REGIME_CONFIGS,
+    MAX_FEATURES,
+    Name,
+    RegimeConfig,
+    TrainingConfig,
+    WalkForward,
+)
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
+MAX_SYMBOLS = 20
+MAX_GRID_AXIS = 100
+Threshold = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+ZLimit = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
 
 DEFAULT_THRESHOLD_QUANTILES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 0.85, 0.9, 0.95)
 DEFAULT_Z_LIMITS: tuple[float | None, ...] = (None, 2.0, 1.5, 1.0)
@@ -90,17 +101,23 @@ class StrategyOptions(BaseModel):
 
     model_config = _STRICT
 
-    thresholds: list[float] | None = None
+    thresholds: list[Threshold] | None = Field(None, max_length=MAX_GRID_AXIS)
     threshold_quantiles: list[float] = Field(
-        default_factory=lambda: list(DEFAULT_THRESHOLD_QUANTILES)
+        default_factory=lambda: list(DEFAULT_THRESHOLD_QUANTILES), max_length=MAX_GRID_AXIS
     )
-    z_limits: list[float | None] = Field(default_factory=lambda: list(DEFAULT_Z_LIMITS))
-    regime_filters: list[RegimeConfig] | None = None
-    modes: list[Literal["long_short", "long_only"]] = Field(default_factory=lambda: ["long_short"])
-    tickers: list[str] = Field(default_factory=list)
+    z_limits: list[ZLimit | None] = Field(
+        default_factory=lambda: list(DEFAULT_Z_LIMITS), max_length=20
+    )
+    regime_filters: list[RegimeConfig] | None = Field(None, max_length=64)
+    modes: list[Literal["long_short", "long_only"]] = Field(
+        default_factory=lambda: ["long_short"], max_length=2
+    )
+    tickers: list[Name] = Field(default_factory=list, max_length=MAX_SYMBOLS)
     fill: Literal["next_open", "next_close"] = "next_open"
-    fee_bps: float = Field(1.0, ge=0)
-    slippage_bps: float = Field(1.0, ge=0)
+    fee_bps: float = Field(1.0, ge=0, le=1_000, description="Fee per fill, in basis points.")
+    slippage_bps: float = Field(
+        1.0, ge=0, le=1_000, description="Slippage per fill, in basis points."
+    )
 
     @field_validator("threshold_quantiles")
     @classmethod
@@ -145,25 +162,25 @@ class EvolveConfig(BaseModel):
 
     model_config = _STRICT
 
-    symbol: str
-    reference_symbols: list[str] = Field(default_factory=list)
-    timeframe: str | None = None
+    symbol: Name
+    reference_symbols: list[Name] = Field(default_factory=list, max_length=MAX_SYMBOLS)
+    timeframe: str | None = Field(None, max_length=32)
     data_options: DataOptions = DataOptions()
-    algorithm: str = "ElasticNet"
-    params: dict[str, Any] = Field(default_factory=dict)
-    grid: dict[str, list[Any]] | None = None
+    algorithm: str = Field("ElasticNet", min_length=1, max_length=200)
+    params: dict[Name, Any] = Field(default_factory=dict, max_length=64)
+    grid: dict[Name, list[Any]] | None = Field(None, max_length=32)
     regime_configs: list[RegimeConfig] = Field(
-        default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1
+        default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1, max_length=64
     )
-    target_col: str = "close"
+    target_col: Name = "close"
     target_transform: Literal["log_return", "pct_change"] = "log_return"
-    horizon: int = Field(1, ge=1)
+    horizon: int = Field(1, ge=1, le=10_000)
     walk_forward: WalkForward = WalkForward(folds=3)
-    seed_features: list[str] | None = None
-    seed_model_id: str | None = None
+    seed_features: list[Name] | None = Field(None, max_length=MAX_FEATURES)
+    seed_model_id: str | None = Field(None, max_length=64)
     max_generations: int = Field(4, ge=1, le=100)
     prune_fraction: float = Field(0.25, gt=0, lt=1)
-    min_features: int = Field(3, ge=1)
+    min_features: int = Field(3, ge=1, le=MAX_FEATURES)
     strategy: StrategyOptions = StrategyOptions()
     criteria: PromotionCriteria = PromotionCriteria()
     min_dsr: float = Field(0.95, ge=0, le=1)
@@ -196,6 +213,7 @@ class EvolveConfig(BaseModel):
             raise ValueError(f"{self.symbol} cannot be its own reference symbol")
         if self.criteria.dsr is not None:
             raise ValueError("set the Deflated Sharpe Ratio gate with min_dsr, not criteria.dsr")
+        _check_training_options(self)
         if self.seed_features is not None and len(self.seed_features) < self.min_features:
             raise ValueError(
                 f"seed_features has {len(self.seed_features)} feature(s), fewer than "
@@ -238,3 +256,27 @@ class EvolveConfig(BaseModel):
                 f"config {path} must be a mapping of fields, got {type(data).__name__}"
             )
         return cls.load({**data, **(overrides or {})})
+
+
+def _check_training_options(config: EvolveConfig) -> None:
+    """The algorithm, its params and grid, regime configs and folds, checked as training will.
+
+    The same :class:`TrainingConfig` rules apply whichever door the run came through, and
+    a mistake is reported before the run is recorded rather than by the first worker.
+    """
+    try:
+        TrainingConfig.load(
+            {
+                "symbol": config.symbol,
+                "features": ["any"],
+                "algorithm": config.algorithm,
+                "params": config.params,
+                "grid": config.grid,
+                "regime_configs": config.regime_configs,
+                "walk_forward": config.walk_forward,
+                "target": {"horizon": config.horizon},
+                "seed": config.seed,
+            }
+        )
+    except FactoryError as exc:
+        raise ValueError(str(exc).removeprefix("invalid training config: ")) from exc

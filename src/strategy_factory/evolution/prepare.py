@@ -13,6 +13,7 @@ from typing import Any
 
 from strategy_factory.data import BarCatalog
 from strategy_factory.errors import FactoryError
+from strategy_factory.evolution.budget import check_budget, estimate_work
 from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, EvolveConfig
 from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset, split_points
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
@@ -87,8 +88,10 @@ def create_run(store: Store, config: EvolveConfig) -> Run:
     spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
     dataset = load_dataset(spec)
     seed = _seed_features(store, config, dataset)
-    training_config(config, spec, _regime_configs(config, dataset), seed)
+    training = training_config(config, spec, _regime_configs(config, dataset), seed)
     _check_filters(config, dataset)
+    default_filters = len(_available(list(DEFAULT_REGIME_FILTERS), dataset))
+    check_budget(estimate_work(config, training, dataset, default_filters))
     stored = {
         "evolve": config.model_dump(mode="json"),
         "dataset": spec.model_dump(mode="json"),

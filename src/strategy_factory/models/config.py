@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import (
@@ -32,15 +32,26 @@ from sklearn.base import BaseEstimator
 from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.models.algorithms import (
+    KNOWN,
     estimator_path,
     hyperparameter_names,
     resolve_algorithm,
 )
+from strategy_factory.models.hyperparameters import check_grid, check_value
 
 FINGERPRINT_VERSION = 1
 
 Scalar = bool | int | float | str | None
-RegimeConfig = dict[str, list[int]] | None
+# Names of columns, features and symbols; long enough for any real one, short enough that
+# a forged request cannot make every message and row enormous.
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Label = Annotated[int, Field(ge=0, le=1_000)]
+RegimeConfig = (
+    Annotated[dict[Name, Annotated[list[Label], Field(max_length=1_000)]], Field(max_length=32)]
+    | None
+)
+MAX_FEATURES = 10_000
+MAX_BARS = 10**9
 
 DEFAULT_REGIME_CONFIGS: tuple[RegimeConfig, ...] = (
     None,
@@ -62,10 +73,12 @@ class TargetSpec(BaseModel):
 
     column: str = "close"
     transform: Literal["log_return", "pct_change"] = "log_return"
-    horizon: int = Field(1, ge=1, description="Bars ahead; also the purge gap of the folds.")
+    horizon: int = Field(
+        1, ge=1, le=10_000, description="Bars ahead; also the purge gap of the folds."
+    )
 
 
-Window = int | str | None
+Window = Annotated[int, Field(le=MAX_BARS)] | Annotated[str, Field(max_length=32)] | None
 
 
 class WalkForward(BaseModel):
@@ -82,10 +95,10 @@ class WalkForward(BaseModel):
     model_config = _FROZEN
 
     scheme: Literal["expanding", "rolling"] = "expanding"
-    folds: int = Field(4, ge=1)
+    folds: int = Field(4, ge=1, le=50)
     test_window: Window = None
     train_window: Window = None
-    embargo: int = Field(0, ge=0, description="Extra bars dropped beyond the purge.")
+    embargo: int = Field(0, ge=0, le=MAX_BARS, description="Extra bars dropped beyond the purge.")
 
     @field_validator("test_window", "train_window")
     @classmethod
@@ -153,23 +166,25 @@ class TrainingConfig(BaseModel):
 
     symbol: str
     timeframe: str | None = Field(
-        None, description="Bar timeframe the data was resampled to (None: as stored)."
+        None,
+        max_length=32,
+        description="Bar timeframe the data was resampled to (None: as stored).",
     )
-    features: list[str] = Field(min_length=1)
-    algorithm: str = "ElasticNet"
-    params: dict[str, Any] = Field(default_factory=dict)
-    grid: dict[str, list[Scalar]] | None = None
+    features: list[Name] = Field(min_length=1, max_length=MAX_FEATURES)
+    algorithm: str = Field("ElasticNet", min_length=1, max_length=200)
+    params: dict[Name, Any] = Field(default_factory=dict, max_length=64)
+    grid: dict[Name, list[Scalar]] | None = Field(None, max_length=32)
     regime_configs: list[RegimeConfig] = Field(
-        default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1
+        default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1, max_length=64
     )
     target: TargetSpec = TargetSpec()
     walk_forward: WalkForward = WalkForward()
     data: DataRange = DataRange()
     score: Literal["r2", "ic"] = "r2"
     importance: Literal["auto", "coefficient", "impurity", "permutation", "shap"] = "auto"
-    min_train_rows: int = Field(100, ge=2)
-    min_validation_rows: int = Field(20, ge=2)
-    seed: int = 0
+    min_train_rows: int = Field(100, ge=2, le=MAX_BARS)
+    min_validation_rows: int = Field(20, ge=2, le=MAX_BARS)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
     @model_validator(mode="before")
     @classmethod
@@ -222,6 +237,13 @@ class TrainingConfig(BaseModel):
         for name, values in grid.items():
             if not values:
                 raise ValueError(f"the grid for {name!r} is empty; give at least one value")
+        bounded = algorithm.name in KNOWN
+        problem = check_grid(grid, bounded) or next(
+            (p for name, value in self.params.items() if (p := check_value(name, value, bounded))),
+            None,
+        )
+        if problem:
+            raise ValueError(problem)
         # Frozen model: the normalized values are written once, here, before anyone reads them.
         object.__setattr__(self, "algorithm", algorithm.name)
         object.__setattr__(self, "params", {**algorithm.default_params, **self.params})

@@ -1,0 +1,97 @@
+"""How much work a run asks for, estimated before it is recorded, against a budget.
+
+Every field of a run is bounded on its own, but their product is what costs: a grid of
+a thousand thresholds × twenty z-limits × sixty regime filters is each time allowed and
+together a 24-million-cell job. :func:`estimate_work` multiplies the run out on the data it
+will see, and :func:`check_budget` refuses a run over the configured budget with the
+estimate in the message, whichever door (CLI, YAML, API) the run came through.
+
+- **Training** costs model fits × rows × features: every grid cell of every regime
+  config is fitted on every walk-forward fold plus the final refit, each generation.
+- **Simulation** costs strategy cells × bars: every cell of a model's strategy grid
+  steps through every bar of the selection period, on every ticker, each generation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.evolution.config import EvolveConfig
+from strategy_factory.execution import Dataset
+from strategy_factory.models import TrainingConfig
+from strategy_factory.settings import get_settings
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """The work of a whole run (all generations), in the units the budgets use."""
+
+    fits: int
+    fit_values: int
+    strategy_cells: int
+    cell_bars: int
+
+    def describe(self) -> str:
+        """The estimate in words."""
+        return (
+            f"{self.fits:,} model fits over {self.fit_values:.3g} row×feature values, "
+            f"{self.strategy_cells:,} strategy cells over {self.cell_bars:.3g} cell-bars"
+        )
+
+
+def estimate_work(
+    config: EvolveConfig,
+    model: TrainingConfig,
+    dataset: Dataset,
+    default_filters: int,
+) -> WorkEstimate:
+    """The work of ``config`` on ``dataset`` (``model``: its first generation's config)."""
+    generations = config.max_generations
+    grid_cells = math.prod(len(values) for values in (model.grid or {}).values())
+    fits = grid_cells * len(model.regime_configs) * (model.walk_forward.folds + 1)
+    primary = dataset.primary
+    training = primary.period(None, dataset.spec.selection_start)
+    selection = primary.period(dataset.spec.selection_start, dataset.spec.holdout_start)
+    training_rows, selection_rows = training.stop - training.start, selection.stop - selection.start
+    strategy = config.strategy
+    thresholds = len(strategy.thresholds or strategy.threshold_quantiles)
+    filters = len(strategy.regime_filters or []) or default_filters + 1
+    per_model = thresholds * len(strategy.z_limits) * filters * len(strategy.modes)
+    cells = per_model * len(config.tickers) * generations
+    return WorkEstimate(
+        fits=fits * generations,
+        fit_values=fits * generations * training_rows * len(model.features),
+        strategy_cells=cells,
+        cell_bars=cells * selection_rows,
+    )
+
+
+def check_budget(estimate: WorkEstimate) -> None:
+    """Refuse a run whose estimated work is over ``FACTORY_MAX_FIT_VALUES``,
+    ``FACTORY_MAX_STRATEGY_CELLS`` or ``FACTORY_MAX_CELL_BARS``, saying by how much and
+    what to change."""
+    settings = get_settings()
+    over = []
+    if estimate.fit_values > settings.max_fit_values:
+        over.append(
+            f"training {estimate.fit_values:.3g} row×feature values of model fits > "
+            f"{settings.max_fit_values:.3g} (FACTORY_MAX_FIT_VALUES)"
+        )
+    if estimate.strategy_cells > settings.max_strategy_cells:
+        over.append(
+            f"simulation {estimate.strategy_cells:,} strategy cells > "
+            f"{settings.max_strategy_cells:,.0f} (FACTORY_MAX_STRATEGY_CELLS)"
+        )
+    if estimate.cell_bars > settings.max_cell_bars:
+        over.append(
+            f"simulation {estimate.cell_bars:.3g} cell-bars > {settings.max_cell_bars:.3g} "
+            "(FACTORY_MAX_CELL_BARS)"
+        )
+    if over:
+        raise FactoryError(
+            f"the run is over the work budget: {'; '.join(over)}. Estimated: "
+            f"{estimate.describe()}. Shrink the grids, the generations or the data, or raise "
+            "the budget"
+        )
