@@ -110,9 +110,9 @@ def test_cannot_prune_stops_the_lineage(markets: Path, store: Store, evolve: Evo
 
 
 def test_a_stop_request_stops_the_run(markets: Path, store: Store) -> None:
-    created = create_run(store, EvolveConfig(symbol="WALK", max_generations=3))
-    store.runs.request_stop(created.id)
-    run = Evolution(store, InlineExecutor()).run(created.id)
+    created = create_run(store, EvolveConfig(symbol="WALK", max_generations=3), owner_id="me")
+    store.runs.request_stop(created.id)  # its driver (the lease holder) stops it
+    run = Evolution(store, InlineExecutor(), owner_id="me").run(created.id)
     assert (run.status, run.stop_reason) == ("stopped", "stopped_by_user")
     with pytest.raises(Exception, match="already stopped"):
         Evolution(store, InlineExecutor()).run(created.id)

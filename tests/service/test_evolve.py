@@ -3,6 +3,7 @@ finish, and every kind of mistake answers its status code with nothing recorded.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -76,6 +77,16 @@ def _problems(response: Any) -> str:
             "body",
             "thresholds or strategy.thresholds, not both",
         ),
+        ({"algorithm": "nope"}, "body", "unknown algorithm 'nope'"),
+        ({"algorithm": "this:s"}, "body", "'this:s' is not allow-listed"),
+        ({"grid": {"alpha": [-1]}}, "body", "alpha must be above 0"),
+        ({"grid": {"alpha": [1e-3 * k for k in range(1, 10**5)]}}, "body", "at most 100"),
+        ({"grid": {"alpha": ["x"]}}, "body", "alpha must be a number"),
+        ({"params": {"max_iter": "lots"}}, "body", "max_iter must be a whole number"),
+        ({"strategy": {"fee_bps": 1e308}}, "body.strategy.fee_bps", "less than or equal to 1000"),
+        ({"strategy": {"z_limits": [-1]}}, "body.strategy.z_limits", "greater than 0"),
+        ({"walk_forward": {"folds": 10**6}}, "body.walk_forward.folds", "less than or equal"),
+        ({"thresholds": [0.1] * 10**6}, "body.thresholds", "at most 100 items"),
     ],
 )
 def test_malformed_bodies_are_422_with_a_message_per_field(
@@ -88,6 +99,7 @@ def test_malformed_bodies_are_422_with_a_message_per_field(
     assert words in _problems(response)
     assert all("loc" in d and "msg" in d for d in response.json()["detail"])
     assert row_counts(store_url) == before
+    assert "this" not in sys.modules  # nothing named by a request is ever imported
 
 
 def test_a_missing_body_field_is_named(client: TestClient) -> None:
@@ -113,7 +125,6 @@ def test_an_unknown_symbol_is_404_and_names_the_known_ones(
         ({"seed_features": ["exo_planted", "rsi_14", "no_such_feature"]}, "no_such_feature"),
         ({"strategy": {"regime_filters": [{"regime_vix": [0]}]}}, "regime_vix"),
         ({"symbol": "bad symbol!"}, "is not a valid name"),
-        ({"algorithm": "nope"}, "unknown algorithm 'nope'"),
         ({"data_options": {"holdout_fraction": 0.02}}, "at least 30 usable bars"),
     ],
 )

@@ -23,6 +23,7 @@ ENDPOINTS = {
     ("get", "/runs/{run_id}"),
     ("get", "/runs/{run_id}/generations"),
     ("post", "/runs/{run_id}/stop"),
+    ("post", "/runs/{run_id}/resume"),
     ("get", "/promoted"),
     ("get", "/promoted/{promoted_id}"),
     ("post", "/jobs/claim"),

@@ -112,12 +112,33 @@ def test_a_trained_model_its_artifact_and_fingerprint_are_recorded_together(
     assert holder == "first"
     assert store.models.artifact("first") == b"bytes-1"
     assert store.models.get("first").features == ["b", "a"]
-    # A racing trainer that finished second keeps its rows but learns who holds the key.
+    # A racing trainer that finished second learns who holds the key and writes nothing.
     assert (
         store.models.add_trained({**fields, "model_id": "second"}, b"bytes-2", "{}", 1) == "first"
     )
     hit = store.models.by_fingerprint(fingerprint)
     assert hit is not None and hit.model_id == "first"
+    with pytest.raises(NotFoundError):
+        store.models.get("second")
+    with pytest.raises(NotFoundError):
+        store.models.artifact("second")
+
+
+def test_one_trainer_at_a_time_claims_a_fingerprint(store: Store) -> None:
+    fingerprint = "c" * 64
+    assert store.models.claim_training(fingerprint, "run-a", lease_seconds=60)
+    assert not store.models.claim_training(fingerprint, "run-b", lease_seconds=60)
+    assert store.models.claim_training(fingerprint, "run-a", lease_seconds=60)  # renews
+    assert store.models.renew_training(fingerprint, "run-a", lease_seconds=60)
+    assert not store.models.renew_training(fingerprint, "run-b", lease_seconds=60)
+    # The holder died: its claim runs out (a negative lease expired a moment ago).
+    assert store.models.renew_training(fingerprint, "run-a", lease_seconds=-1)
+    assert store.models.claim_training(fingerprint, "run-b", lease_seconds=60)
+    assert not store.models.renew_training(fingerprint, "run-a", lease_seconds=60)
+    store.models.release_training(fingerprint, "run-a")  # not its claim any more: no effect
+    assert not store.models.claim_training(fingerprint, "run-a", lease_seconds=60)
+    store.models.release_training(fingerprint, "run-b")
+    assert store.models.claim_training(fingerprint, "run-a", lease_seconds=60)
 
 
 def test_a_failed_trained_write_leaves_nothing_behind(store: Store, run_id: str) -> None:

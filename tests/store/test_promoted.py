@@ -54,11 +54,16 @@ def test_promotions_are_listed_newest_first(store: Store, run_id: str) -> None:
         "verdict": {},
         "lineage": [],
     }
+    second_model = add_model(store, run_id, name="second")
     ids = [
-        store.promoted.add(run_id=run, model_id=model_id, **minimal).id
-        for run in (run_id, other_run, run_id)
+        store.promoted.add(run_id=run, model_id=model, **minimal).id
+        for run, model in ((run_id, model_id), (other_run, model_id), (run_id, second_model))
     ]
     assert [p.id for p in store.promoted.recent()] == ids[::-1]
     assert [p.id for p in store.promoted.recent(run_id=run_id)] == [ids[2], ids[0]]
+    # A model is promoted once per run: recording it again (a retried write) keeps the first.
+    again = store.promoted.add(run_id=run_id, model_id=model_id, **{**minimal, "verdict": {"x": 1}})
+    assert (again.id, again.verdict) == (ids[0], {})
+    assert len(store.promoted.recent()) == 3
     with pytest.raises(NotFoundError, match="no promoted model 'nope'"):
         store.promoted.get("nope")

@@ -14,28 +14,73 @@ from strategy_factory.store.database import Database
 from tests.store.conftest import _empty_postgres
 
 
+def _lose_first_acknowledgement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The first transaction commits, but its connection dies before the reply comes back."""
+    real_run_once = Database._run_once
+    calls: list[bool] = []
+
+    def commit_then_drop(self: Database, operation: Callable, retried: bool, write: bool) -> Any:
+        calls.append(retried)
+        outcome = real_run_once(self, operation, retried, write)
+        if len(calls) == 1:
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return outcome
+
+    monkeypatch.setattr(Database, "_run_once", commit_then_drop)
+    return calls
+
+
 def test_a_completion_whose_acknowledgement_was_lost_still_counts(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.queue.enqueue([Job("train", {"n": 1})])
     job = store.queue.claim("w")
     assert job is not None
-    real_run_once = Database._run_once
-    calls = []
-
-    def commit_then_drop(self: Database, operation: Callable, retried: bool) -> Any:
-        calls.append(retried)
-        outcome = real_run_once(self, operation, retried)
-        if len(calls) == 1:  # committed, but the connection died before the reply came back
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-        return outcome
-
-    monkeypatch.setattr(Database, "_run_once", commit_then_drop)
+    calls = _lose_first_acknowledgement(monkeypatch)
     assert store.queue.complete(job.id, job.lease_token, {"sqn": 2.0}) is True
     assert calls == [False, True]
     monkeypatch.undo()
     assert store.queue.complete(job.id, job.lease_token, {"sqn": 9.0}) is False
     assert store.queue.get(job.id).result == {"sqn": 2.0}
+
+
+def test_every_write_of_a_run_is_recorded_once_when_its_acknowledgement_is_lost(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write the engine makes, retried after a commit whose reply was lost."""
+    writes: dict[str, Callable[[], Any]] = {
+        "run": lambda: store.runs.create("SP500", "ElasticNet", {}, 2, run_id="r1"),
+        "model": lambda: store.models.add_trained(
+            {"model_id": "m1", "run_id": "r1", "fingerprint": "f" * 64, "algorithm": "a",
+             "symbol": "SP500", "features": ["x"]},
+            b"{}", "{}", 1,
+        ),
+        "edge": lambda: store.lineage.add_edge(
+            run_id="r1", child_model_id="m1", generation=0, pruned_features=[],
+            remaining_features=["x"],
+        ),
+        "cells": lambda: store.simulations.add_many(
+            "r1", "m1", "selection", [{"ticker": "SP500", "threshold": 0.0, "mode": "long_only"}]
+        ),
+        "promotion": lambda: store.promoted.add(
+            run_id="r1", model_id="m1", strategy={}, criteria={}, selection_metrics={},
+            holdout_metrics={}, configurations_tried=1, verdict={}, lineage=[],
+        ),
+    }  # fmt: skip
+    for name, write in writes.items():
+        calls = _lose_first_acknowledgement(monkeypatch)
+        write()
+        assert calls == [False, True], name
+        monkeypatch.undo()
+    with store.database.read() as connection:
+        counts = {
+            table: connection.execute(text(f"select count(*) from {table}")).scalar_one()
+            for table in (
+                "evolution_runs", "models", "model_artifacts", "model_fingerprints",
+                "evolution_log", "simulation_results", "promoted_models",
+            )
+        }  # fmt: skip
+    assert set(counts.values()) == {1}, counts
 
 
 @pytest.fixture

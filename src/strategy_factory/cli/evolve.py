@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from strategy_factory.cli.output import console, errors, print_json, print_table
+from strategy_factory.errors import FactoryError
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
+from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
 from strategy_factory.execution import Executor, InlineExecutor, LocalExecutor
 from strategy_factory.store import Run, create_store
 
@@ -119,21 +122,43 @@ def evolve(
             pipelining=pipelining,
         )
         settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
-        run_id = create_run(store, settings).id
+    keeper = LeaseKeeper(store, new_owner_id("cli"))
+    if resume is None:
+        run_id = create_run(store, settings, owner_id=keeper.owner_id).id
+        keeper.acquire(run_id)
     else:
         run_id = resume
+        _take_over(keeper, run_id)
     progress = RunProgress(quiet=as_json)
     executor = executor_for(workers)
+    keeper.start()
     try:
         with progress.progress:
-            Evolution(store, executor, progress).run(run_id)
+            Evolution(store, executor, progress, owner_id=keeper.owner_id).run(run_id)
     finally:
+        keeper.stop()
         executor.close()
+        with contextlib.suppress(Exception):  # a lease left behind simply expires
+            keeper.release(run_id)
     summary = run_summary(store, run_id)
     if as_json:
         print_json(summary)
         return
     show_summary(summary)
+
+
+def _take_over(keeper: LeaseKeeper, run_id: str) -> None:
+    """Hold the lease of a run to resume, or say who drives it."""
+    run = keeper.store.runs.get(run_id)
+    if run.status in ("completed", "stopped"):
+        raise FactoryError(f"run {run_id} has already {run.status}; start a new run instead")
+    if keeper.acquire(run_id, resume_failed=True) is None:
+        run = keeper.store.runs.get(run_id)
+        raise FactoryError(
+            f"run {run_id} is driven by {run.owner_id} (its lease runs until "
+            f"{run.owner_expires_at:%Y-%m-%d %H:%M:%S} UTC): stop it there, or resume it "
+            "once that process has stopped and its lease has expired"
+        )
 
 
 def show_summary(summary: dict[str, Any]) -> None:

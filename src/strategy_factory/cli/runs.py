@@ -10,7 +10,7 @@ import typer
 from strategy_factory.cli.evolve import DbOption, show_summary
 from strategy_factory.cli.output import console, moment, print_json, print_table
 from strategy_factory.evolution import generations, run_json, run_summary
-from strategy_factory.store import create_store
+from strategy_factory.store import Run, create_store
 
 runs_app = typer.Typer(help="Evolution runs: list, inspect, stop.", no_args_is_help=True)
 promoted_app = typer.Typer(help="Promoted strategies (the hall of fame).", no_args_is_help=True)
@@ -46,7 +46,7 @@ def list_runs(
             [
                 r.id,
                 r.symbol,
-                r.status if r.stop_reason is None else f"{r.status} ({r.stop_reason})",
+                _status(r),
                 r.current_generation,
                 f"{r.models_trained}/{r.models_total}",
                 f"{r.simulations_completed}/{r.simulations_total}",
@@ -57,6 +57,12 @@ def list_runs(
             for r in found
         ],
     )
+
+
+def _status(run: Run) -> str:
+    if run.abandoned():
+        return "abandoned (its driver stopped; factory evolve --resume)"
+    return run.status if run.stop_reason is None else f"{run.status} ({run.stop_reason})"
 
 
 @runs_app.command("show")
@@ -98,11 +104,14 @@ def show_generations(run_id: str, db: DbOption = None, as_json: JsonFlag = False
 
 @runs_app.command("stop")
 def stop_run(run_id: str, db: DbOption = None) -> None:
-    """Ask a running run to stop after its current unit of work."""
-    if create_store(db).runs.request_stop(run_id):
-        console.print(f"run {run_id} will stop after its current unit of work")
-    else:
+    """Stop a run: at once if nobody drives it, else after its driver's current unit."""
+    store = create_store(db)
+    if not store.runs.request_stop(run_id):
         console.print(f"run {run_id} has already finished")
+    elif store.runs.get(run_id).status == "stopped":
+        console.print(f"run {run_id} is stopped (nothing was driving it)")
+    else:
+        console.print(f"run {run_id} will stop after its current unit of work")
 
 
 def _promotion_json(store: Any, promoted_id: str) -> dict[str, Any]:

@@ -11,12 +11,20 @@ trains; with ``early_stop`` a promotion ends the run.
 Everything is recorded as it happens, so a run killed at any point resumes where it
 stopped: replaying the deterministic plan finds each trained model by fingerprint,
 re-records nothing (results are idempotent) and counts nothing twice.
+
+The engine drives a run on behalf of an *owner* (a server's coordinator, ``factory
+evolve``) that holds the run's lease: every write to the run is fenced by the owner's id,
+so a driver that lost the lease stops with :class:`LeaseLostError` instead of racing the
+new one. When the store stays unreachable past the retries of its writes, the run is left
+as it is (``running``, its lease running out) and :class:`StoreUnavailableError` is
+raised: whoever resumes it later continues where it stopped, nothing is marked failed.
 """
 
 from __future__ import annotations
 
 import base64
 import math
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -28,20 +36,17 @@ from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.prepare import RunContext, run_context
 from strategy_factory.evolution.promotion import Judgement, Trials, best_configuration, judge
 from strategy_factory.evolution.pruning import prune
-from strategy_factory.execution import (
-    SIMULATE,
-    TRAIN,
-    Executor,
-    InvalidResultError,
-    validate_result,
+from strategy_factory.evolution.trainer import ModelTrainer
+from strategy_factory.execution import SIMULATE, Executor, validate_result
+from strategy_factory.models import model_from_bytes
+from strategy_factory.store import (
+    LineageEdge,
+    ModelRecord,
+    Run,
+    Store,
+    StoreUnavailableError,
+    is_transient,
 )
-from strategy_factory.models import (
-    FINGERPRINT_VERSION,
-    TrainedModel,
-    TrainingConfig,
-    model_from_bytes,
-)
-from strategy_factory.store import LineageEdge, ModelRecord, Run, Store
 
 PBO_BLOCKS = 16
 Listener = Callable[[Run], None]
@@ -65,28 +70,64 @@ class _Progress:
 
 
 class Evolution:
-    """Runs (or resumes) recorded evolution runs with an executor, recording into a store."""
+    """Runs (or resumes) recorded evolution runs with an executor, recording into a store.
 
-    def __init__(self, store: Store, executor: Executor, listener: Listener | None = None):
+    ``owner_id``: the id of the run lease's holder (see :meth:`RunRepository.acquire`);
+    the run's writes are fenced by it. Without one, writes are not fenced (a library
+    caller that knows it is alone) and fingerprint claims use a fresh id.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        listener: Listener | None = None,
+        owner_id: str | None = None,
+    ):
         self.store = store
         self.executor = executor
         self.listener = listener
+        self.owner_id = owner_id
+        self.trainer = ModelTrainer(
+            store, executor, owner_id or f"engine-{uuid.uuid4().hex[:12]}", self._stop_check
+        )
+        self._run_id = ""
 
     def run(self, run_id: str) -> Run:
         """Run ``run_id`` to its end, or resume it where it stopped; returns the final run."""
+        self._run_id = run_id
         run = self.store.runs.get(run_id)
         if run.status in ("completed", "stopped"):
             raise FactoryError(f"run {run_id} has already {run.status}; start a new run instead")
-        context = run_context(run)
-        self.store.runs.start(run_id)
         try:
+            context = run_context(run)
+            self.store.runs.start(run_id, owner_id=self.owner_id)
             reason, promoted_id = self._evolve(context)
         except StopRequestedError:
             return self._finish(run_id, "stopped", "stopped_by_user")
         except Exception as exc:
-            self._finish(run_id, "failed", "failed", error=f"{type(exc).__name__}: {exc}")
+            if is_transient(exc):
+                raise _unavailable(run_id, exc) from exc
+            if self._stop_requested(run_id):  # e.g. its queued units were cancelled by the stop
+                return self._finish(run_id, "stopped", "stopped_by_user")
+            self._fail(run_id, exc)
             raise
         return self._finish(run_id, "completed", reason, promoted_id=promoted_id)
+
+    def _stop_requested(self, run_id: str) -> bool:
+        try:
+            return self.store.runs.get(run_id).stop_requested
+        except Exception:  # the failure being recorded matters more than this check
+            return False
+
+    def _fail(self, run_id: str, exc: Exception) -> None:
+        """Record the failure (unless the store is what failed: then leave it resumable)."""
+        try:
+            self._finish(run_id, "failed", "failed", error=f"{type(exc).__name__}: {exc}")
+        except Exception as recording:
+            if is_transient(recording):
+                raise _unavailable(run_id, recording) from exc
+            raise
 
     def _evolve(self, context: RunContext) -> tuple[str, str | None]:
         config = context.config
@@ -138,6 +179,9 @@ class Evolution:
         if self.store.runs.get(run_id).stop_requested:
             raise StopRequestedError
 
+    def _stop_check(self) -> None:
+        self._check_stop(self._run_id)
+
     def _model(
         self,
         context: RunContext,
@@ -149,50 +193,21 @@ class Evolution:
         """The model of one generation: found by fingerprint, or trained now."""
         self._check_stop(context.run_id)
         training = context.training_config(features)
-        fingerprint = training.fingerprint()
-        hit = self.store.models.by_fingerprint(fingerprint)
-        if hit is None:
-            self._update(
-                context.run_id,
-                current_generation=generation,
-                step_status=f"training generation {generation} ({len(features)} features)",
-            )
-            model_id = self._train(context, generation, training)
-            status = f"trained generation {generation}"
-        else:
-            model_id, status = hit.model_id, f"generation {generation}: reused a trained model"
+        self._update(
+            context.run_id,
+            current_generation=generation,
+            step_status=f"training generation {generation} ({len(features)} features)",
+        )
+        model_id, trained = self.trainer.model_id(context, generation, training)
+        status = (
+            f"trained generation {generation}"
+            if trained
+            else f"generation {generation}: reused a trained model"
+        )
         record = self.store.models.get(model_id)
         self._record_edge(context, generation, record, parent, pruned)
         self._update(context.run_id, current_generation=generation, step_status=status)
         return record
-
-    def _train(self, context: RunContext, generation: int, training: TrainingConfig) -> str:
-        payload = {
-            "dataset": context.spec.model_dump(mode="json"),
-            "training": training.model_dump(mode="json"),
-        }
-        result = validate_result(TRAIN, self.executor.submit(TRAIN, payload).result())
-        artifact = result.artifact_bytes()
-        _check_trained(training, result.summary.model_dump(), model_from_bytes(artifact))
-        summary = result.summary.model_dump()
-        return self.store.models.add_trained(
-            {
-                "model_id": summary["id"],
-                "run_id": context.run_id,
-                "generation": generation,
-                "fingerprint": summary["fingerprint"],
-                "algorithm": summary["algorithm"],
-                "symbol": summary["symbol"],
-                "features": summary["features"],
-                "chosen_config": summary["chosen"],
-                "validation_metrics": summary["validation"],
-                "importance": summary["importance"],
-                "data_ranges": summary["data_range"],
-            },
-            artifact,
-            training.canonical_json(),
-            FINGERPRINT_VERSION,
-        )
 
     def _record_edge(
         self,
@@ -313,14 +328,17 @@ class Evolution:
             holdout_metrics=judgement.holdout_metrics,
             configurations_tried=progress.trials.count,
             verdict=judgement.verdict.model_dump(mode="json"),
-            lineage=[edge_json(edge) for edge in self.store.lineage.ancestry(record.id)],
+            lineage=[
+                edge_json(edge)
+                for edge in self.store.lineage.ancestry(record.id, run_id=context.run_id)
+            ],
             dsr=judgement.holdout_metrics.get("dsr"),
             pbo=judgement.holdout_metrics.get("pbo"),
         )
         return promoted.id
 
     def _update(self, run_id: str, **fields: Any) -> None:
-        run = self.store.runs.update_progress(run_id, **fields)
+        run = self.store.runs.update_progress(run_id, owner_id=self.owner_id, **fields)
         if self.listener is not None:
             self.listener(run)
 
@@ -333,7 +351,7 @@ class Evolution:
         promoted_id: str | None = None,
     ) -> Run:
         run = self.store.runs.finish(
-            run_id, status, reason, error=error, promoted_model_id=promoted_id
+            run_id, status, reason, error=error, promotion_id=promoted_id, owner_id=self.owner_id
         )
         if self.listener is not None:
             self.listener(run)
@@ -349,20 +367,13 @@ def estimated_cells(context: RunContext) -> int:
     return per_ticker * len(context.config.tickers)
 
 
-def _check_trained(training: TrainingConfig, summary: dict[str, Any], model: TrainedModel) -> None:
-    """Refuse a trained model that is not the one asked for (a broken or forged worker)."""
-    fingerprint = training.fingerprint()
-    claims = {
-        "summary fingerprint": summary["fingerprint"],
-        "artifact fingerprint": model.fingerprint,
-        "artifact config fingerprint": model.config.fingerprint(),
-    }
-    wrong = [name for name, value in claims.items() if value != fingerprint]
-    if wrong or model.id != summary["id"] or list(model.features) != list(training.features):
-        raise InvalidResultError(
-            f"the train result is not the model asked for (fingerprint {fingerprint[:12]}…): "
-            f"{', '.join(wrong) or 'its id or features'} differ"
-        )
+def _unavailable(run_id: str, exc: BaseException) -> StoreUnavailableError:
+    detail = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+    return StoreUnavailableError(
+        f"the store became unreachable while driving run {run_id} ({detail}); the run is "
+        f"left as it was: resume it with `factory evolve --resume {run_id}` once the store "
+        "is back (a server resumes it by itself)"
+    )
 
 
 def edge_json(edge: LineageEdge) -> dict[str, Any]:

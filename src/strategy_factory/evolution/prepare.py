@@ -66,8 +66,13 @@ def training_config(
     )
 
 
-def create_run(store: Store, config: EvolveConfig) -> Run:
-    """Validate ``config`` against the data and record a pending run (no training yet)."""
+def create_run(
+    store: Store, config: EvolveConfig, owner_id: str | None = None, lease_seconds: float = 30.0
+) -> Run:
+    """Validate ``config`` against the data and record a pending run (no training yet).
+
+    ``owner_id``: the run is born leased to this driver (see :class:`LeaseKeeper`).
+    """
     catalog = BarCatalog(get_settings().bars_dir)
     for symbol in [config.symbol, *config.reference_symbols, *config.strategy.tickers]:
         catalog.meta(symbol)
@@ -97,7 +102,14 @@ def create_run(store: Store, config: EvolveConfig) -> Run:
         "dataset": spec.model_dump(mode="json"),
         "seed_features": seed,
     }
-    return store.runs.create(config.symbol, config.algorithm, stored, config.max_generations)
+    return store.runs.create(
+        config.symbol,
+        config.algorithm,
+        stored,
+        config.max_generations,
+        owner_id=owner_id,
+        lease_seconds=lease_seconds,
+    )
 
 
 def run_context(run: Run) -> RunContext:

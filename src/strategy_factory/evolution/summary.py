@@ -34,6 +34,7 @@ RUN_FIELDS = (
     "configurations_tried",
     "stop_reason",
     "error",
+    "owner_id",
 )
 
 
@@ -42,6 +43,8 @@ def run_json(run: Run) -> dict[str, Any]:
     data = {name: getattr(run, name) for name in RUN_FIELDS}
     for name in ("created_at", "started_at", "finished_at"):
         data[name] = None if data[name] is None else data[name].isoformat()
+    # A running run whose driver stopped heartbeating: nobody will move it on by itself.
+    data["abandoned"] = run.abandoned()
     return data
 
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from strategy_factory.store import ClaimedJob, Store
+from strategy_factory.store import ClaimedJob, Store, is_transient
 
 T = TypeVar("T")
 
@@ -86,11 +86,6 @@ def _lease(job: ClaimedJob) -> Lease:
     )
 
 
-def transient(exc: DBAPIError) -> bool:
-    """Whether a database error is the connection going away (worth waiting out)."""
-    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
-
-
 class StoreJobSource:
     """Jobs straight from the store's ``priority_jobs`` table (``factory worker --db``)."""
 
@@ -101,7 +96,7 @@ class StoreJobSource:
         try:
             return operation()
         except DBAPIError as exc:
-            if not transient(exc):
+            if not is_transient(exc):
                 raise
             detail = " ".join(str(exc.orig).split())[:200]
             raise SourceUnavailableError(f"database unavailable: {detail}") from exc

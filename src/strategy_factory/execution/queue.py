@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from strategy_factory.execution.job_source import transient
-from strategy_factory.store import Job, JobOutcome, Store
+from strategy_factory.store import Job, JobOutcome, Store, is_transient
 
 log = logging.getLogger(__name__)
 MAX_POLL_BACKOFF_SECONDS = 5.0
@@ -109,7 +108,7 @@ class QueueExecutor:
             try:
                 outcomes = self.store.queue.outcomes(ids)
             except DBAPIError as exc:
-                if not transient(exc):
+                if not is_transient(exc):
                     self._fail_all(exc)
                     raise
                 delay = min(delay * 2, MAX_POLL_BACKOFF_SECONDS)  # wait for the store

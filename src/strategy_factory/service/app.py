@@ -73,12 +73,17 @@ def create_app(
     """
     settings = settings or ServiceSettings()
     store = create_store(settings.db)
-    coordinator = Coordinator(store, executor_factory)
+    coordinator = Coordinator(
+        store,
+        executor_factory,
+        lease_seconds=settings.run_lease_seconds,
+        lost_worker_seconds=settings.live_worker_seconds,
+    )
     workers = LocalWorkers(settings.workers, settings.db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        resumed = coordinator.resume()
+        resumed = coordinator.start()
         if resumed:
             log.info("resuming runs %s", ", ".join(resumed))
         workers.start()

@@ -28,7 +28,19 @@ class ServiceSettings(Settings):
         0, ge=0, description="Local worker processes started with the server (FACTORY_WORKERS)."
     )
     live_worker_seconds: float = Field(
-        60.0, gt=0, description="A worker whose last heartbeat is older is not counted live."
+        60.0,
+        gt=0,
+        description="A worker whose last heartbeat is older is not live, and is marked lost.",
+    )
+    run_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Lease of a run this server drives, renewed every third of it "
+            "(FACTORY_RUN_LEASE_SECONDS). A run whose driver stopped heartbeating is taken "
+            "over once it expires."
+        ),
     )
 
     @property

@@ -3,14 +3,27 @@
 Each run is ``Evolution(store, executor).run(run_id)`` with an executor that puts its
 units of work into the durable queue (``QueueExecutor``); workers anywhere do the work.
 Everything a run does is recorded as it happens, so the coordinator keeps no state worth
-saving: on startup it picks up the runs a previous server left ``running`` (or created
-and never started) and continues them, and the engine resumes each without retraining.
+saving.
+
+One coordinator per run, however many servers share the store: the coordinator holds
+the lease of every run it drives (:class:`LeaseKeeper`, renewed every third of
+``lease_seconds``) and every write of the run is fenced by it. Every renewal tick also
+sweeps the store: runs whose lease is free — created and never started, left by a server
+that died, or abandoned by a ``factory evolve`` that was killed — are taken over and
+resumed (the engine resumes each without retraining), and workers that stopped
+heartbeating are marked lost. A second server therefore starts without stealing live
+runs, and takes over a dead server's runs once their leases expire.
+
+When the store goes away, a run's writes fail past their retries and the run is left as
+it is (:class:`StoreUnavailableError`); its lease runs out, and the sweep resumes it once
+the store is back. Nothing is marked failed for an outage, nothing is stranded.
 
 Stopping differs from shutting down. A stop request ends a run as ``stopped``: its
 waiting futures fail with :class:`StopRequestedError`, which the engine handles. A server
 shutdown must leave runs ``running`` so the next server resumes them: the futures fail
 with :class:`ServiceShutdown`, a ``BaseException`` like ``SystemExit``, which the engine's
-``except Exception`` deliberately does not catch and record as a failure.
+``except Exception`` deliberately does not catch and record as a failure; the run's lease
+is released, so the next server need not wait it out.
 """
 
 from __future__ import annotations
@@ -23,14 +36,13 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from strategy_factory.evolution import Evolution, StopRequestedError
+from strategy_factory.evolution.ownership import DEFAULT_LEASE_SECONDS, LeaseKeeper, new_owner_id
 from strategy_factory.execution import Executor, QueueExecutor
-from strategy_factory.store import RunStatus, Store
+from strategy_factory.store import LeaseLostError, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 ExecutorFactory = Callable[[Store, str], Executor]
-_UNFINISHED = (RunStatus.RUNNING.value, RunStatus.PENDING.value)
-_RESUME_LIMIT = 10_000
 
 
 class ServiceShutdown(BaseException):
@@ -101,41 +113,69 @@ class InterruptibleExecutor:
 
 
 class Coordinator:
-    """Runs evolution runs in background threads of this process.
+    """Runs evolution runs in background threads of this process, one lease per run.
 
     Example::
 
         coordinator = Coordinator(store)
-        coordinator.resume()            # runs a previous server left unfinished
+        coordinator.start()             # resume free runs, then keep leases and sweep
         coordinator.launch(run.id)      # a run just created by create_run
     """
 
-    def __init__(self, store: Store, executor_factory: ExecutorFactory = queue_executor) -> None:
+    def __init__(
+        self,
+        store: Store,
+        executor_factory: ExecutorFactory = queue_executor,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        lost_worker_seconds: float = 60.0,
+    ) -> None:
         self.store = store
         self.executor_factory = executor_factory
+        self.lost_worker_seconds = lost_worker_seconds
+        self.keeper = LeaseKeeper(
+            store, new_owner_id("server"), lease_seconds, on_lost=self._lost, on_tick=self.sweep
+        )
         self._lock = threading.Lock()
         self._active: dict[str, tuple[threading.Thread, InterruptibleExecutor]] = {}
         self._closed = False
+
+    @property
+    def owner_id(self) -> str:
+        """The id this coordinator holds run leases under."""
+        return self.keeper.owner_id
 
     def active(self) -> list[str]:
         """Ids of the runs this process is driving now."""
         with self._lock:
             return sorted(self._active)
 
-    def resume(self) -> list[str]:
-        """Continue every run left ``running`` or ``pending``, oldest first; their ids."""
-        unfinished = [
-            run
-            for status in _UNFINISHED
-            for run in self.store.runs.recent(status=status, limit=_RESUME_LIMIT)
-        ]
-        unfinished.sort(key=lambda run: run.created_at)
-        return [run.id for run in unfinished if self.launch(run.id)]
+    def start(self) -> list[str]:
+        """Resume every run whose lease is free, then keep leases and sweep; resumed ids."""
+        resumed = self.resume()
+        self.keeper.start()
+        return resumed
 
-    def launch(self, run_id: str) -> bool:
-        """Start driving ``run_id`` in a thread; False if it is already being driven."""
+    def resume(self) -> list[str]:
+        """Take over and continue every unfinished run nobody drives, oldest first."""
+        free = self.store.runs.claimable(self.owner_id)
+        return [run.id for run in free if self.launch(run.id)]
+
+    def sweep(self) -> None:
+        """One maintenance pass: mark silent workers lost, resume runs whose lease is free."""
+        lost = self.store.workers.mark_lost(self.lost_worker_seconds)
+        if lost:
+            log.warning("worker(s) %s stopped heartbeating: marked lost", ", ".join(lost))
+        resumed = self.resume()
+        if resumed:
+            log.info("took over run(s) %s", ", ".join(resumed))
+
+    def launch(self, run_id: str, resume_failed: bool = False) -> bool:
+        """Start driving ``run_id`` in a thread; False if it is driven already (here or by
+        another process holding its lease). ``resume_failed`` also resumes a failed run."""
         with self._lock:
             if self._closed or run_id in self._active:
+                return False
+            if self.keeper.acquire(run_id, resume_failed) is None:
                 return False
             executor = InterruptibleExecutor(self.executor_factory(self.store, run_id))
             thread = threading.Thread(
@@ -147,26 +187,46 @@ class Coordinator:
 
     def stop(self, run_id: str) -> None:
         """End a run whose stop was requested now, instead of after its current unit."""
-        with self._lock:
-            entry = self._active.get(run_id)
-        if entry is not None:
-            entry[1].interrupt(StopRequestedError())
+        self._interrupt(run_id, StopRequestedError())
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Let go of every run (they stay ``running`` and resume on the next start)."""
         with self._lock:
             self._closed = True
-            entries = list(self._active.values())
-        for _, executor in entries:
+            entries = list(self._active.items())
+        self.keeper.stop()
+        for _, (_, executor) in entries:
             executor.interrupt(ServiceShutdown())
-        for thread, _ in entries:
+        for run_id, (thread, _) in entries:
             thread.join(timeout)
+            if not thread.is_alive():
+                self._release(run_id)
+
+    def _interrupt(self, run_id: str, error: BaseException) -> None:
+        with self._lock:
+            entry = self._active.get(run_id)
+        if entry is not None:
+            entry[1].interrupt(error)
+
+    def _lost(self, run_id: str) -> None:
+        self._interrupt(run_id, LeaseLostError(f"run {run_id} is driven by another process"))
+
+    def _release(self, run_id: str) -> None:
+        with contextlib.suppress(Exception):  # best effort: an unreleased lease expires
+            self.keeper.release(run_id)
 
     def _drive(self, run_id: str, executor: InterruptibleExecutor) -> None:
         try:
-            Evolution(self.store, executor).run(run_id)
+            Evolution(self.store, executor, owner_id=self.owner_id).run(run_id)
+            self.keeper.forget(run_id)  # finishing the run ended its lease
         except ServiceShutdown:
             log.info("run %s left running for the next server to resume", run_id)
+        except LeaseLostError:
+            log.warning("run %s: another process holds its lease now; let go of it", run_id)
+            self.keeper.forget(run_id)
+        except StoreUnavailableError as exc:
+            log.warning("%s", exc)
+            self.keeper.forget(run_id)  # its lease runs out; the sweep resumes it later
         except Exception as exc:
             log.exception("run %s failed", run_id)
             self._record_failure(run_id, exc)
@@ -177,5 +237,16 @@ class Coordinator:
 
     def _record_failure(self, run_id: str, exc: Exception) -> None:
         """Mark the run failed when it broke before the engine could (e.g. its data vanished)."""
-        if self.store.runs.get(run_id).status in _UNFINISHED:
-            self.store.runs.finish(run_id, "failed", "failed", error=f"{type(exc).__name__}: {exc}")
+        try:
+            if self.store.runs.get(run_id).status in ("pending", "running"):
+                self.store.runs.finish(
+                    run_id,
+                    "failed",
+                    "failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    owner_id=self.owner_id,
+                )
+        except (LeaseLostError, Exception) as recording:  # the next sweep retries the run
+            log.warning("could not record run %s as failed: %s", run_id, recording)
+        finally:
+            self.keeper.forget(run_id)

@@ -33,7 +33,7 @@ class _Rehearsal:
         self.runs = self
 
     def create(
-        self, symbol: str, algorithm: str, config: dict[str, Any], max_generations: int
+        self, symbol: str, algorithm: str, config: dict[str, Any], max_generations: int, **_: Any
     ) -> None:
         return None
 

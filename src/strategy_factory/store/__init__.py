@@ -5,7 +5,7 @@ returned :class:`Store` groups the repositories. The job queue (``store.queue``)
 and safe for many workers on many machines.
 """
 
-from strategy_factory.store.database import normalize_url
+from strategy_factory.store.database import StoreUnavailableError, is_transient, normalize_url
 from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.records import (
     ClaimedJob,
@@ -25,6 +25,7 @@ from strategy_factory.store.records import (
     StopReason,
     Worker,
 )
+from strategy_factory.store.runs import LeaseLostError
 from strategy_factory.store.simulations import KEY_METRICS, strategy_key
 from strategy_factory.store.store import Store, create_store
 
@@ -38,6 +39,7 @@ __all__ = [
     "JobQueue",
     "JobRecord",
     "JobStatus",
+    "LeaseLostError",
     "LineageEdge",
     "ModelRecord",
     "Period",
@@ -47,8 +49,10 @@ __all__ = [
     "SimulationResult",
     "StopReason",
     "Store",
+    "StoreUnavailableError",
     "Worker",
     "create_store",
+    "is_transient",
     "normalize_url",
     "strategy_key",
 ]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from strategy_factory.errors import FactoryError
@@ -117,8 +117,15 @@ def _use_wal(cursor: Any) -> None:
             pause = min(pause * 2, 0.5)
 
 
-def _is_transient(exc: DBAPIError) -> bool:
-    return isinstance(exc, OperationalError) or exc.connection_invalidated
+class StoreUnavailableError(FactoryError):
+    """The store stayed unreachable past every retry (the database is down or cut off)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error is the connection going away (worth waiting out)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 class Database:
@@ -142,23 +149,31 @@ class Database:
             with connection.begin():
                 yield connection
 
-    def retrying(self, operation: Callable[[Connection, bool], T]) -> T:
-        """Run ``operation`` in a writing transaction, retrying when the connection drops.
+    def retrying(self, operation: Callable[[Connection, bool], T], write: bool = True) -> T:
+        """Run ``operation`` in a transaction, retrying when the connection drops.
 
         ``operation(connection, retried)`` must be idempotent: it may run again after a
-        failure whose commit state is unknown, and ``retried`` tells it so.
+        failure whose commit state is unknown, and ``retried`` tells it so. The backoff
+        (:data:`RETRY_DELAYS`, about 6 s) rides out a database restart; a store that stays
+        away longer raises the last connection error.
         """
         for attempt, delay in enumerate(RETRY_DELAYS):
             try:
-                return self._run_once(operation, retried=attempt > 0)
+                return self._run_once(operation, attempt > 0, write)
             except DBAPIError as exc:
-                if not _is_transient(exc):
+                if not is_transient(exc):
                     raise
                 time.sleep(delay * (0.5 + random.random()))
-        return self._run_once(operation, retried=True)
+        return self._run_once(operation, True, write)
 
-    def _run_once(self, operation: Callable[[Connection, bool], T], retried: bool) -> T:
-        with self.write() as connection:
+    def reading(self, query: Callable[[Connection], T]) -> T:
+        """Run ``query`` in a read transaction, retried like :meth:`retrying`."""
+        return self.retrying(lambda connection, _: query(connection), write=False)
+
+    def _run_once(
+        self, operation: Callable[[Connection, bool], T], retried: bool, write: bool
+    ) -> T:
+        with self.write() if write else self.read() as connection:
             return operation(connection, retried)
 
     def insert(self, table: Table) -> Any:

@@ -1,12 +1,16 @@
 """The lineage DAG: which model was pruned into which, and a run's generations.
 
-Ancestry and descendants are each ONE recursive CTE (``WITH RECURSIVE``), so a chain of
-any length costs one round trip on either backend.
+A model reused by several runs (same fingerprint) appears in each run's lineage, so the
+DAG over all runs fans out. Ancestry and descendants therefore follow the edges of ONE
+run (by default the run that trained the model): the path that run took, each model once.
+Each is ONE recursive CTE (``WITH RECURSIVE``), bounded by the run's depth, so a chain
+of any length costs one round trip on either backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, literal, select, update
 
@@ -16,8 +20,8 @@ from strategy_factory.store.records import GenerationSummary, LineageEdge, Perio
 from strategy_factory.store.tables import evolution_log as edges
 from strategy_factory.store.tables import models, simulation_results
 
-# A guard against a corrupted (cyclic) log; real lineages are a few dozen generations deep.
-MAX_DEPTH = 10_000
+# A guard against a corrupted (cyclic) log: a run has at most 100 generations.
+MAX_DEPTH = 1_000
 _EDGE_COLUMNS = [edges.c[name] for name in LineageEdge.__dataclass_fields__]
 
 
@@ -50,17 +54,30 @@ class LineageRepository:
             "remaining_features": list(remaining_features),
             "reason": reason,
         }
-        with self._db.write() as connection:
-            row = connection.execute(edges.insert().values(values).returning(*edges.c)).one()
-        return LineageEdge.from_row(row)
+        # A step of a run is recorded once, even when the write is retried or repeated.
+        insert = (
+            self._db.insert(edges)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[edges.c.run_id, edges.c.child_model_id])
+        )
+        existing = select(edges).where(
+            edges.c.run_id == run_id, edges.c.child_model_id == child_model_id
+        )
+
+        def operation(connection: Connection, _: bool) -> LineageEdge:
+            connection.execute(insert)
+            return LineageEdge.from_row(connection.execute(existing).one())
+
+        return self._db.retrying(operation)
 
     def of_run(self, run_id: str) -> list[LineageEdge]:
         """Every edge a run recorded, by generation."""
         query = (
             select(edges).where(edges.c.run_id == run_id).order_by(edges.c.generation, edges.c.id)
         )
-        with self._db.read() as connection:
-            return [LineageEdge.from_row(row) for row in connection.execute(query)]
+        return self._db.reading(
+            lambda connection: [LineageEdge.from_row(row) for row in connection.execute(query)]
+        )
 
     def set_parent_sqn(self, run_id: str, parent_model_id: str, sqn: float | None) -> int:
         """Record the parent's SQN on its children's edges once it has been simulated."""
@@ -69,22 +86,26 @@ class LineageRepository:
             .where(edges.c.run_id == run_id, edges.c.parent_model_id == parent_model_id)
             .values(parent_sqn=sqn)
         )
-        with self._db.write() as connection:
-            return connection.execute(statement).rowcount
+        return self._db.retrying(lambda c, _: c.execute(statement).rowcount)
 
-    def ancestry(self, model_id: str) -> list[LineageEdge]:
-        """The edges from the seed down to ``model_id``, seed first."""
-        return self._walk(model_id, upward=True)
+    def ancestry(self, model_id: str, run_id: str | None = None) -> list[LineageEdge]:
+        """The edges from the seed down to ``model_id`` in run ``run_id``, seed first.
 
-    def descendants(self, model_id: str) -> list[LineageEdge]:
-        """Every edge below ``model_id``, nearest generation first."""
-        return self._walk(model_id, upward=False)
+        ``run_id`` defaults to the run that trained the model.
+        """
+        return self._walk(model_id, run_id, upward=True)
 
-    def _walk(self, model_id: str, upward: bool) -> list[LineageEdge]:
+    def descendants(self, model_id: str, run_id: str | None = None) -> list[LineageEdge]:
+        """Every edge below ``model_id`` in run ``run_id``, nearest generation first."""
+        return self._walk(model_id, run_id, upward=False)
+
+    def _walk(self, model_id: str, run_id: str | None, upward: bool) -> list[LineageEdge]:
+        trained_by = self._db.reading(lambda connection: _require_model(connection, model_id))
+        run = run_id or trained_by
         start = edges.c.child_model_id if upward else edges.c.parent_model_id
         walk = (
             select(*_EDGE_COLUMNS, literal(0).label("depth"))
-            .where(start == model_id)
+            .where(start == model_id, edges.c.run_id == run)
             .cte("walk", recursive=True)
         )
         step = edges.alias("step")
@@ -95,20 +116,22 @@ class LineageRepository:
         )
         walk = walk.union_all(
             select(*[step.c[c.name] for c in _EDGE_COLUMNS], walk.c.depth + 1).where(
-                and_(link, walk.c.depth < MAX_DEPTH)
+                and_(link, step.c.run_id == run, walk.c.depth < MAX_DEPTH)
             )
         )
         order = walk.c.depth.desc() if upward else walk.c.depth
         query = select(*[walk.c[c.name] for c in _EDGE_COLUMNS]).order_by(order, walk.c.id)
-        with self._db.read() as connection:
-            _require_model(connection, model_id)
-            return [LineageEdge.from_row(row) for row in connection.execute(query)]
+        return self._db.reading(lambda c: [LineageEdge.from_row(row) for row in c.execute(query)])
 
     def generations(self, run_id: str) -> list[GenerationSummary]:
         """Per generation of a run: models, selection simulations, best SQN and its model."""
-        with self._db.read() as connection:
+
+        def query(connection: Connection) -> tuple[list[Any], dict[int, Any]]:
             counts = connection.execute(_generation_counts(run_id)).all()
-            best = {row.generation: row for row in connection.execute(_best_per_generation(run_id))}
+            ranked = connection.execute(_best_per_generation(run_id))
+            return counts, {row.generation: row for row in ranked}
+
+        counts, best = self._db.reading(query)
         summaries = []
         for row in counts:
             top = best.get(row.generation)
@@ -158,6 +181,9 @@ def _best_per_generation(run_id: str) -> Select:
     return select(ranked).where(ranked.c.rank == 1)
 
 
-def _require_model(connection: Connection, model_id: str) -> None:
-    if connection.execute(select(models.c.id).where(models.c.id == model_id)).first() is None:
+def _require_model(connection: Connection, model_id: str) -> str | None:
+    """The run that trained ``model_id`` (raises :class:`NotFoundError` for an unknown id)."""
+    row = connection.execute(select(models.c.run_id).where(models.c.id == model_id)).first()
+    if row is None:
         raise NotFoundError(f"no model {model_id!r}: list a run's models to see the known ids")
+    return row.run_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from strategy_factory.errors import NotFoundError
 from strategy_factory.store.database import Database
@@ -35,7 +35,7 @@ class PromotedRepository:
         dsr: float | None = None,
         pbo: float | None = None,
     ) -> PromotedModel:
-        """Record a promotion.
+        """Record a promotion (once per run and model: recording it again returns the first).
 
         ``strategy`` is the full trading configuration (ticker, threshold, z_limit,
         regime_filter, mode, costs, fill); ``verdict`` the per-criterion reasons;
@@ -56,14 +56,25 @@ class PromotedRepository:
             "verdict": dict(verdict),
             "lineage": dict(lineage) if isinstance(lineage, Mapping) else list(lineage),
         }
-        with self._db.write() as connection:
-            statement = promoted.insert().values(values).returning(*promoted.c)
-            return PromotedModel.from_row(connection.execute(statement).one())
+        insert = (
+            self._db.insert(promoted)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[promoted.c.run_id, promoted.c.model_id])
+        )
+        existing = select(promoted).where(
+            promoted.c.run_id == run_id, promoted.c.model_id == model_id
+        )
+
+        def operation(connection: Connection, _: bool) -> PromotedModel:
+            connection.execute(insert)
+            return PromotedModel.from_row(connection.execute(existing).one())
+
+        return self._db.retrying(operation)
 
     def get(self, promoted_id: str) -> PromotedModel:
         """The promotion ``promoted_id`` (raises :class:`NotFoundError` when there is none)."""
-        with self._db.read() as connection:
-            row = connection.execute(select(promoted).where(promoted.c.id == promoted_id)).first()
+        query = select(promoted).where(promoted.c.id == promoted_id)
+        row = self._db.reading(lambda connection: connection.execute(query).first())
         if row is None:
             raise NotFoundError(
                 f"no promoted model {promoted_id!r}: list promotions to see the known ids"
@@ -75,5 +86,4 @@ class PromotedRepository:
         query = select(promoted).order_by(promoted.c.created_at.desc(), promoted.c.id).limit(limit)
         if run_id is not None:
             query = query.where(promoted.c.run_id == run_id)
-        with self._db.read() as connection:
-            return [PromotedModel.from_row(row) for row in connection.execute(query)]
+        return self._db.reading(lambda c: [PromotedModel.from_row(row) for row in c.execute(query)])

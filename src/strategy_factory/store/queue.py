@@ -58,8 +58,8 @@ class JobQueue:
             .on_conflict_do_nothing()
             .returning(jobs.c.id, sort_by_parameter_order=True)
         )
-        with self._db.write() as connection:
-            return len(connection.execute(statement, rows).all())
+        # Idempotent (ON CONFLICT DO NOTHING), so retried when the connection drops.
+        return self._db.retrying(lambda c, _: len(c.execute(statement, rows).all()))
 
     def claim(
         self, worker_id: str, kinds: Sequence[str] | None = None, lease_seconds: float = 60.0
@@ -184,37 +184,35 @@ class JobQueue:
 
     def get(self, job_id: int) -> JobRecord:
         """The job ``job_id`` in its current state."""
-        with self._db.read() as connection:
-            row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        query = select(jobs).where(jobs.c.id == job_id)
+        row = self._db.reading(lambda connection: connection.execute(query).first())
         if row is None:
             raise NotFoundError(f"no job {job_id}: list pending jobs to see the known ids")
         return JobRecord.from_row(row)
 
     def find(self, dedup_key: str, run_id: str | None = None) -> JobRecord | None:
         """The job that ``dedup_key`` names in run ``run_id`` (or among jobs of no run)."""
-        with self._db.read() as connection:
-            row = connection.execute(queue_sql.by_dedup_key(dedup_key, run_id)).first()
+        query = queue_sql.by_dedup_key(dedup_key, run_id)
+        row = self._db.reading(lambda connection: connection.execute(query).first())
         return None if row is None else JobRecord.from_row(row)
 
     def outcomes(self, job_ids: Sequence[int]) -> list[JobOutcome]:
         """How those of ``job_ids`` that have finished ended (done or failed), in one query."""
         if not job_ids:
             return []
-        with self._db.read() as connection:
-            rows = connection.execute(queue_sql.finished_outcomes(job_ids))
-            return [JobOutcome.from_row(row) for row in rows]
+        query = queue_sql.finished_outcomes(job_ids)
+        return self._db.reading(lambda c: [JobOutcome.from_row(row) for row in c.execute(query)])
 
     def pending(self, limit: int = 50) -> list[JobRecord]:
         """Pending jobs in the order they will be claimed."""
-        with self._db.read() as connection:
-            rows = connection.execute(queue_sql.pending_jobs(limit))
-            return [JobRecord.from_row(row) for row in rows]
+        query = queue_sql.pending_jobs(limit)
+        return self._db.reading(lambda c: [JobRecord.from_row(row) for row in c.execute(query)])
 
     def counts_by_status(self, run_id: str | None = None) -> dict[str, int]:
         """Jobs per status (every status present, zero when none), of one run or all."""
         counts = dict.fromkeys((status.value for status in JobStatus), 0)
-        with self._db.read() as connection:
-            counts |= dict(connection.execute(queue_sql.count_by_status(run_id)).all())
+        query = queue_sql.count_by_status(run_id)
+        counts |= dict(self._db.reading(lambda connection: connection.execute(query).all()))
         return counts
 
 

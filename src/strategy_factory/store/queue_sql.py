@@ -115,7 +115,9 @@ def complete_job(job_id: int, lease_token: str, result: Any) -> Update:
     return (
         update(jobs)
         .where(*_held(job_id, lease_token))
-        .values(status=DONE, result=result, completed_at=utcnow(), lease_expires_at=None)
+        .values(
+            status=DONE, result=result, error=None, completed_at=utcnow(), lease_expires_at=None
+        )
         .returning(jobs.c.id)
     )
 
@@ -137,6 +139,7 @@ def complete_held() -> Update:
         .values(
             status=DONE,
             result=bindparam("job_result", type_=jobs.c.result.type),
+            error=None,
             completed_at=utcnow(),
             lease_expires_at=None,
         )

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Self, TypeVar
 
@@ -106,6 +106,24 @@ class Run(_Record):
     stop_reason: str | None
     error: str | None
     stop_requested: bool
+    owner_id: str | None = None
+    owner_expires_at: datetime | None = None
+
+    def abandoned(self, now: datetime | None = None) -> bool:
+        """Unfinished, and nobody holds a live lease on it: its driver stopped heartbeating.
+
+        Such a run continues with ``factory evolve --resume`` (or ``POST
+        /runs/{id}/resume``), or is picked up by the next server that starts.
+        """
+        if self.status != RunStatus.RUNNING.value:
+            return False
+        expires = self.owner_expires_at
+        return expires is None or expires < (now or datetime.now(UTC))
+
+    @property
+    def display_status(self) -> str:
+        """The status to show: ``abandoned`` for a running run nobody drives."""
+        return "abandoned" if self.abandoned() else self.status
 
 
 @dataclass(frozen=True)

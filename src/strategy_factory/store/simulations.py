@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.store.database import Database
@@ -60,18 +60,22 @@ class SimulationRepository:
         recorded = select(results.c.strategy_key).where(
             *(results.c[name] == value for name, value in scope.items())
         )
-        with self._db.write() as connection:
+
+        def operation(connection: Connection, _: bool) -> int:
+            fresh = dict(values)
             if self._db.dialect == "postgresql":
                 # Writers of the same model's results take turns, so the count stays exact.
                 key = func.hashtext(f"{run_id}/{model_id}/{scope['period']}")
                 connection.execute(select(func.pg_advisory_xact_lock(key)))
             for strategy in connection.execute(recorded).scalars():
-                values.pop(strategy, None)
-            if values:
+                fresh.pop(strategy, None)
+            if fresh:
                 # A plain executemany (no RETURNING): psycopg pipelines it, several times
                 # faster than one giant multi-row statement.
-                connection.execute(_insert_new(self._db), list(values.values()))
-        return len(values)
+                connection.execute(_insert_new(self._db), list(fresh.values()))
+            return len(fresh)
+
+        return self._db.retrying(operation)
 
     def top(
         self,
@@ -89,9 +93,10 @@ class SimulationRepository:
         column = results.c[metric]
         order = column.desc().nulls_last() if descending else column.asc().nulls_last()
         query = _scoped(select(results), run_id, model_id, period).order_by(order, results.c.id)
-        with self._db.read() as connection:
-            rows = connection.execute(query.limit(limit))
-            return [SimulationResult.from_row(row) for row in rows]
+        limited = query.limit(limit)
+        return self._db.reading(
+            lambda c: [SimulationResult.from_row(row) for row in c.execute(limited)]
+        )
 
     def find(
         self, run_id: str, model_id: str, period: str, strategy: Mapping[str, Any]
@@ -100,15 +105,13 @@ class SimulationRepository:
         query = _scoped(select(results), run_id, model_id, period).where(
             results.c.strategy_key == strategy_key(strategy)
         )
-        with self._db.read() as connection:
-            row = connection.execute(query).first()
+        row = self._db.reading(lambda connection: connection.execute(query).first())
         return None if row is None else SimulationResult.from_row(row)
 
     def count(self, run_id: str, *, model_id: str | None = None, period: str | None = None) -> int:
         """How many results a run (or one of its models, or one period) has."""
         query = _scoped(select(func.count()).select_from(results), run_id, model_id, period)
-        with self._db.read() as connection:
-            return connection.execute(query).scalar_one()
+        return self._db.reading(lambda connection: connection.execute(query).scalar_one())
 
 
 def _insert_new(database: Database) -> Any:

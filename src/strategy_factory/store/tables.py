@@ -42,7 +42,7 @@ RUN_STATUSES = ("pending", "running", "completed", "failed", "stopped")
 STOP_REASONS = ("max_generations", "cannot_prune", "promoted", "failed", "stopped_by_user")
 JOB_STATUSES = ("pending", "running", "done", "failed")
 PERIODS = ("selection", "holdout")
-WORKER_STATUSES = ("running", "stopped")
+WORKER_STATUSES = ("running", "stopped", "lost")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -81,6 +81,9 @@ evolution_runs = Table(
     Column("stop_reason", String(32)),
     Column("error", Text),
     Column("stop_requested", Boolean, nullable=False, default=False),
+    # The lease of the process driving the run (see store.runs.RunRepository.acquire).
+    Column("owner_id", String(128)),
+    Column("owner_expires_at", UtcDateTime()),
     _one_of("status", RUN_STATUSES, "status"),
     _one_of("stop_reason", STOP_REASONS, "stop_reason"),
     Index(None, "created_at"),
@@ -137,6 +140,18 @@ model_fingerprints = Table(
     Column("hits", Integer, nullable=False, default=0),
 )
 
+# A fingerprint being trained right now, so that concurrent runs train it once: the
+# claim holder trains, the others wait for the model or for the claim's lease to expire.
+training_claims = Table(
+    "training_claims",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("run_id", String(32)),
+    Column("owner_id", String(128), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    _created_at(),
+)
+
 evolution_log = Table(
     "evolution_log",
     metadata,
@@ -151,6 +166,7 @@ evolution_log = Table(
     Column("reason", Text),
     _created_at(),
     Index(None, "run_id", "generation"),
+    Index("uq_evolution_log_run_child", "run_id", "child_model_id", unique=True),
 )
 
 simulation_results = Table(
@@ -197,6 +213,7 @@ promoted_models = Table(
     Column("verdict", JsonDocument(), nullable=False),
     Column("lineage", JsonDocument(), nullable=False),
     _created_at(),
+    Index("uq_promoted_models_run_model", "run_id", "model_id", unique=True),
 )
 
 priority_jobs = Table(

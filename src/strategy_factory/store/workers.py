@@ -1,4 +1,4 @@
-"""Worker processes: registration, heartbeats (on the database clock), liveness."""
+"""Worker processes: registration, heartbeats (on the database clock), liveness, loss."""
 
 from __future__ import annotations
 
@@ -43,8 +43,7 @@ class WorkerRepository:
             .on_conflict_do_update(index_elements=[workers.c.id], set_=restart)
             .returning(*workers.c)
         )
-        with self._db.write() as connection:
-            return Worker.from_row(connection.execute(statement).one())
+        return self._db.retrying(lambda c, _: Worker.from_row(c.execute(statement).one()))
 
     def heartbeat(self, worker_id: str, current_job_id: int | None = None) -> Worker:
         """Stamp a sign of life and the job the worker is on (None when idle)."""
@@ -67,15 +66,31 @@ class WorkerRepository:
             )
             .order_by(workers.c.started_at, workers.c.id)
         )
-        with self._db.read() as connection:
-            return [Worker.from_row(row) for row in connection.execute(query)]
+        return self._db.reading(lambda c: [Worker.from_row(row) for row in c.execute(query)])
+
+    def mark_lost(self, after_seconds: float) -> list[str]:
+        """Mark ``lost`` the running workers silent for over ``after_seconds``; their ids.
+
+        A worker killed with -9 never says it stopped: without this it would be listed as
+        running forever. A lost worker that comes back is running again at its next
+        heartbeat.
+        """
+        statement = (
+            update(workers)
+            .where(
+                workers.c.status == "running",
+                workers.c.last_heartbeat < utc_after(-float(after_seconds)),
+            )
+            .values(status="lost", current_job_id=None)
+            .returning(workers.c.id)
+        )
+        return self._db.retrying(lambda c, _: sorted(c.execute(statement).scalars()))
 
     def _update(self, worker_id: str, values: dict[str, object]) -> Worker:
         statement = (
             update(workers).where(workers.c.id == worker_id).values(values).returning(*workers.c)
         )
-        with self._db.write() as connection:
-            row = connection.execute(statement).first()
+        row = self._db.retrying(lambda c, _: c.execute(statement).first())
         if row is None:
             raise NotFoundError(f"no worker {worker_id!r}: register the worker first")
         return Worker.from_row(row)

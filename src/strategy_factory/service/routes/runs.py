@@ -1,15 +1,18 @@
-"""``/runs``: list runs, one run with its generations, stop a run."""
+"""``/runs``: list runs, one run with its generations, stop or resume a run."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import status as http_status
 
+from strategy_factory.errors import FactoryError
 from strategy_factory.evolution import generations, run_json, run_summary
 from strategy_factory.service.deps import CoordinatorDep, Reader, StoreDep, Writer
 from strategy_factory.service.schemas.runs import (
     GenerationOut,
+    ResumeResponse,
     RunOut,
     RunSummaryOut,
     StopResponse,
@@ -51,3 +54,23 @@ def stop_run(run_id: str, store: StoreDep, coordinator: CoordinatorDep) -> StopR
         coordinator.stop(run_id)
         store.queue.cancel_pending(run_id, "the run was stopped by the user")
     return StopResponse(run_id=run_id, stopping=stopping, status=store.runs.get(run_id).status)
+
+
+@router.post("/{run_id}/resume", response_model=ResumeResponse, dependencies=[Writer])
+def resume_run(run_id: str, store: StoreDep, coordinator: CoordinatorDep) -> ResumeResponse:
+    """Continue a failed or abandoned run (409 while another process drives it).
+
+    The run resumes where it stopped: trained models are reused by fingerprint and
+    recorded results are not redone.
+    """
+    run = store.runs.get(run_id)
+    if run.status in ("completed", "stopped"):
+        raise FactoryError(f"run {run_id} has {run.status}; start a new run instead")
+    if run_id not in coordinator.active() and not coordinator.launch(run_id, resume_failed=True):
+        holder = store.runs.get(run_id)
+        raise HTTPException(
+            status_code=http_status.HTTP_409_CONFLICT,
+            detail=f"run {run_id} is driven by {holder.owner_id} (its lease runs until "
+            f"{holder.owner_expires_at}); stop it there, or wait for the lease to expire",
+        )
+    return ResumeResponse(run_id=run_id, status=store.runs.get(run_id).status)

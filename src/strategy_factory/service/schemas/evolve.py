@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from strategy_factory.evolution import EvolveConfig
+from strategy_factory.evolution.config import MAX_GRID_AXIS, Threshold
 
 _THRESHOLDS_HELP = (
     "Absolute minimum |prediction| values of the strategy grid (same as strategy.thresholds); "
@@ -42,7 +43,10 @@ RunOptions = create_model(  # type: ignore[call-overload]
     "RunOptions",
     __base__=_OneThresholdList,
     __doc__="Every EvolveConfig field but the symbol; all optional, with its defaults.",
-    thresholds=(list[float] | None, Field(None, description=_THRESHOLDS_HELP)),
+    thresholds=(
+        list[Threshold] | None,
+        Field(None, max_length=MAX_GRID_AXIS, description=_THRESHOLDS_HELP),
+    ),
     **_SHARED,
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class RunOut(BaseModel):
@@ -32,6 +32,16 @@ class RunOut(BaseModel):
     configurations_tried: int
     stop_reason: str | None
     error: str | None
+    owner_id: str | None = Field(
+        None, description="The process driving the run (its lease holder), if any."
+    )
+    abandoned: bool = Field(
+        False,
+        description=(
+            "Running, but its driver stopped heartbeating: resume it with "
+            "POST /runs/{id}/resume (a server also takes it over by itself)."
+        ),
+    )
 
 
 class SimulationOut(BaseModel):
@@ -91,6 +101,13 @@ class RunSummaryOut(BaseModel):
     generations: list[GenerationOut]
     promoted: list[PromotionBrief]
     verdict: str
+
+
+class ResumeResponse(BaseModel):
+    """The run was taken over by this server and is being driven again."""
+
+    run_id: str
+    status: str
 
 
 class StopResponse(BaseModel):
