@@ -29,6 +29,7 @@ from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator, ExecutorFactory, queue_executor
 from strategy_factory.service.deps import reject_nul
 from strategy_factory.service.local_workers import LocalWorkers
+from strategy_factory.service.middleware import install_middleware
 from strategy_factory.service.routes import (
     dashboard,
     evolve,
@@ -104,6 +105,7 @@ def create_app(
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_error_handlers(app)
+    install_middleware(app, settings)
     return app
 
 
