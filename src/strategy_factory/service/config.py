@@ -42,6 +42,11 @@ class ServiceSettings(Settings):
         "the bound address (FACTORY_TRUSTED_HOSTS, comma separated; '*' turns the Host "
         "check off, which re-opens DNS rebinding).",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=0,
+        description="Largest request body accepted, in bytes (FACTORY_MAX_BODY_BYTES).",
+    )
 
     @field_validator("trusted_hosts", mode="before")
     @classmethod

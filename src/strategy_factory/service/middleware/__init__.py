@@ -1,15 +1,27 @@
-"""The service's door: pure ASGI middleware every request passes before any route."""
+"""The service's door: pure ASGI middleware every request passes before any route.
+
+From the outside in: the Host and Origin checks, then the body limit.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from strategy_factory.service.config import ServiceSettings
+from strategy_factory.service.middleware.body_limit import BodyLimit, too_large_message
 from strategy_factory.service.middleware.hosts import HostCheck, TrustedHosts, host_name
 
-__all__ = ["HostCheck", "TrustedHosts", "host_name", "install_middleware"]
+__all__ = [
+    "BodyLimit",
+    "HostCheck",
+    "TrustedHosts",
+    "host_name",
+    "install_middleware",
+    "too_large_message",
+]
 
 
 def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
     """Put the door's middleware on ``app`` in its order (the last added is outermost)."""
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheck, trusted=TrustedHosts(settings))
