@@ -1,6 +1,8 @@
 """The service's door: pure ASGI middleware every request passes before any route.
 
-From the outside in: the Host and Origin checks, then the body limit.
+From the outside in: security headers (on every answer, refusals included), the Host
+and Origin checks, then the body limit. Errors that escape the application entirely
+(500) are answered outside all middleware, so that handler adds the headers itself.
 """
 
 from __future__ import annotations
@@ -9,11 +11,19 @@ from fastapi import FastAPI
 
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.middleware.body_limit import BodyLimit, too_large_message
+from strategy_factory.service.middleware.headers import (
+    CONTENT_SECURITY_POLICY,
+    SECURITY_HEADERS,
+    SecurityHeaders,
+)
 from strategy_factory.service.middleware.hosts import HostCheck, TrustedHosts, host_name
 
 __all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "SECURITY_HEADERS",
     "BodyLimit",
     "HostCheck",
+    "SecurityHeaders",
     "TrustedHosts",
     "host_name",
     "install_middleware",
@@ -25,3 +35,4 @@ def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
     """Put the door's middleware on ``app`` in its order (the last added is outermost)."""
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheck, trusted=TrustedHosts(settings))
+    app.add_middleware(SecurityHeaders)
