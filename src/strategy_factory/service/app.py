@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from strategy_factory import __version__
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator, ExecutorFactory, queue_executor
-from strategy_factory.service.deps import reject_nul
+from strategy_factory.service.deps import reject_invalid_text
 from strategy_factory.service.local_workers import LocalWorkers
 from strategy_factory.service.middleware import install_middleware
 from strategy_factory.service.responses import FiniteJSONResponse, add_error_handlers
@@ -75,7 +75,7 @@ def create_app(
         description="Evolution runs, the job queue, promoted strategies and the dashboard.",
         default_response_class=FiniteJSONResponse,
         lifespan=lifespan,
-        dependencies=[Depends(reject_nul)],
+        dependencies=[Depends(reject_invalid_text)],
         # The docs page is served by routes/docs.py, under a Content-Security-Policy.
         docs_url=None,
         redoc_url=None,
