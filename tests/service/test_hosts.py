@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.service import ServiceSettings
+from strategy_factory.service.middleware import TrustedHosts
 from tests.service.conftest import held, row_counts, serving
 from tests.service.test_evolve import BASE
 from tests.service.test_security import TOKEN, WRITES
@@ -166,3 +167,33 @@ def test_listening_on_every_address_needs_the_names_clients_use(
         ).check_exposure()
         ServiceSettings(host=wildcard, api_token=TOKEN, trusted_hosts=["*"]).check_exposure()
     ServiceSettings(host="10.0.0.5", api_token=TOKEN).check_exposure()  # its own name
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "method", "status"),
+    [
+        ("127.0.0.1:8400", None, "POST", None),
+        ("[::1]:8400", "http://[::1]:8400", "DELETE", None),
+        ("factory.internal", "https://FACTORY.internal.", "PATCH", None),
+        ("factory.internal", "http://evil.example", "GET", None),  # reads are not guarded
+        ("factory.internal", "http://evil.example", "put", 403),
+        ("factory.internal", "http://[::1", "POST", 403),  # malformed
+        (None, None, "GET", 400),
+        ("::1", None, "GET", None),  # a bare IPv6 address, as some clients send it
+        ("127.0.0.1:8400:evil", None, "GET", 400),
+        ("evil.example@127.0.0.1", None, "GET", 400),
+    ],
+)
+def test_the_rules_on_single_requests(
+    host: str | None, origin: str | None, method: str, status: int | None
+) -> None:
+    trusted = TrustedHosts(ServiceSettings(host="0.0.0.0", trusted_hosts=["factory.internal"]))
+    refused = trusted.refusal(host, origin, method)
+    assert (None if refused is None else refused[0]) == status
+
+
+def test_with_a_star_a_page_must_still_name_the_host_it_writes_to() -> None:
+    anyone = TrustedHosts(ServiceSettings(host="0.0.0.0", trusted_hosts=["*"]))
+    assert anyone.refusal("any.example:80", "http://any.example", "POST") is None
+    assert anyone.refusal("any.example", "http://other.example", "POST")[0] == 403
+    assert anyone.refusal(None, "null", "POST")[0] == 403

@@ -10,24 +10,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from strategy_factory.service.config import ServiceSettings
-from strategy_factory.service.middleware.body_limit import BodyLimit, too_large_message
-from strategy_factory.service.middleware.headers import (
-    CONTENT_SECURITY_POLICY,
-    SECURITY_HEADERS,
-    SecurityHeaders,
-)
-from strategy_factory.service.middleware.hosts import HostCheck, TrustedHosts, host_name
+from strategy_factory.service.middleware.body_limit import BodyLimit
+from strategy_factory.service.middleware.headers import SECURITY_HEADERS, SecurityHeaders
+from strategy_factory.service.middleware.hosts import HostCheck, TrustedHosts
 
 __all__ = [
-    "CONTENT_SECURITY_POLICY",
     "SECURITY_HEADERS",
     "BodyLimit",
     "HostCheck",
     "SecurityHeaders",
     "TrustedHosts",
-    "host_name",
     "install_middleware",
-    "too_large_message",
 ]
 
 

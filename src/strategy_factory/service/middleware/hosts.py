@@ -77,7 +77,7 @@ class TrustedHosts:
         if origin is None or method.upper() not in STATE_CHANGING:
             return None
         from_page = origin_name(origin)
-        if self.trusts(from_page) or (self.anyone and from_page == name):
+        if self.trusts(from_page) or (self.anyone and from_page is not None and from_page == name):
             return None
         return 403, (
             f"the request comes from a web page at Origin {shorten(origin, _SHOWN)!r}, which "
