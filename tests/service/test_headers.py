@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -36,8 +37,9 @@ def policy(header: str) -> dict[str, str]:
     return {name: sources.strip() for name, _, sources in pairs}
 
 
-def assert_secured(response: object, what: str) -> None:
-    headers = response.headers  # type: ignore[attr-defined]
+def assert_secured(response: httpx.Response, what: str) -> None:
+    """The response carries every security header, with a strict script policy."""
+    headers = response.headers
     for name, value in EXPECTED.items():
         assert headers.get(name) == value, (what, name, headers.get(name))
     directives = policy(headers["content-security-policy"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -58,7 +59,9 @@ FOREIGN_ORIGINS = [
 ]
 
 
-def _send(client: TestClient, method: str, path: str, body: object, **headers: str) -> object:
+def _send(
+    client: TestClient, method: str, path: str, body: object, **headers: str
+) -> httpx.Response:
     return client.request(method, path, json=body, headers=headers)
 
 

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -102,12 +103,11 @@ def raw_json(value: object) -> str:
     return text
 
 
-def assert_answered(response: object, what: object) -> None:
+def assert_answered(response: httpx.Response, what: object) -> None:
     """Below 500, strict JSON (no NaN or Infinity), and a bounded body."""
-    status, content = response.status_code, response.content  # type: ignore[attr-defined]
-    assert status < 500, (ascii(what)[:2000], response.text[:2000])  # type: ignore[attr-defined]
-    strict_json(content.decode())
-    assert len(content) < ERROR_BODY_BOUND, (ascii(what)[:2000], len(content))
+    assert response.status_code < 500, (ascii(what)[:2000], response.text[:2000])
+    strict_json(response.text)
+    assert len(response.content) < ERROR_BODY_BOUND, (ascii(what)[:2000], len(response.content))
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
