@@ -45,7 +45,7 @@ def shorten(message: str, limit: int = LONGEST_MESSAGE) -> str:
 
     A quoted value or a run of characters without a space longer than ``LONGEST_RUN``
     keeps its first ``KEPT`` characters plus ``… (N characters)``; a message still longer
-    than ``limit`` (at least 200) loses its middle.
+    than ``limit`` (at least 120) loses its middle.
 
     Example::
 
