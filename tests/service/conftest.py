@@ -7,6 +7,7 @@ without it unless ``FACTORY_REQUIRE_BROWSER=1``, which makes them fail instead.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from strategy_factory.store.tables import metadata
 from tests.conftest import shared_postgres_database
 
 CHROMIUM = Path("/usr/bin/chromium")
+LOCAL_URL = "http://127.0.0.1"
 REQUIRE_BROWSER = os.environ.get("FACTORY_REQUIRE_BROWSER") == "1"
 FINISHED = ("completed", "failed", "stopped")
 BACKENDS = [
@@ -127,10 +129,33 @@ def serving(
     executor_factory: Callable[[Store, str], Executor] = inline,
     **settings: Any,
 ) -> Iterator[TestClient]:
-    """A started service (lifespan run: coordinator resumed) and a client for it."""
+    """A started service (lifespan run: coordinator resumed) and a client for it.
+
+    The client names the server ``127.0.0.1`` in its Host header, as a local browser
+    would (TestClient's own ``testserver`` is no name the server trusts).
+    """
     app = create_app(ServiceSettings(db=store_url, **settings), executor_factory=executor_factory)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL_URL) as client:
         yield client
+
+
+def post_json_text(
+    client: TestClient, path: str, body: Any, headers: dict[str, str] | None = None
+) -> Any:
+    """POST ``body`` as ASCII JSON text: lone surrogates travel as ``\\ud800`` escapes and
+    huge integers as their digits (httpx's ``json=`` cannot encode a lone surrogate)."""
+    content = json.dumps(body, ensure_ascii=True)
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return client.post(path, content=content, headers=headers)
+
+
+def strict_json(text: str) -> Any:
+    """``text`` parsed as strict JSON: NaN and ±Infinity are errors, not numbers."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture

@@ -50,12 +50,33 @@ def browser(chromium: Path) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A page of the dashboard; the test fails if anything broke the CSP or threw."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    # Chromium reports what the Content-Security-Policy refused as this event, too.
+    context.add_init_script(CSP_LISTENER)
     opened = context.new_page()
     # Only the dashboard's own server may be reached: no CDN, no network.
     context.route(re.compile(r"^(?!http://127\.0\.0\.1)"), lambda route: route.abort())
+    problems: list[str] = []
+    opened.on("console", lambda message: _note_violation(problems, message.type, message.text))
+    opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     yield opened
+    problems += [f"CSP: {v}" for v in opened.evaluate("window.cspViolations || []")]
     context.close()
+    assert problems == [], problems
+
+
+CSP_LISTENER = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} refused ${event.blockedURI}`);
+});
+"""
+
+
+def _note_violation(problems: list[str], kind: str, text: str) -> None:
+    if kind == "error" and "Content Security Policy" in text:
+        problems.append(text)
 
 
 def shot(page: Page, name: str) -> None:
@@ -175,3 +196,24 @@ def test_the_dashboard_is_keyboard_usable_and_labelled(page: Page) -> None:
     page.keyboard.press("Space")
     expect(reference).to_be_checked()
     expect(page.locator("#seed-features option[value='ref_NOISE_ret_1']")).to_be_attached()
+
+
+def test_the_browser_enforces_the_policy(browser: Browser, server: Server) -> None:
+    """The check above can see a violation: an injected inline script is refused."""
+    context = browser.new_context(base_url=server.url)
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    page.goto("/ui")
+    ran = page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true";
+            document.body.append(script);
+            return window.injected === true;
+        }"""
+    )
+    assert ran is False
+    expect(page.locator("body")).to_be_visible()
+    page.wait_for_function("window.cspViolations.length > 0")
+    assert "script-src" in page.evaluate("window.cspViolations[0]")
+    context.close()

@@ -8,12 +8,13 @@ import math
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategy_factory.service.app import FiniteJSONResponse
-from tests.service.conftest import held, serving
+from tests.service.conftest import held, serving, strict_json
 from tests.service.test_evolve import BASE
 
 ENDPOINTS = {
@@ -48,10 +49,40 @@ BODIES = {
     "/jobs/1/fail": {"lease_token": "t", "error": "E"},
     "/workers/heartbeat": {"worker_id": "w", "hostname": "h", "pid": 1, "current_job_id": None},
 }
-# Edges where a value stops fitting the store: 32/64-bit integers, NUL, over-long text.
-edges = st.sampled_from(
-    [0, -1, 2**31, 2**63, 2**70, -(2**63) - 1, 1e308, "\x00", "a\x00b", "x" * 300, "", "∞"]
-)
+# Values the JSON text of a body holds that Python values cannot say as json.dumps writes
+# them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.
+# Drawn as ASCII markers, so a failing example prints; raw_json() swaps in the real text.
+LONE_HIGH, LONE_LOW, BEYOND_FLOAT = "<lone-ud800>", "<lone-udfff>", "<number-1e400>"
+RAW_TEXT = {LONE_HIGH: "\\ud800", LONE_LOW: "\\udfff", f'"{BEYOND_FLOAT}"': "-1e400"}
+HUGE_ARRAY = [0] * 10**5
+LONG_TEXT = "x" * 10**5
+# Edges where a value stops fitting the store or the process: 32/64-bit integers, floats
+# at their limits and beyond, integers of hundreds of digits, NUL, lone surrogates,
+# over-long text and arrays.
+SCALAR_EDGES = [
+    0,
+    -1,
+    2**31,
+    2**63,
+    2**70,
+    -(2**63) - 1,
+    1e308,
+    -1e308,
+    2**1000,
+    10**400,
+    BEYOND_FLOAT,
+    "\x00",
+    "a\x00b",
+    LONE_HIGH,
+    f"a{LONE_LOW}b",
+    f"{LONE_LOW}{LONE_HIGH}",
+    "x" * 300,
+    "",
+    "∞",
+]
+EXTREMES = [LONE_HIGH, 10**400, 2**1000, 1e308, -1e308, BEYOND_FLOAT, HUGE_ARRAY, LONG_TEXT]
+edges = st.sampled_from([*SCALAR_EDGES, HUGE_ARRAY, LONG_TEXT, [LONE_HIGH] * 1000])
+keys = st.text(max_size=8) | st.sampled_from([LONE_HIGH, f"k{LONE_LOW}", "k" * 1000])
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -59,11 +90,25 @@ json_values = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
     | edges,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
     max_leaves=12,
 )
+ERROR_BODY_BOUND = 16_384  # bytes
+
+
+def raw_json(value: object) -> str:
+    """``value`` as ASCII JSON text, its markers replaced by the text they stand for."""
+    text = json.dumps(value, ensure_ascii=True)
+    for marker, raw in RAW_TEXT.items():
+        text = text.replace(marker, raw)
+    return text
+
+
+def assert_answered(response: httpx.Response, what: object) -> None:
+    """Below 500, strict JSON (no NaN or Infinity), and a bounded body."""
+    assert response.status_code < 500, (ascii(what)[:2000], response.text[:2000])
+    strict_json(response.text)
+    assert len(response.content) < ERROR_BODY_BOUND, (ascii(what)[:2000], len(response.content))
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -101,7 +146,18 @@ def test_openapi_lists_every_endpoint_with_schemas(service_env: Path, store_url:
 
 
 def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str) -> None:
+    headers = {"Content-Type": "application/json"}
     with serving(store_url, executor_factory=held) as client:
+
+        def post(path: str, body: object) -> None:
+            response = client.post(path, content=raw_json(body), headers=headers)
+            assert_answered(response, (path, body))
+
+        # Every extreme in every field of every body, once.
+        for path, base in BODIES.items():
+            for field in base:
+                for extreme in EXTREMES:
+                    post(path, {**base, field: extreme})
 
         @settings(
             max_examples=120,
@@ -112,22 +168,20 @@ def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str)
         def check(data: st.DataObject) -> None:
             path = data.draw(st.sampled_from(sorted(BODIES)))
             base = BODIES[path]
-            whole = data.draw(st.booleans())
-            if whole:
-                body = data.draw(json_values)
+            if data.draw(st.booleans()):
+                post(path, data.draw(json_values))
             else:
                 field = data.draw(st.sampled_from(sorted(base)))
-                body = {**base, field: data.draw(json_values)}
-            response = client.post(path, json=body)
-            assert response.status_code < 500, (path, body, response.text)
-            json.loads(response.text)  # always valid JSON (no NaN)
+                post(path, {**base, field: data.draw(json_values)})
 
         check()
 
+        path_edges = st.sampled_from([*SCALAR_EDGES, "x" * 2_000]).map(str)
+
         @settings(max_examples=60, deadline=None)
         @given(
-            segment=st.text(min_size=1, max_size=16) | edges.map(str),
-            value=st.text(max_size=16) | edges.map(str),
+            segment=st.text(min_size=1, max_size=16) | path_edges,
+            value=st.text(max_size=16) | path_edges,
             template=st.sampled_from(
                 [
                     "/runs/{}",
@@ -140,16 +194,24 @@ def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str)
                     "/api/features/columns?symbol={}",
                     "/promoted?run_id={}",
                     "/jobs/{}/complete",
+                    "/ui/runs/{}",
+                    "/static/{}",
                 ]
             ),
         )
         def check_reads(segment: str, value: str, template: str) -> None:
-            path = template.format(quote(segment if "?" not in template else value, safe=""))
+            text = segment if "?" not in template else value
+            for marker, raw in RAW_TEXT.items():
+                text = text.replace(marker, json.loads(f'"{raw}"') if "lone" in marker else raw)
+            path = template.format(quote(text, safe="", errors="surrogatepass"))
             if path.startswith("/jobs/"):
-                response = client.post(path, json={"lease_token": value, "result": {}})
+                body = {"lease_token": value, "result": {}}
+                response = client.post(path, content=raw_json(body), headers=headers)
             else:
                 response = client.get(path)
-            assert response.status_code < 500, (path, response.text)
+            if not path.startswith(("/ui/", "/static/")):
+                assert_answered(response, path)
+            assert response.status_code < 500, (path, response.text[:2000])
 
         check_reads()
 

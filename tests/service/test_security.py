@@ -93,7 +93,7 @@ def test_an_exposed_server_without_a_token_refuses_to_start(
     monkeypatch.delenv("FACTORY_API_TOKEN", raising=False)
     with pytest.raises(FactoryError, match="set FACTORY_API_TOKEN"):
         ServiceSettings(host="0.0.0.0").check_exposure()
-    ServiceSettings(host="0.0.0.0", api_token=TOKEN).check_exposure()
+    ServiceSettings(host="0.0.0.0", api_token=TOKEN, trusted_hosts=["f.lan"]).check_exposure()
     ServiceSettings(host="localhost").check_exposure()
     db = f"sqlite:///{tmp_path / 'never.db'}"
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--db", db])

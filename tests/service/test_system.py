@@ -24,6 +24,16 @@ def test_health_names_the_version_and_the_store(client: TestClient, store: Store
     }
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_health_off_loopback_says_only_that_it_is_up(service_env: object, store_url: str) -> None:
+    exposed = {"host": "0.0.0.0", "api_token": "t", "trusted_hosts": ["factory.internal"]}
+    with serving(store_url, **exposed) as client:
+        response = client.get("/health", headers={"Host": "factory.internal:8400"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": __version__}
+    assert "sqlite" not in response.text and "factory.db" not in response.text
+
+
 @pytest.mark.postgres
 def test_an_unreachable_store_is_503(service_env: object, postgres_url: str) -> None:
     with serving(postgres_url) as client:

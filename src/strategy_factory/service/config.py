@@ -1,21 +1,27 @@
-"""The service's settings (pydantic-settings) and the rule that guards an exposed API.
+"""The service's settings (pydantic-settings) and the rules that guard an exposed API.
 
 Every field can be set with a ``FACTORY_`` variable; ``factory serve`` options override
 them. Binding to anything but a loopback address exposes the API to the network, so it
-needs ``FACTORY_API_TOKEN``.
+needs ``FACTORY_API_TOKEN``; binding to every address (``0.0.0.0``) also needs the names
+clients reach the server by (``FACTORY_TRUSTED_HOSTS``), which the server cannot guess.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.settings import Settings
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+_EVERY_ADDRESS = {"", "0.0.0.0", "::"}
+ANY_HOST = "*"
 _LOG_FORMAT = "%(levelname)-9s %(name)s: %(message)s"
 
 
@@ -42,19 +48,52 @@ class ServiceSettings(Settings):
             "over once it expires."
         ),
     )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names clients use to reach the server, besides loopback names and "
+        "the bound address (FACTORY_TRUSTED_HOSTS, comma separated; '*' turns the Host "
+        "check off, which re-opens DNS rebinding).",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=0,
+        description="Largest request body accepted, in bytes (FACTORY_MAX_BODY_BYTES).",
+    )
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [name.strip() for name in text.split(",") if name.strip()]
+        return value
 
     @property
     def loopback(self) -> bool:
         """Whether the server listens on this machine only."""
         return is_loopback(self.host)
 
+    @property
+    def every_address(self) -> bool:
+        """Whether the server listens on every address of the machine (0.0.0.0, ::)."""
+        return self.host.strip().strip("[]") in _EVERY_ADDRESS
+
     def check_exposure(self) -> None:
-        """Refuse to expose the API off this machine without a token."""
+        """Refuse to expose the API off this machine without a token, or without the names
+        clients reach it by when it listens on every address."""
         if not self.loopback and not self.api_token:
             raise FactoryError(
                 f"binding to {self.host} exposes the API to the network: set FACTORY_API_TOKEN "
                 "to a long random secret (clients send it as 'Authorization: Bearer <token>'), "
                 "or bind to 127.0.0.1"
+            )
+        if self.every_address and not self.trusted_hosts:
+            raise FactoryError(
+                f"binding to {self.host} accepts requests for any host name: set "
+                "FACTORY_TRUSTED_HOSTS to the names clients use to reach this server "
+                "(comma separated, e.g. 'factory.internal,10.0.0.5'), or bind to one address"
             )
 
 

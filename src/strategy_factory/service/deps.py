@@ -1,4 +1,5 @@
-"""What every route depends on: the store, the coordinator, and the token checks.
+"""What every route depends on: the store, the coordinator, the token checks, and the
+guard that refuses text the store cannot keep.
 
 With ``FACTORY_API_TOKEN`` set, every mutating endpoint and every job/worker endpoint
 needs ``Authorization: Bearer <token>``. Read-only endpoints stay open on loopback (the
@@ -43,35 +44,88 @@ StoreDep = Annotated[Store, Depends(get_store)]
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 
 
-async def reject_nul(request: Request) -> None:
-    """Refuse text with NUL characters (422): PostgreSQL cannot store or compare them."""
-    where = None
-    if "\x00" in request.scope["path"]:
-        where = "path"
-    elif b"%00" in request.scope["query_string"]:
-        where = "query"
-    elif b"\\u0000" in (body := await request.body()).lower() and _holds_nul(_parsed(body)):
-        where = "body"
-    if where is not None:
-        message = "text must not contain NUL characters (\\u0000): the store cannot keep them"
-        raise RequestValidationError([{"loc": (where,), "msg": message, "type": "value_error"}])
+NUL_MESSAGE = "text must not contain NUL characters (\\u0000): the store cannot keep them"
+SURROGATE_MESSAGE = (
+    "text must be valid Unicode: a lone surrogate (\\ud800-\\udfff without its pair) "
+    "is no character, and the store cannot keep it"
+)
+# JSON text that may decode to NUL or to a lone surrogate: its escapes, or the raw bytes
+# of a UTF-8-encoded surrogate (which json.loads decodes with 'surrogatepass').
+_SUSPECT_ESCAPES = (b"\\u0000", b"\\ud")
+_SURROGATE_LEAD_BYTE = b"\xed"
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored or answered (NUL, a lone surrogate), or ``None``."""
+    if "\x00" in text:
+        return NUL_MESSAGE
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE_MESSAGE
+    return None
+
+
+async def reject_invalid_text(request: Request) -> None:
+    """Refuse text the store cannot keep (422), in the path, the query or a JSON body.
+
+    PostgreSQL cannot store NUL characters, and a lone surrogate (JSON allows the escape
+    ``\\ud800``) is no character: it cannot be encoded to UTF-8, stored or sent back.
+    """
+    found = _in_path_or_query(request) or await _in_body(request)
+    if found is not None:
+        where, message = found
+        raise RequestValidationError([{"loc": where, "msg": message, "type": "value_error"}])
+
+
+def _in_path_or_query(request: Request) -> tuple[tuple[Any, ...], str] | None:
+    if (problem := text_problem(request.scope["path"])) is not None:
+        return ("path",), problem
+    for name, value in request.query_params.multi_items():
+        if (problem := text_problem(name)) is not None:
+            return ("query",), problem
+        if (problem := text_problem(value)) is not None:
+            return ("query", name), problem
+    return None
+
+
+async def _in_body(request: Request) -> tuple[tuple[Any, ...], str] | None:
+    body = await request.body()
+    lowered = body.lower()
+    if not any(escape in lowered for escape in _SUSPECT_ESCAPES) and (
+        _SURROGATE_LEAD_BYTE not in body
+    ):
+        return None
+    found = _first_invalid_text(_parsed(body))
+    return None if found is None else (("body", *found[0]), found[1])
 
 
 def _parsed(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
-        return None  # not JSON: the body's own validation reports it
+    except (ValueError, RecursionError):
+        return None  # not JSON (or nested too deep): the body's own parsing reports it
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _first_invalid_text(value: Any) -> tuple[tuple[Any, ...], str] | None:
+    """Where (a location of keys and indexes) a JSON value holds invalid text, and why.
+
+    A key that is invalid is reported at its object, so the location stays printable.
+    """
+    pending: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    while pending:  # a loop, not recursion: bodies may nest as deep as json.loads allows
+        where, item = pending.pop()
+        if isinstance(item, str):
+            if (problem := text_problem(item)) is not None:
+                return where, problem
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if (problem := text_problem(key)) is not None:
+                    return where, problem
+                pending.append(((*where, key), child))
+        elif isinstance(item, list):
+            pending.extend(((*where, index), child) for index, child in enumerate(item))
+    return None
 
 
 def require_token(settings: SettingsDep, credentials: Credentials) -> None:

@@ -1,2 +1,2 @@
 """One router per resource: evolve, runs, promoted, jobs (and workers), features, system,
-plus the dashboard pages."""
+plus the dashboard pages and the API docs page."""

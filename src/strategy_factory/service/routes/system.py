@@ -13,11 +13,17 @@ from strategy_factory.service.stats import promoted_count, run_counts
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health", response_model=HealthOut)
-def health(store: StoreDep) -> HealthOut:
-    """The service answers and its store is reachable (503 when it is not)."""
+@router.get("/health", response_model=HealthOut, response_model_exclude_none=True)
+def health(store: StoreDep, settings: SettingsDep) -> HealthOut:
+    """The service answers and its store is reachable (503 when it is not).
+
+    On loopback it also names the store's backend and URL; off loopback it says no more
+    than ``{"status": "ok", "version": ...}``.
+    """
     with store.database.read() as connection:
         connection.execute(text("select 1"))
+    if not settings.loopback:
+        return HealthOut(status="ok", version=__version__)
     return HealthOut(status="ok", version=__version__, backend=store.backend, store=store.url)
 
 

@@ -8,12 +8,13 @@ from pydantic import BaseModel
 
 
 class HealthOut(BaseModel):
-    """The service is up and its store answers."""
+    """The service is up and its store answers; ``backend`` and ``store`` only on loopback
+    (off loopback, where /health needs no token, the store's URL is nobody's business)."""
 
     status: str
     version: str
-    backend: str
-    store: str
+    backend: str | None = None
+    store: str | None = None
 
 
 class StatsOut(BaseModel):
