@@ -27,11 +27,21 @@ def free_port() -> int:
 class Server:
     """``factory serve`` in a subprocess, its log in a file."""
 
-    def __init__(self, home: Path, db: str, log: Path, workers: int, port: int) -> None:
+    def __init__(
+        self,
+        home: Path,
+        db: str,
+        log: Path,
+        workers: int,
+        port: int,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
-        env = {**os.environ, "FACTORY_HOME": str(home), "FACTORY_DB": db}
-        env.pop("FACTORY_API_TOKEN", None)
+        extra = env or {}
+        env = {**os.environ, "FACTORY_HOME": str(home), "FACTORY_DB": db, **extra}
+        if "FACTORY_API_TOKEN" not in extra:
+            env.pop("FACTORY_API_TOKEN", None)
         command = [sys.executable, "-c", "from strategy_factory.cli import main; main()"]
         command += ["serve", "--port", str(port), "--workers", str(workers)]
         with log.open("ab") as output:
@@ -70,9 +80,14 @@ class Server:
 
 
 @contextmanager
-def serving(home: Path, db: str, log: Path, workers: int = 2) -> Iterator[Server]:
-    """A started server, stopped (or killed, if it will not stop) afterwards."""
-    server = Server(home, db, log, workers, free_port())
+def serving(
+    home: Path, db: str, log: Path, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """A started server, stopped (or killed, if it will not stop) afterwards.
+
+    ``env``: extra environment of the server process (e.g. ``FACTORY_API_TOKEN``).
+    """
+    server = Server(home, db, log, workers, free_port(), env)
     try:
         yield server
     finally:

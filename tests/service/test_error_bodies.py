@@ -27,15 +27,11 @@ def test_a_huge_value_comes_back_as_a_prefix_and_its_length(
     service_env: Path, store_url: str
 ) -> None:
     with serving(store_url, executor_factory=held) as client:
-        timeframe = _error(client.post("/evolve", json={**BASE, "timeframe": "x" * HUGE}), 400)
-        assert f"… ({HUGE} characters)" in timeframe["detail"]
-        assert "timeframe" in timeframe["detail"]
-        spaced = _error(
-            client.post("/evolve", json={**BASE, "timeframe": "x y " * (HUGE // 4)}), 400
-        )
-        assert "timeframe" in spaced["detail"]
-        symbol = _error(client.post("/evolve", json={**BASE, "symbol": "S" * HUGE}), 400)
-        assert f"({HUGE} characters)" in symbol["detail"] and "40 letters" in symbol["detail"]
+        # Bounded fields are refused by their length, the value never echoed.
+        for field in ("timeframe", "symbol", "algorithm"):
+            refused = _error(client.post("/evolve", json={**BASE, field: "x y " * (HUGE // 4)}), 422)
+            assert "String should have at most" in refused["message"]
+            assert f"body.{field}" in refused["message"]
         columns = _error(client.get(f"/api/features/columns?symbol={'Q' * 60_000}"), 400)
         assert "is not a valid name" in columns["detail"]
         unknown = _error(client.get("/api/features/columns?symbol=SYN&reference=NOPE"), 404)
@@ -50,11 +46,11 @@ def test_a_huge_value_comes_back_as_a_prefix_and_its_length(
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_many_problems_list_the_first_and_count_the_rest(service_env: Path, store_url: str) -> None:
     with serving(store_url, executor_factory=held) as client:
-        wrong = [1] * 100_000
+        wrong = [1] * 10_000
         body = _error(client.post("/evolve", json={**BASE, "seed_features": wrong}), 422)
         assert len(body["detail"]) == MOST_PROBLEMS
         assert body["detail"][0]["loc"] == ["body", "seed_features", 0]
-        assert body["message"].endswith(f"and {100_000 - MOST_PROBLEMS} more problems")
+        assert body["message"].endswith(f"and {10_000 - MOST_PROBLEMS} more problems")
         deep: Any = "x"
         for _ in range(500):
             deep = {"k" * 1_000: deep}

@@ -86,7 +86,7 @@ def _problems(response: Any) -> str:
         ({"strategy": {"fee_bps": 1e308}}, "body.strategy.fee_bps", "less than or equal to 1000"),
         ({"strategy": {"z_limits": [-1]}}, "body.strategy.z_limits", "greater than 0"),
         ({"walk_forward": {"folds": 10**6}}, "body.walk_forward.folds", "less than or equal"),
-        ({"thresholds": [0.1] * 10**6}, "body.thresholds", "at most 100 items"),
+        ({"thresholds": [0.1] * 10**5}, "body.thresholds", "at most 100 items"),
     ],
 )
 def test_malformed_bodies_are_422_with_a_message_per_field(

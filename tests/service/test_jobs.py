@@ -20,12 +20,13 @@ def _claim(client: TestClient, worker: str = "w1", **body: object) -> dict | Non
 
 def test_claim_heartbeat_complete_follow_the_lease(client: TestClient, store: Store) -> None:
     assert _claim(client) is None
-    store.queue.enqueue([Job("simulate", {"n": 1}, parent_sqn=1.0), Job("train", {"n": 2})])
-    job = _claim(client, kinds=["train"], lease_seconds=30)
+    # Kinds of work without a result schema: this test is about the lease alone.
+    store.queue.enqueue([Job("sample", {"n": 1}, parent_sqn=1.0), Job("record", {"n": 2})])
+    job = _claim(client, kinds=["record"], lease_seconds=30)
     assert job is not None
     assert set(job) == {"id", "kind", "payload", "lease_token", "attempts", "run_id"}
     assert (job["kind"], job["payload"], job["attempts"], job["run_id"]) == (
-        "train",
+        "record",
         {"n": 2},
         1,
         None,
@@ -45,6 +46,22 @@ def test_claim_heartbeat_complete_follow_the_lease(client: TestClient, store: St
     assert again.json() == {"completed": False}
     recorded = store.queue.get(job["id"])
     assert (recorded.status, recorded.result) == ("done", result)
+
+
+def test_a_result_that_does_not_match_its_schema_is_refused(
+    client: TestClient, store: Store
+) -> None:
+    store.queue.enqueue([Job("train", {"n": 1}), Job("simulate", {"n": 2})])
+    for kind, problem in (("train", "summary: Field required"), ("simulate", "rows")):
+        job = _claim(client, kinds=[kind], lease_seconds=30)
+        assert job is not None
+        lease = {"lease_token": job["lease_token"]}
+        for result in ({"summary": {"sqn": 2.5}}, {"rows": [{"ticker": 1}] * 3}, {}):
+            answer = client.post(f"/jobs/{job['id']}/complete", json={**lease, "result": result})
+            assert answer.status_code == 400, answer.text
+            assert f"the {kind} result is invalid" in answer.json()["detail"]
+        assert problem in answer.json()["detail"]
+        assert store.queue.get(job["id"]).status == "running"  # nothing was recorded
 
 
 def test_fail_is_fenced_and_retried_until_attempts_run_out(

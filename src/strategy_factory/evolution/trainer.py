@@ -21,12 +21,7 @@ from typing import Any
 
 from strategy_factory.evolution.prepare import RunContext
 from strategy_factory.execution import TRAIN, Executor, InvalidResultError, validate_result
-from strategy_factory.models import (
-    FINGERPRINT_VERSION,
-    TrainedModel,
-    TrainingConfig,
-    model_from_bytes,
-)
+from strategy_factory.models import FINGERPRINT_VERSION, TrainedModel, TrainingConfig
 from strategy_factory.store import Store
 
 # How long a claim lasts without renewal; renewed every third of it while training.
@@ -86,7 +81,7 @@ class ModelTrainer:
         result = validate_result(TRAIN, raw)
         artifact = result.artifact_bytes()
         summary = result.summary.model_dump()
-        check_trained(training, summary, model_from_bytes(artifact))
+        check_trained(training, summary, result.model)
         return self.store.models.add_trained(
             {
                 "model_id": summary["id"],

@@ -2,22 +2,31 @@
 
 A result may come from a worker on another machine, over the API or straight through the
 database, so it is data to check, not to trust: :func:`validate_result` checks types,
-sizes and ranges, raising :class:`InvalidResultError` with what is wrong. The service
-checks a result before it records it; the engine checks it again before it uses it, and
-reads a model artifact only through the safe format of :mod:`strategy_factory.models.artifacts`.
+sizes and ranges, and reads a model artifact back through the safe format of
+:mod:`strategy_factory.models.artifacts` (which never executes anything), raising
+:class:`InvalidResultError` with what is wrong. The service checks a result before it
+records it; the engine checks it again before it uses it.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from strategy_factory.errors import FactoryError, describe_problems
-from strategy_factory.models.artifacts import MAX_ARTIFACT_BYTES, MAX_FEATURES
+from strategy_factory.models import TrainedModel
+from strategy_factory.models.artifacts import MAX_ARTIFACT_BYTES, MAX_FEATURES, model_from_text
 
 # Bounds far beyond any real grid, small enough that a forged result cannot exhaust memory.
 MAX_CELLS = 1_000_000
@@ -61,25 +70,34 @@ class ModelSummary(BaseModel):
 
 
 class TrainResult(BaseModel):
-    """A train unit's result: the model's summary and its artifact (base64)."""
+    """A train unit's result: the model's summary and its artifact (base64).
+
+    The artifact is read back through the safe format when the result is validated
+    (which never executes anything), so a result that validates holds a usable model.
+    """
 
     model_config = _STRICT
 
     summary: ModelSummary
     artifact: str = Field(min_length=1, max_length=(MAX_ARTIFACT_BYTES * 4) // 3 + 4)
+    _model: TrainedModel = PrivateAttr()
 
-    @field_validator("artifact")
-    @classmethod
-    def _base64(cls, value: str) -> str:
+    @model_validator(mode="after")
+    def _readable(self) -> TrainResult:
         try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"the artifact is not base64 text ({exc})") from exc
-        return value
+            self._model = model_from_text(self.artifact)
+        except FactoryError as exc:
+            raise ValueError(f"artifact: {exc}") from exc
+        return self
 
     def artifact_bytes(self) -> bytes:
         """The artifact's bytes."""
         return base64.b64decode(self.artifact)
+
+    @property
+    def model(self) -> TrainedModel:
+        """The model the artifact holds."""
+        return self._model
 
 
 class MetricsRow(BaseModel):

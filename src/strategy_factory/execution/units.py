@@ -131,9 +131,9 @@ def simulate_unit(payload: dict[str, Any]) -> dict[str, Any]:
     sums of squares of bar returns of the primary symbol's cells (``blocks`` equal,
     contiguous blocks; the oldest remainder bars are left out).
     """
+    model = model_from_text(payload["artifact"])  # checked before any data is loaded
     spec = DatasetSpec.model_validate(payload["dataset"])
     dataset = load_dataset(spec)
-    model = model_from_text(payload["artifact"])
     strategy = payload["strategy"]
     grid = strategy_grid(model, dataset, strategy, payload["default_regime_filters"])
     markets = [market(t, dataset.tickers[t], model, dataset, "selection") for t in dataset.tickers]

@@ -59,6 +59,14 @@ class ServiceSettings(Settings):
         ge=0,
         description="Largest request body accepted, in bytes (FACTORY_MAX_BODY_BYTES).",
     )
+    max_result_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Largest job result accepted (POST /jobs/{id}/complete carries model artifacts), "
+            "in bytes (FACTORY_MAX_RESULT_BYTES)."
+        ),
+    )
 
     @field_validator("trusted_hosts", mode="before")
     @classmethod

@@ -26,6 +26,10 @@ __all__ = [
 
 def install_middleware(app: FastAPI, settings: ServiceSettings) -> None:
     """Put the door's middleware on ``app`` in its order (the last added is outermost)."""
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_result_bytes=settings.max_result_bytes,
+    )
     app.add_middleware(HostCheck, trusted=TrustedHosts(settings))
     app.add_middleware(SecurityHeaders)

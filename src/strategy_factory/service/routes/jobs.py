@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from strategy_factory.errors import NotFoundError
+from strategy_factory.execution import validate_result
 from strategy_factory.service.deps import SettingsDep, StoreDep, Writer
 from strategy_factory.service.schemas.jobs import (
     MAX_JOB_ID,
@@ -61,7 +62,12 @@ def heartbeat(job_id: JobId, body: JobHeartbeatRequest, store: StoreDep) -> JobH
 
 @router.post("/jobs/{job_id}/complete", response_model=CompleteResponse)
 def complete(job_id: JobId, body: CompleteRequest, store: StoreDep) -> CompleteResponse:
-    """Record the job's result, once, if the caller still holds the lease."""
+    """Record the job's result, once, if the caller still holds the lease.
+
+    The result must match its kind's schema (types, sizes, ranges): anything else is
+    refused (400) and nothing is written, so no consumer ever reads a malformed result.
+    """
+    validate_result(store.queue.get(job_id).kind, body.result)
     return CompleteResponse(completed=store.queue.complete(job_id, body.lease_token, body.result))
 
 
