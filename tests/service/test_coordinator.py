@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from strategy_factory.evolution import EvolveConfig, StopRequestedError, create_run
 from strategy_factory.execution import InlineExecutor
 from strategy_factory.service import Coordinator, InterruptibleExecutor, ServiceShutdown
 from strategy_factory.store import Store
+from strategy_factory.store import database as database_module
+from strategy_factory.store.database import Database
 from tests.service.conftest import HeldExecutor, held
 from tests.service.test_evolve import BASE
 
@@ -96,3 +101,68 @@ def test_a_run_that_cannot_start_is_recorded_failed(service_env: Path, store: St
     failed = store.runs.get(run_id)
     assert failed.status == "failed"
     assert failed.error is not None and "unknown symbol 'GONE'" in failed.error
+
+
+class _Outage:
+    """Every store transaction fails (the database is away) while ``down`` is set."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.down = threading.Event()
+        self.refused = 0
+        real = Database._run_once
+
+        def run_once(db: Database, operation: Any, retried: bool, write: bool) -> Any:
+            if self.down.is_set():
+                self.refused += 1
+                raise OperationalError("BEGIN", {}, Exception("server closed the connection"))
+            return real(db, operation, retried, write)
+
+        monkeypatch.setattr(Database, "_run_once", run_once)
+        monkeypatch.setattr(database_module, "RETRY_DELAYS", (0.01, 0.01))
+
+
+class _OutageOnFirstSimulation(InlineExecutor):
+    """Takes the store away when the first simulation is handed in, back 1 s later."""
+
+    def __init__(self, outage: _Outage) -> None:
+        super().__init__()
+        self.outage = outage
+        self.launched = 0
+
+    def submit(self, kind: str, payload: dict, priority: float | None = None) -> Future:
+        future = super().submit(kind, payload, priority)
+        if kind == "simulate" and not self.outage.down.is_set() and not self.outage.refused:
+            self.outage.down.set()
+            threading.Timer(1.0, self.outage.down.clear).start()
+        return future
+
+
+def _unfinished(store: Store, run_id: str) -> bool:
+    return store.runs.get(run_id).status not in ("completed", "failed", "stopped")
+
+
+def test_a_run_whose_store_went_away_is_left_running_and_resumed_when_it_is_back(
+    service_env: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outage = _Outage(monkeypatch)
+    executors: list[_OutageOnFirstSimulation] = []
+
+    def factory(_store: Store, _run_id: str) -> _OutageOnFirstSimulation:
+        executors.append(_OutageOnFirstSimulation(outage))
+        return executors[-1]
+
+    run_id = create_run(store, EvolveConfig.load({**BASE, "max_generations": 2})).id
+    coordinator = Coordinator(store, factory, lease_seconds=0.6)
+    coordinator.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not outage.refused or outage.down.is_set() or _unfinished(store, run_id):
+            assert time.monotonic() < deadline, "the run was not resumed"
+            time.sleep(0.05)
+    finally:
+        coordinator.shutdown()
+    run = store.runs.get(run_id)
+    assert (run.status, run.error) == ("completed", None)
+    assert outage.refused > 0
+    assert len(executors) >= 2  # the first driver let go; the sweep drove the run again
+    assert len(store.models.of_run(run_id)) == 2  # and nothing was trained twice

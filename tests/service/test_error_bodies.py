@@ -29,7 +29,9 @@ def test_a_huge_value_comes_back_as_a_prefix_and_its_length(
     with serving(store_url, executor_factory=held) as client:
         # Bounded fields are refused by their length, the value never echoed.
         for field in ("timeframe", "symbol", "algorithm"):
-            refused = _error(client.post("/evolve", json={**BASE, field: "x y " * (HUGE // 4)}), 422)
+            refused = _error(
+                client.post("/evolve", json={**BASE, field: "x y " * (HUGE // 4)}), 422
+            )
             assert "String should have at most" in refused["message"]
             assert f"body.{field}" in refused["message"]
         columns = _error(client.get(f"/api/features/columns?symbol={'Q' * 60_000}"), 400)
