@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from strategy_factory.evolution import EvolveConfig, create_run, generations, run_summary
 from strategy_factory.execution import TRAIN, InlineExecutor, QueueExecutor
 from strategy_factory.store import Store
-from tests.service.conftest import HeldExecutor, held, serving, wait_for
+from tests.service.conftest import HeldExecutor, held, row_counts, serving, wait_for
 from tests.service.test_evolve import BASE, SEEDS
 
 
@@ -166,3 +166,28 @@ def test_promotions_answer_their_evidence(client: TestClient, store: Store) -> N
     assert detail["model"]["features"] == model["features"]
     assert detail["model"]["fingerprint"] == model["fingerprint"]
     assert client.get("/promoted/nope").status_code == 404
+
+
+def test_two_identical_runs_at_once_train_each_model_once(
+    service_env: Path, store_url: str
+) -> None:
+    """Posted together, both runs need the same models: each fingerprint is trained once
+    (claimed by one run, waited for and reused by the other), and no orphan is left."""
+    body = {**BASE, "max_generations": 3, "early_stop": False, "min_features": 2}
+    trained: list[str] = []
+
+    class Counting(InlineExecutor):
+        def submit(self, kind: str, payload: dict, priority: float | None = None) -> Future:
+            if kind == TRAIN:
+                trained.append(str(payload["training"]["features"]))
+            return super().submit(kind, payload, priority)
+
+    with serving(store_url, executor_factory=lambda _store, _run: Counting()) as client:
+        first, second = (client.post("/evolve", json=body).json()["run_id"] for _ in range(2))
+        runs = [wait_for(client, run_id) for run_id in (first, second)]
+    assert [run["status"] for run in runs] == ["completed", "completed"]
+    counts = row_counts(store_url)
+    assert counts["models"] == counts["model_fingerprints"] == counts["model_artifacts"]
+    assert counts["models"] == runs[0]["models_trained"] == runs[1]["models_trained"]
+    assert counts["training_claims"] == 0  # every claim was released
+    assert len(trained) == len(set(trained)) == counts["models"]  # no model trained twice

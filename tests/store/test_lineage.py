@@ -112,3 +112,32 @@ def test_edges_of_a_run_and_parent_sqn_filled_in_later(store: Store, family: dic
     below = {e.child_model_id: e.parent_sqn for e in store.lineage.descendants("m4")}
     assert below["m5"] == below["b5"] == 3.5
     assert below["m6"] != 3.5
+
+
+def test_ancestry_follows_one_run_however_many_runs_share_the_models(store: Store) -> None:
+    """Three runs reuse the same five models: each ancestry is one path, each model once."""
+    trainer = store.runs.create("SP500", "ElasticNet", {}, 5).id
+    chain = [add_model(store, trainer, generation=g, name=f"s{g}") for g in range(5)]
+    runs = [trainer, *(store.runs.create("SP500", "ElasticNet", {}, 5).id for _ in range(2))]
+    for run in runs:
+        for generation, child in enumerate(chain):
+            for _ in range(2):  # recorded twice (a retried write): kept once
+                store.lineage.add_edge(
+                    run_id=run,
+                    child_model_id=child,
+                    parent_model_id=chain[generation - 1] if generation else None,
+                    generation=generation,
+                    pruned_features=[],
+                    remaining_features=["x"],
+                )
+    assert len(store.lineage.of_run(runs[1])) == 5
+    path = store.lineage.ancestry("s4")
+    assert [edge.child_model_id for edge in path] == chain
+    assert {edge.run_id for edge in path} == {trainer}  # the run that trained it
+    other = store.lineage.ancestry("s4", run_id=runs[2])
+    assert [edge.child_model_id for edge in other] == chain
+    assert {edge.run_id for edge in other} == {runs[2]}
+    assert [e.child_model_id for e in store.lineage.descendants("s2", run_id=runs[1])] == [
+        "s3",
+        "s4",
+    ]

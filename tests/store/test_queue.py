@@ -175,6 +175,22 @@ def test_a_job_that_keeps_failing_ends_failed_with_its_last_error(store: Store) 
     assert store.queue.claim("w") is None
 
 
+def test_a_job_that_succeeds_after_a_failure_keeps_no_old_error(store: Store) -> None:
+    store.queue.enqueue([Job("train", {"n": 1}), Job("train", {"n": 2})])
+    for batched in (False, True):
+        first = store.queue.claim("w")
+        assert first is not None
+        store.queue.fail(first.id, first.lease_token, "ValueError: flaky")
+        second = store.queue.claim("w")
+        assert second is not None and second.id == first.id
+        if batched:
+            store.queue.complete_many([(second.id, second.lease_token, {"ok": 1})])
+        else:
+            store.queue.complete(second.id, second.lease_token, {"ok": 1})
+        done = store.queue.get(first.id)
+        assert (done.status, done.result, done.error) == ("done", {"ok": 1}, None)
+
+
 def test_a_job_whose_workers_keep_dying_ends_failed(store: Store) -> None:
     store.queue.enqueue([Job("train", {"n": 1}, max_attempts=1)])
     job = store.queue.claim("doomed", lease_seconds=0.1)

@@ -47,3 +47,17 @@ def test_registering_again_restarts_the_same_worker(store: Store) -> None:
 def test_an_unknown_worker_says_to_register(store: Store) -> None:
     with pytest.raises(NotFoundError, match="register the worker first"):
         store.workers.heartbeat("ghost")
+
+
+def test_a_worker_that_stopped_heartbeating_is_marked_lost(store: Store) -> None:
+    store.workers.register("killed", hostname="node-a", pid=1)
+    store.workers.register("alive", hostname="node-b", pid=2)
+    store.workers.register("stopped", hostname="node-c", pid=3)
+    store.workers.stop("stopped")
+    time.sleep(0.3)
+    store.workers.heartbeat("alive")
+    assert store.workers.mark_lost(after_seconds=0.2) == ["killed"]
+    assert store.workers.mark_lost(after_seconds=0.2) == []  # once
+    assert [w.id for w in store.workers.live(within_seconds=60)] == ["alive"]
+    back = store.workers.heartbeat("killed")  # a lost worker that was only stalled returns
+    assert back.status == "running"

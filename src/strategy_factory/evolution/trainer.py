@@ -31,8 +31,9 @@ CLAIM_LEASE_SECONDS = 60.0
 class ModelTrainer:
     """Finds or trains the model of a training config, claiming its fingerprint first.
 
-    ``owner_id`` names the claimant (the run's driver); ``check_stop`` is called while
-    waiting, so a stop request interrupts a wait for another run's training.
+    ``owner_id`` names the run's driver; a claim is held by the driver *and* the run (one
+    server drives many runs, and each must wait for the others' claims). ``check_stop``
+    is called while waiting, so a stop request interrupts a wait for another run.
     """
 
     def __init__(
@@ -57,27 +58,28 @@ class ModelTrainer:
         """The id of the model for ``training``, and whether this call trained it."""
         fingerprint = training.fingerprint()
         models = self.store.models
+        claimant = f"{self.owner_id}/{context.run_id}"
         while True:
             self.check_stop()
             hit = models.by_fingerprint(fingerprint)
             if hit is not None:
                 return hit.model_id, False
-            if models.claim_training(
-                fingerprint, self.owner_id, self.claim_lease, run_id=context.run_id
-            ):
+            if models.claim_training(fingerprint, claimant, self.claim_lease, context.run_id):
                 try:
-                    return self._train(context, generation, training), True
+                    return self._train(context, generation, training, claimant), True
                 finally:
-                    models.release_training(fingerprint, self.owner_id)
+                    models.release_training(fingerprint, claimant)
             time.sleep(self.poll_interval)  # another run is training it: wait for it
 
-    def _train(self, context: RunContext, generation: int, training: TrainingConfig) -> str:
+    def _train(
+        self, context: RunContext, generation: int, training: TrainingConfig, claimant: str
+    ) -> str:
         payload = {
             "dataset": context.spec.model_dump(mode="json"),
             "training": training.model_dump(mode="json"),
         }
         fingerprint = training.fingerprint()
-        raw = self._wait(self.executor.submit(TRAIN, payload), fingerprint)
+        raw = self._wait(self.executor.submit(TRAIN, payload), fingerprint, claimant)
         result = validate_result(TRAIN, raw)
         artifact = result.artifact_bytes()
         summary = result.summary.model_dump()
@@ -101,13 +103,13 @@ class ModelTrainer:
             FINGERPRINT_VERSION,
         )
 
-    def _wait(self, future: Future, fingerprint: str) -> Any:
+    def _wait(self, future: Future, fingerprint: str, claimant: str) -> Any:
         """The training's result, renewing the claim while it runs."""
         while True:
             try:
                 return future.result(timeout=self.claim_lease / 3)
             except FutureTimeout:
-                self.store.models.renew_training(fingerprint, self.owner_id, self.claim_lease)
+                self.store.models.renew_training(fingerprint, claimant, self.claim_lease)
 
 
 def check_trained(training: TrainingConfig, summary: dict[str, Any], model: TrainedModel) -> None:
