@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from strategy_factory.models import load_model
+from strategy_factory.models.algorithms import AUTO_ALPHA_FRACTIONS
 from tests.factory_command import factory
 
 FEATURES = ["ret_1", "ret_5", "rsi_14", "vol_20", "sma_ratio_20", "bb_pos_20"]
@@ -26,7 +27,9 @@ def test_train_prints_the_choice_and_saves_the_model(factory_home: Path) -> None
     assert summary["data_range"]["train_end"] < "2016-01-01"
     assert summary["data_range"]["cutoff"].startswith("2016-01-01")
     assert len(summary["validation"]["folds"]) == 4
-    assert summary["chosen"]["params"]["alpha"] in [0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0]
+    # The default alpha grid is relative to each fold's alpha_max: the refit records both.
+    chosen = summary["chosen"]["params"]
+    assert chosen["alpha_fraction"] in AUTO_ALPHA_FRACTIONS and chosen["alpha"] > 0
     assert set(summary["importance"]["scores"]) == set(FEATURES)
     artifact = Path(summary["artifact"])
     assert artifact.parent == factory_home / "models"

@@ -135,10 +135,16 @@ def test_one_and_one_point_zero_hash_alike_but_int_types_survive() -> None:
     assert a.grid == {"max_depth": [3, 6]}
 
 
-def test_defaults_are_the_original_294_cell_grid() -> None:
+def test_defaults_are_an_auto_alpha_grid_chosen_by_rank_ic() -> None:
     config = TrainingConfig(symbol="SP500", features=["a"])
-    assert config.grid == {"alpha": ALPHAS, "l1_ratio": L1_RATIOS}
+    assert config.grid == {"alpha": "auto", "l1_ratio": L1_RATIOS}
+    assert config.score == "rank_ic"
     assert len(config.regime_configs) == 7 and config.regime_configs[0] is None
+    absolute = TrainingConfig(symbol="SP500", features=["a"], grid={"alpha": [10, 1]})
+    assert absolute.grid == {"alpha": [1, 10], "l1_ratio": L1_RATIOS}
+    assert absolute.fingerprint() != config.fingerprint()
+    with pytest.raises(FactoryError, match="'auto' is a grid of alpha for linear models"):
+        TrainingConfig.load({"symbol": "X", "features": ["a"], "grid": {"l1_ratio": "auto"}})
 
 
 def test_an_estimator_instance_becomes_its_import_path_and_params(

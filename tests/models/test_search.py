@@ -21,8 +21,8 @@ from sklearn.model_selection import GridSearchCV
 
 from strategy_factory.data import synthetic_bars
 from strategy_factory.models import TrainingConfig, fold_model, train, walk_forward_folds
-from strategy_factory.models.algorithms import LINEAR_SOLVER
-from strategy_factory.models.paths import PathGrid, path_scores
+from strategy_factory.models.algorithms import AUTO_ALPHA_FRACTIONS, LINEAR_SOLVER
+from strategy_factory.models.paths import PathGrid, fold_alpha_max, path_scores
 from strategy_factory.models.scoring import scorer
 from tests.models.conftest import Frames, lagged_frames
 
@@ -89,8 +89,11 @@ def assert_same_choice(frames: Frames, config: TrainingConfig) -> int:
     assert [s["regime_config"] for s in model.validation["skipped"]] == skipped
     reference = [r for r in reference if r["search"] is not None]
 
+    # A constant prediction has no rank: NaN (None) for us, 0 for the scikit-learn scorer.
     ours = {
-        (str(row["regime_config"]), row["params"]["alpha"], row["params"]["l1_ratio"]): row["folds"]
+        (str(row["regime_config"]), row["params"]["alpha"], row["params"]["l1_ratio"]): [
+            0.0 if v is None else v for v in row["folds"]
+        ]
         for row in model.validation["grid"]
     }
     theirs = {
@@ -123,11 +126,17 @@ def assert_same_choice(frames: Frames, config: TrainingConfig) -> int:
     return len(tied)
 
 
+# The absolute grid of earlier versions (the default is now "auto", relative to each
+# fold's alpha_max, which GridSearchCV has no way to express).
+ABSOLUTE_ALPHAS = [0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0]
+
+
 @pytest.mark.parametrize("score", ["r2", "ic"])
 def test_same_choice_as_gridsearchcv_on_sp500(sp500: Frames, score: str) -> None:
     config = TrainingConfig(
         symbol="SP500",
         features=list(sp500.features.columns),
+        grid={"alpha": ABSOLUTE_ALPHAS, "l1_ratio": [0.1, 0.3, 0.5, 0.7, 0.9, 0.95]},
         data={"start": "2006-01-01", "holdout_start": "2016-01-01"},
         score=score,
     )
@@ -147,14 +156,37 @@ def test_exact_ties_go_to_the_strongest_penalty() -> None:
         grid={"alpha": [0.001, 1.0, 10.0, 100.0], "l1_ratio": [0.5, 1.0]},
         regime_configs=[None],
         walk_forward={"folds": 3},
+        score="r2",
     )
     assert assert_same_choice(frames, config) > 1
     model = train(frames.features, frames.target, None, config)
     assert model.chosen["params"] == {"alpha": 100.0, "l1_ratio": 1.0}
     assert not np.any(model.estimator.regressor_.named_steps["model"].coef_)
+    # Chosen by R², the intercept-only model wins; the signal test says it ranks nothing.
+    assert model.validation["signal"]["constant"] and not model.validation["signal"]["usable"]
 
 
-def test_same_choice_as_gridsearchcv_on_planted_data(planted: Frames) -> None:
+def test_by_rank_ic_a_constant_model_is_never_chosen() -> None:
+    frames = lagged_frames(synthetic_bars(3000, freq="1h", seed=4), seed=4, noise=2, lags=2)
+    config = TrainingConfig(
+        symbol="RW",
+        features=list(frames.features.columns),
+        grid={"alpha": [0.001, 1.0, 10.0, 100.0], "l1_ratio": [0.5, 1.0]},
+        regime_configs=[None],
+        walk_forward={"folds": 3},
+    )
+    assert config.score == "rank_ic"
+    model = train(frames.features, frames.target, None, config)
+    constant = [row for row in model.validation["grid"] if row["mean"] is None]
+    assert constant  # the strong penalties zero every coefficient: they score NaN ...
+    assert model.chosen["params"]["alpha"] == 0.001  # ... and the ordering model is chosen
+    assert model.chosen["selectable"] and not model.validation["signal"]["constant"]
+    # A random walk: whatever ordering it found is not significantly above zero.
+    assert not model.validation["signal"]["usable"], model.validation["signal"]
+
+
+@pytest.mark.parametrize("score", ["ic", "rank_ic"])
+def test_same_choice_as_gridsearchcv_on_planted_data(planted: Frames, score: str) -> None:
     config = TrainingConfig(
         symbol="SYN",
         features=list(planted.features.columns),
@@ -163,12 +195,50 @@ def test_same_choice_as_gridsearchcv_on_planted_data(planted: Frames) -> None:
         walk_forward={"folds": 3, "test_window": 1500, "scheme": "rolling", "train_window": 3000},
         target={"horizon": 2},
         data={"selection_start": planted.features.index[-500]},
-        score="ic",
+        score=score,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no ConvergenceWarning either
         tied = assert_same_choice(planted, config)
     assert tied == 1  # the planted signal makes one cell the clear winner: a strict comparison
+
+
+def test_auto_alphas_are_fractions_of_each_folds_alpha_max(planted: Frames) -> None:
+    X = planted.features.to_numpy()[:4000]
+    y = planted.target.to_numpy()[:4000]
+    train_rows, validation = np.arange(3000), np.arange(3000, 4000)
+    fractions = np.array(AUTO_ALPHA_FRACTIONS)
+    l1_ratios = np.array([0.9, 0.5, 0.0])
+    relative = PathGrid(fractions, l1_ratios, **LINEAR_SOLVER, relative=True)
+    scores = path_scores(X, y, train_rows, validation, relative, "rank_ic")
+    for row, l1_ratio in enumerate(l1_ratios):
+        top = fold_alpha_max(X[train_rows], y[train_rows], l1_ratio)
+        absolute = PathGrid(fractions * top, np.array([l1_ratio]), **LINEAR_SOLVER)
+        expected = path_scores(X, y, train_rows, validation, absolute, "rank_ic")[0]
+        np.testing.assert_allclose(scores[row], expected, rtol=0, atol=1e-12)
+    # At fraction 1 every lasso-type coefficient is zero: a constant, unrankable model.
+    assert np.isnan(scores[0, 0]) and np.isnan(scores[1, 0])
+    assert np.isfinite(scores[:, 1:]).all() and np.isfinite(scores[2]).all()  # ridge never
+
+
+def test_the_default_auto_grid_refits_at_the_fraction_of_the_final_rows(planted: Frames) -> None:
+    config = TrainingConfig(
+        symbol="SYN",
+        features=list(planted.features.columns),
+        regime_configs=[None],
+        data={"selection_start": planted.features.index[-500]},
+    )
+    assert config.grid == {"alpha": "auto", "l1_ratio": [0.1, 0.3, 0.5, 0.7, 0.9, 0.95]}
+    model = train(planted.features, planted.target, None, config)
+    params = model.chosen["params"]
+    rows = training_rows(planted, config)
+    top = fold_alpha_max(
+        planted.features.loc[rows].to_numpy(), planted.target.loc[rows].to_numpy(),
+        params["l1_ratio"],
+    )  # fmt: skip
+    assert params["alpha"] == pytest.approx(params["alpha_fraction"] * top, rel=1e-12)
+    assert model.validation["signal"]["usable"]
+    assert model.importance.ranked()[0] == "planted"
 
 
 def test_ridge_path_equals_sklearn_ridge_and_elasticnet(planted: Frames) -> None:

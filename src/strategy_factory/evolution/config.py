@@ -168,7 +168,7 @@ class EvolveConfig(BaseModel):
     data_options: DataOptions = DataOptions()
     algorithm: str = Field("ElasticNet", min_length=1, max_length=200)
     params: dict[Name, Any] = Field(default_factory=dict, max_length=64)
-    grid: dict[Name, list[Any]] | None = Field(None, max_length=32)
+    grid: dict[Name, list[Any] | Literal["auto"]] | None = Field(None, max_length=32)
     regime_configs: list[RegimeConfig] = Field(
         default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1, max_length=64
     )

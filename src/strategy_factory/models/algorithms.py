@@ -36,7 +36,11 @@ from strategy_factory.settings import get_settings
 
 Family = Literal["linear", "tree", "other"]
 
-DEFAULT_ALPHAS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0)
+# The linear default: alphas relative to each fold's alpha_max (see models.paths), ten
+# steps from "every coefficient zero" (1) down to a thousandth of that penalty.
+AUTO = "auto"
+AUTO_ALPHA_FRACTIONS: tuple[float, ...] = tuple(float(f) for f in np.geomspace(1.0, 1e-3, 10))
+DEFAULT_ALPHAS = AUTO
 DEFAULT_L1_RATIOS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 0.95)
 
 # The duality gap must fall below tol·||y||² (y standardized, so tol·n): at 1e-8 the path
@@ -101,7 +105,7 @@ class Algorithm:
     name: str
     family: Family
     builder: Any
-    default_grid: dict[str, list[Any]] = field(default_factory=dict)
+    default_grid: dict[str, Any] = field(default_factory=dict)
     default_params: dict[str, Any] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
 
@@ -117,14 +121,14 @@ KNOWN: dict[str, Algorithm] = {
             "ElasticNet",
             "linear",
             PenalizedRegression,
-            {"alpha": list(DEFAULT_ALPHAS), "l1_ratio": list(DEFAULT_L1_RATIOS)},
+            {"alpha": AUTO, "l1_ratio": list(DEFAULT_L1_RATIOS)},
             dict(LINEAR_SOLVER),
         ),
         Algorithm(
             "Lasso",
             "linear",
             PenalizedRegression,
-            {"alpha": list(DEFAULT_ALPHAS)},
+            {"alpha": AUTO},
             dict(LINEAR_SOLVER),
             {"l1_ratio": 1.0},
         ),
@@ -132,7 +136,7 @@ KNOWN: dict[str, Algorithm] = {
             "Ridge",
             "linear",
             PenalizedRegression,
-            {"alpha": list(DEFAULT_ALPHAS)},
+            {"alpha": AUTO},
             dict(LINEAR_SOLVER),
             {"l1_ratio": 0.0},
         ),

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator
 from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.models.algorithms import (
+    AUTO,
     KNOWN,
     estimator_path,
     hyperparameter_names,
@@ -39,7 +40,8 @@ from strategy_factory.models.algorithms import (
 )
 from strategy_factory.models.hyperparameters import check_grid, check_value
 
-FINGERPRINT_VERSION = 1
+# 2: rank IC by default, "auto" alpha grids, constant candidates never chosen.
+FINGERPRINT_VERSION = 2
 
 Scalar = bool | int | float | str | None
 # Names of columns, features and symbols; long enough for any real one, short enough that
@@ -173,14 +175,14 @@ class TrainingConfig(BaseModel):
     features: list[Name] = Field(min_length=1, max_length=MAX_FEATURES)
     algorithm: str = Field("ElasticNet", min_length=1, max_length=200)
     params: dict[Name, Any] = Field(default_factory=dict, max_length=64)
-    grid: dict[Name, list[Scalar]] | None = Field(None, max_length=32)
+    grid: dict[Name, list[Scalar] | Literal["auto"]] | None = Field(None, max_length=32)
     regime_configs: list[RegimeConfig] = Field(
         default_factory=lambda: list(DEFAULT_REGIME_CONFIGS), min_length=1, max_length=64
     )
     target: TargetSpec = TargetSpec()
     walk_forward: WalkForward = WalkForward()
     data: DataRange = DataRange()
-    score: Literal["r2", "ic"] = "r2"
+    score: Literal["r2", "ic", "rank_ic"] = "rank_ic"
     importance: Literal["auto", "coefficient", "impurity", "permutation", "shap"] = "auto"
     min_train_rows: int = Field(100, ge=2, le=MAX_BARS)
     min_validation_rows: int = Field(20, ge=2, le=MAX_BARS)
@@ -235,6 +237,8 @@ class TrainingConfig(BaseModel):
                     f"{', '.join(sorted(known))}"
                 )
         for name, values in grid.items():
+            if values == AUTO and (algorithm.family != "linear" or name != "alpha"):
+                raise ValueError(f"'auto' is a grid of alpha for linear models, not of {name!r}")
             if not values:
                 raise ValueError(f"the grid for {name!r} is empty; give at least one value")
         bounded = algorithm.name in KNOWN
@@ -248,7 +252,9 @@ class TrainingConfig(BaseModel):
         object.__setattr__(self, "algorithm", algorithm.name)
         object.__setattr__(self, "params", {**algorithm.default_params, **self.params})
         filled = {**algorithm.default_grid, **grid} if algorithm.family == "linear" else grid
-        object.__setattr__(self, "grid", {k: _sorted_unique(v) for k, v in filled.items()})
+        object.__setattr__(
+            self, "grid", {k: v if v == AUTO else _sorted_unique(v) for k, v in filled.items()}
+        )
         return self
 
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 # A grid is searched exhaustively for every regime config and fold: bounded on both axes.
 MAX_GRID_VALUES = 100
 MAX_GRID_CELLS = 2_000
+AUTO_STEPS = 10  # the values of an "auto" alpha grid (models.algorithms)
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,13 @@ def check_value(name: str, value: Any, bounded: bool = True) -> str | None:
     return f"{name} must be a plain number, text, true/false or null, got {_shown(value)}"
 
 
-def check_grid(grid: dict[str, list[Any]], bounded: bool = True) -> str | None:
+def check_grid(grid: dict[str, Any], bounded: bool = True) -> str | None:
     """Why a grid is refused: a value out of range, too many values, or too many cells."""
     cells = 1
     for name, values in grid.items():
+        if values == "auto":  # alphas relative to alpha_max: a fixed number of steps
+            cells *= AUTO_STEPS
+            continue
         if len(values) > MAX_GRID_VALUES:
             return f"the grid for {name!r} has {len(values):,} values; at most {MAX_GRID_VALUES}"
         for value in values:

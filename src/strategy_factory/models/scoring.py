@@ -1,9 +1,16 @@
 """Out-of-sample scores of predictions, for many candidate models at once.
 
-``r2`` is the coefficient of determination on the validation rows (scikit-learn's
-``r2_score``); ``ic`` is the information coefficient, the Pearson correlation of
-prediction and realized target (0 for a constant prediction, which carries no
-information). A configuration's score is the mean over the walk-forward folds.
+- ``rank_ic`` (the default): the rank information coefficient, Spearman's correlation of
+  prediction and realized target on the validation rows. Strategies trade on the ranking
+  and sign of the predictions, not on their calibration, so this is what a model should
+  be chosen by: on returns, R² rewards the intercept-only model whenever nothing beats
+  the mean, while a weak but real ordering has a positive rank IC.
+- ``ic``: the Pearson correlation of prediction and realized target.
+- ``r2``: the coefficient of determination (scikit-learn's ``r2_score``).
+
+A constant prediction carries no information: its ``ic`` and ``rank_ic`` are NaN, and a
+candidate that is constant in every fold is never selected (see ``search.GridScores``).
+A configuration's score is the mean over the walk-forward folds.
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import make_scorer
 
-Score = Literal["r2", "ic"]
+Score = Literal["r2", "ic", "rank_ic"]
 
 
 def r2_columns(y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -33,12 +41,24 @@ def ic_columns(y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         ic = covariance / (spread * np.sqrt((y_centered**2).sum()))
     # A prediction that does not vary (or barely: rounding) says nothing.
-    return np.where(spread > 1e-12 * np.abs(predictions).max(axis=0, initial=0.0), ic, 0.0)
+    return np.where(spread > 1e-12 * np.abs(predictions).max(axis=0, initial=0.0), ic, np.nan)
+
+
+def rank_ic_columns(y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """Spearman correlation of every column of ``predictions`` with ``y`` (NaN if constant).
+
+    Ties get their average rank, as in ``scipy.stats.spearmanr``.
+    """
+    varies = np.ptp(predictions, axis=0) > 1e-12 * np.abs(predictions).max(axis=0, initial=0.0)
+    ranked = rankdata(predictions, axis=0)
+    ic = ic_columns(rankdata(y), ranked)
+    return np.where(varies, ic, np.nan)
 
 
 COLUMN_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "r2": r2_columns,
     "ic": ic_columns,
+    "rank_ic": rank_ic_columns,
 }
 
 
@@ -48,5 +68,14 @@ def score_predictions(score: Score, y: np.ndarray, predictions: np.ndarray) -> f
 
 
 def scorer(score: Score) -> Callable[..., float]:
-    """A scikit-learn scorer (``estimator, X, y -> float``) for ``score``."""
-    return make_scorer(lambda y, p: score_predictions(score, np.asarray(y), p))
+    """A scikit-learn scorer (``estimator, X, y -> float``) for ``score``.
+
+    A constant prediction scores 0 here (no information), so that importance by
+    permutation measures a drop rather than a NaN.
+    """
+
+    def finite(y: np.ndarray, p: np.ndarray) -> float:
+        value = score_predictions(score, np.asarray(y), p)
+        return value if np.isfinite(value) else 0.0
+
+    return make_scorer(finite)

@@ -5,11 +5,18 @@ on to its allowed labels: a model meant to trade only in calm markets is judged 
 calm bars. A config that leaves fewer than ``min_train_rows`` training or
 ``min_validation_rows`` validation rows in any fold is skipped, with the reason recorded.
 
-The best configuration has the highest mean fold score. Exact ties (typically several
-alphas that all shrink every coefficient to zero) go to the candidate listed first:
-regime configs in the order given, then for linear models the strongest penalty (largest
-alpha, then largest l1_ratio), for other algorithms the grid order of scikit-learn's
-``ParameterGrid``.
+The best configuration has the highest mean fold score. A fold where a candidate's
+predictions are constant scores NaN under ``ic``/``rank_ic`` (it carries no information)
+and counts as 0 in the mean; a candidate constant in every fold is never chosen. Exact
+ties go to the candidate listed first: regime configs in the order given, then for linear
+models the strongest penalty (largest alpha, then largest l1_ratio), for other
+algorithms the grid order of scikit-learn's ``ParameterGrid``.
+
+Linear grids may give ``alpha`` as ``"auto"``: alphas relative to each fold's
+``alpha_max`` (the smallest penalty that zeroes every coefficient), as scikit-learn's
+``enet_path`` does, so the grid spans the same range of shrinkage on any data. The
+candidates then carry ``alpha_fraction``; :func:`resolve_params` turns it into the
+absolute ``alpha`` of the rows a model is fitted on.
 """
 
 from __future__ import annotations
@@ -23,10 +30,16 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import ParameterGrid
 
 from strategy_factory.errors import FactoryError
-from strategy_factory.models.algorithms import Algorithm, fold_model, with_seed
+from strategy_factory.models.algorithms import (
+    AUTO,
+    AUTO_ALPHA_FRACTIONS,
+    Algorithm,
+    fold_model,
+    with_seed,
+)
 from strategy_factory.models.config import TrainingConfig
 from strategy_factory.models.inputs import TrainingData
-from strategy_factory.models.paths import PathGrid, path_scores
+from strategy_factory.models.paths import PathGrid, fold_alpha_max, path_scores
 from strategy_factory.models.scoring import score_predictions
 from strategy_factory.models.splits import Fold
 
@@ -49,9 +62,24 @@ class GridScores:
     fold_scores: np.ndarray
     skipped: dict[int, str]
 
+    def means(self) -> np.ndarray:
+        """Mean fold score of each candidate; NaN for one that was constant in every fold."""
+        informative = np.isfinite(self.fold_scores).any(axis=1)
+        means = np.nan_to_num(self.fold_scores, nan=0.0).mean(axis=1)
+        return np.where(informative, means, np.nan)
+
+    def selectable(self) -> bool:
+        """Whether any candidate's predictions varied (else every one is constant)."""
+        return bool(np.isfinite(self.means()).any())
+
     def best(self) -> int:
-        """Position of the candidate with the highest mean fold score (first on ties)."""
-        return int(np.argmax(self.fold_scores.mean(axis=1)))
+        """Position of the candidate with the highest mean fold score (first on ties).
+
+        When every candidate is constant, the first (the most regularized) is returned
+        and :meth:`selectable` says so.
+        """
+        means = self.means()
+        return int(np.nanargmax(means)) if np.isfinite(means).any() else 0
 
 
 def regime_rows(
@@ -99,15 +127,36 @@ def score_grid(
 
 
 def linear_grid(config: TrainingConfig, algorithm: Algorithm) -> PathGrid:
-    """The alphas (descending) and l1_ratios of a linear config, with its solver settings."""
+    """The alphas (descending) and l1_ratios of a linear config, with its solver settings.
+
+    An ``"auto"`` alpha grid gives fractions of each fold's alpha_max (``relative``).
+    """
     grid = config.grid or {}
     l1_ratios = grid.get("l1_ratio", [algorithm.fixed.get("l1_ratio")])
+    relative = grid["alpha"] == AUTO
+    alphas = AUTO_ALPHA_FRACTIONS if relative else grid["alpha"]
     return PathGrid(
-        alphas=np.sort(np.asarray(grid["alpha"], dtype=np.float64))[::-1].copy(),
+        alphas=np.sort(np.asarray(alphas, dtype=np.float64))[::-1].copy(),
         l1_ratios=np.sort(np.asarray(l1_ratios, dtype=np.float64))[::-1].copy(),
         tol=float(config.params["tol"]),
         max_iter=int(config.params["max_iter"]),
+        relative=relative,
     )
+
+
+def resolve_params(
+    params: dict[str, Any], algorithm: Algorithm, X: np.ndarray, y: np.ndarray
+) -> dict[str, Any]:
+    """``params`` with an ``alpha_fraction`` turned into the absolute ``alpha`` of these rows.
+
+    The fraction is of the rows' own alpha_max, exactly as the fold scores were computed.
+    """
+    if "alpha_fraction" not in params:
+        return params
+    resolved = {k: v for k, v in params.items() if k != "alpha_fraction"}
+    l1_ratio = float({**resolved, **algorithm.fixed}.get("l1_ratio", 0.5))
+    resolved["alpha"] = params["alpha_fraction"] * fold_alpha_max(X, y, l1_ratio)
+    return resolved
 
 
 def _linear(
@@ -129,8 +178,9 @@ def _linear(
     # per regime: folds × l1_ratios × alphas → candidates (alpha desc, l1 desc) × folds
     per_regime = np.asarray(results).reshape(len(rows), folds, grid.l1_ratios.size, -1)
     scores = per_regime.transpose(0, 3, 2, 1).reshape(-1, folds)
+    name = "alpha_fraction" if grid.relative else "alpha"
     candidates = [
-        Candidate(regime, {"alpha": float(alpha), "l1_ratio": float(l1_ratio)})
+        Candidate(regime, {name: float(alpha), "l1_ratio": float(l1_ratio)})
         for regime in rows
         for alpha, l1_ratio in product(grid.alphas, grid.l1_ratios)
     ]

@@ -38,7 +38,9 @@ from strategy_factory.models.importance import (
 )
 from strategy_factory.models.inputs import TrainingData, prepare
 from strategy_factory.models.registry import TrainedModel
-from strategy_factory.models.search import GridScores, score_grid
+from strategy_factory.models.scoring import rank_ic_columns
+from strategy_factory.models.search import GridScores, resolve_params, score_grid
+from strategy_factory.models.signal import signal_test
 from strategy_factory.models.splits import Fold, walk_forward_folds
 
 _LIBRARIES = ("strategy-factory", "numpy", "pandas", "scikit-learn", "lightgbm", "joblib", "shap")
@@ -92,34 +94,71 @@ def _train(
     grid = score_grid(data, folds, config, algorithm, n_jobs)
     best = grid.candidates[grid.best()]
     best_scores = grid.fold_scores[grid.best()]
-    params = with_seed(algorithm, {**config.params, **best.params}, config.seed)
+    search_params = with_seed(algorithm, {**config.params, **best.params}, config.seed)
+
+    def fit(rows: np.ndarray) -> Any:
+        params = resolve_params(search_params, algorithm, data.X[rows], data.y[rows])
+        return fold_model(algorithm.build(params)).fit(data.X[rows], data.y[rows])
+
     mask = data.regime_masks[best.regime]
     rows = np.flatnonzero(mask)
-    final = fold_model(algorithm.build(params)).fit(data.X[rows], data.y[rows])
+    final = fit(rows)
+    params = resolve_params(search_params, algorithm, data.X[rows], data.y[rows])
     pairs = [(f.train[mask[f.train]], f.validation[mask[f.validation]]) for f in folds]
-    importance = _importance(config, algorithm, params, final, data, pairs)
+    fold_fits = [(fit(t), data.X[v], data.y[v]) for t, v in pairs]
+    signal = signal_test(
+        [(y, fitted.predict(X)) for fitted, X, y in fold_fits],
+        final.predict(data.X[rows]),
+        config.target.horizon,
+    )
+    importance = _importance(config, algorithm, final, data, pairs, fold_fits)
+    validation = _validation(config, grid, best_scores, data, pairs)
+    validation["signal"] = signal.as_json()
+    validation["feature_rank_ic"] = feature_rank_ic(list(config.features), data, rows)
     return TrainedModel(
         estimator=final,
         features=tuple(config.features),
         config=config,
         chosen={
             "regime_config": config.regime_configs[best.regime],
-            "params": best.params,
-            "score": float(best_scores.mean()),
+            "params": _chosen_params(best.params, params),
+            "score": float(grid.means()[grid.best()]),
+            "selectable": grid.selectable(),
         },
-        validation=_validation(config, grid, best_scores, data, pairs),
+        validation=validation,
         importance=importance,
         metadata=_metadata(config, algorithm, params, data, rows),
     )
 
 
+def _chosen_params(searched: dict[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
+    """The grid cell that won, with the absolute alpha it was refitted at (``auto`` grids)."""
+    if "alpha_fraction" in searched:
+        return {**searched, "alpha": float(fitted["alpha"])}
+    return dict(searched)
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def feature_rank_ic(features: list[str], data: TrainingData, rows: np.ndarray) -> dict[str, float]:
+    """Each feature's own rank IC with the target on ``rows`` (0 where it is constant).
+
+    Breaks ties between features a model gives the same importance (e.g. several that a
+    lasso zeroed): the one with more univariate signal is kept.
+    """
+    ics = rank_ic_columns(data.y[rows], data.X[rows])
+    return {name: float(np.nan_to_num(ic)) for name, ic in zip(features, ics, strict=True)}
+
+
 def _importance(
     config: TrainingConfig,
     algorithm: Algorithm,
-    params: dict[str, Any],
     final: Any,
     data: TrainingData,
     pairs: list[tuple[np.ndarray, np.ndarray]],
+    fold_fits: list[tuple[Any, np.ndarray, np.ndarray]],
 ) -> Importance:
     features = list(config.features)
     method = resolve_method(config.importance, algorithm, final)
@@ -127,11 +166,7 @@ def _importance(
         return native_importance(method, features, final)
 
     def by_permutation() -> Importance:
-        fits = [
-            (fold_model(algorithm.build(params)).fit(data.X[t], data.y[t]), data.X[v], data.y[v])
-            for t, v in pairs
-        ]
-        return permutation(features, fits, config.score, config.seed)
+        return permutation(features, fold_fits, config.score, config.seed)
 
     if method == "permutation":
         return by_permutation()
@@ -150,12 +185,12 @@ def _validation(
     pairs: list[tuple[np.ndarray, np.ndarray]],
 ) -> dict[str, Any]:
     folds = [
-        {**Fold(train, validation).describe(data.index), "score": float(score)}
+        {**Fold(train, validation).describe(data.index), "score": _finite(score)}
         for (train, validation), score in zip(pairs, scores, strict=True)
     ]
     return {
         "score": config.score,
-        "mean": float(scores.mean()),
+        "mean": float(np.nan_to_num(scores).mean()),
         "folds": folds,
         "configurations_tried": len(grid.candidates),
         "skipped": [
@@ -166,10 +201,10 @@ def _validation(
             {
                 "regime_config": config.regime_configs[c.regime],
                 "params": c.params,
-                "mean": float(s.mean()),
-                "folds": [float(v) for v in s],
+                "mean": _finite(m),
+                "folds": [_finite(v) for v in s],
             }
-            for c, s in zip(grid.candidates, grid.fold_scores, strict=True)
+            for c, s, m in zip(grid.candidates, grid.fold_scores, grid.means(), strict=True)
         ],
     }
 
