@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from strategy_factory.evolution import prune
+from strategy_factory.evolution.pruning import NoRankingError
 
 names = st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_size=30, unique=True)
 
@@ -20,6 +22,10 @@ names = st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_si
 )
 def test_pruning_invariants(features: list[str], data, fraction: float, min_features: int) -> None:  # type: ignore[no-untyped-def]
     scores = {f: data.draw(st.floats(0, 1)) for f in features}
+    if len(features) > min_features and not any(scores.values()):
+        with pytest.raises(NoRankingError):
+            prune(features, scores, fraction, min_features)
+        return
     kept, pruned = prune(features, scores, fraction, min_features)
     assert set(kept).isdisjoint(pruned)
     assert set(kept) | set(pruned) == set(features)
@@ -35,10 +41,21 @@ def test_pruning_invariants(features: list[str], data, fraction: float, min_feat
     assert prune(list(features), dict(scores), fraction, min_features) == (kept, pruned)
 
 
-def test_ties_are_broken_by_name() -> None:
+def test_ties_are_broken_by_univariate_signal_then_position_never_by_name() -> None:
     scores = {"a": 0.5, "b": 0.1, "c": 0.3, "d": 0.1}
-    assert prune(["a", "b", "c", "d"], scores, 0.25, 2) == (["a", "c", "d"], ["b"])
-    assert prune(["d", "c", "b", "a"], scores, 0.5, 2) == (["c", "a"], ["b", "d"])
+    ic = {"b": 0.02, "d": -0.05}  # d has more signal (its sign does not matter)
+    assert prune(["a", "b", "c", "d"], scores, 0.25, 2, tie_break=ic) == (["a", "c", "d"], ["b"])
+    # Without a tie-break, the later feature of the seed list goes first, whatever its name.
+    assert prune(["a", "b", "c", "d"], scores, 0.25, 2) == (["a", "b", "c"], ["d"])
+    assert prune(["d", "c", "b", "a"], scores, 0.25, 2) == (["d", "c", "a"], ["b"])
+
+
+def test_a_model_that_scores_every_feature_zero_gives_no_ranking() -> None:
+    with pytest.raises(NoRankingError, match="predicts a constant"):
+        prune(["a", "b", "c"], {"a": 0.0, "b": 0.0, "c": 0.0}, 0.34, 1)
+    with pytest.raises(NoRankingError):
+        prune(["a", "b", "c"], {}, 0.34, 1)
+    assert prune(["a", "b"], {}, 0.5, 2) == (["a", "b"], [])  # nothing may go anyway
 
 
 def test_unscored_features_count_as_zero() -> None:

@@ -215,9 +215,13 @@ def test_tables_show_the_numbers_of_the_store(lab: Lab) -> None:
     }
     recorded = generations(lab.store, lab.promoted)
     assert [g["generation"] for g in recorded] == [0, 1, 2]
+    assert any(g["state"] == "judged" for g in recorded)
     for g in recorded:
         key = str(g["generation"])
         assert shown[key, "features"] == len(g["remaining_features"])
+        if g["state"] != "judged":  # e.g. it predicts what its parent does: not simulated
+            assert g["note"] and g["note"].split("'")[-1] in lab.page
+            continue
         assert shown[key, "selection_sqn"] == pytest.approx(g["best_selection"]["sqn"], rel=1e-15)
         assert shown[key, "holdout_dsr"] == pytest.approx(g["holdout"]["metrics"]["dsr"], rel=1e-15)
     promotion = lab.store.promoted.get(run.promoted_model_id)

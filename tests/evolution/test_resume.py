@@ -27,7 +27,7 @@ def evolve_command(db: str) -> list[str]:
         db,
         "evolve",
         "--symbol",
-        "WALK",
+        "PLANTED",
         "--generations",
         GENERATIONS,
         "--workers",
@@ -88,9 +88,11 @@ def assert_whole(store: Store, run_id: str, trained_before: set[str]) -> None:
     selection = sum(
         store.simulations.count(run_id, model_id=m.id, period="selection") for m in models
     )
-    assert run.simulations_completed == selection == run.configurations_tried
-    for model in models:
-        assert store.simulations.count(run_id, model_id=model.id, period="holdout") == 1
+    assert run.simulations_completed == selection >= run.configurations_tried > 0
+    for model in models:  # each simulated model judged once (its same-as-parent children: none)
+        simulated = store.simulations.count(run_id, model_id=model.id, period="selection")
+        judged = store.simulations.count(run_id, model_id=model.id, period="holdout")
+        assert judged == (1 if simulated else 0)
 
 
 @pytest.mark.slow

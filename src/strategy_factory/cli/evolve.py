@@ -165,6 +165,7 @@ def show_summary(summary: dict[str, Any]) -> None:
     """Per-generation table, the best model and configuration, and the verdict."""
     run = summary["run"]
     rows = []
+    notes: list[str] = []
     for g in summary["generations"]:
         best = g["best_selection"] or {}
         holdout = g["holdout"] or {}
@@ -183,6 +184,8 @@ def show_summary(summary: dict[str, Any]) -> None:
                 "yes" if (holdout.get("metrics") or {}).get("promoted") else "no",
             ]
         )
+        if not holdout and g.get("note"):
+            notes.append(f"generation {g['generation']}: {g['note']}")
     print_table(
         f"Run {run['id']} · {run['symbol']} · {run['status']} ({run['stop_reason']})",
         [
@@ -207,7 +210,9 @@ def show_summary(summary: dict[str, Any]) -> None:
             f"{best['threshold']:.4g} z_limit {best['z_limit']} regime {best['regime_filter']} "
             f"{best['mode']} · selection SQN {best['sqn']:.3g}"
         )
-    console.print(f"configurations tried: {run['configurations_tried']}")
+    for note in notes:
+        console.print(note)
+    console.print(f"distinct strategies tried: {run['configurations_tried']}")
     console.print(summary["verdict"])
 
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from strategy_factory.data.bundled import BUNDLED, load_bundled
 from strategy_factory.data.files import read_bars
-from strategy_factory.data.schema import BarMeta
+from strategy_factory.data.schema import BarMeta, bars_digest
 from strategy_factory.data.validation import normalize_bars
 from strategy_factory.errors import FactoryError, NotFoundError
 
@@ -65,6 +65,11 @@ class BarCatalog:
         path = self._ensure_cached(self._known(symbol))
         raw = pq.read_schema(path).metadata[_META_KEY]
         return BarMeta.from_json(raw.decode())
+
+    def digest(self, symbol: str) -> str:
+        """The digest of the stored bars' content (computed for files from older versions)."""
+        found = self.meta(symbol).digest
+        return found or bars_digest(self.load(symbol))
 
     def version(self, symbol: str) -> str:
         """A token that changes whenever the stored bars of ``symbol`` are replaced."""

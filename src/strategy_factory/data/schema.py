@@ -15,6 +15,7 @@ is ``False``; where it has only a close, ``open/high/low`` equal ``close`` and
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -41,6 +42,7 @@ class BarMeta:
     has_ohlc: bool = True
     source: str = ""
     extra_columns: tuple[str, ...] = field(default_factory=tuple)
+    digest: str = ""  # of the bars' content: re-importing other bars changes it
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -76,7 +78,19 @@ class BarMeta:
             has_ohlc=has_ohlc,
             source=source,
             extra_columns=extra,
+            digest=bars_digest(bars),
         )
+
+
+def bars_digest(bars: pd.DataFrame) -> str:
+    """A SHA-256 (hex, 32 digits) of a bar frame's timestamps, columns and values.
+
+    Part of every model's fingerprint, so bars re-imported with other values (a corrected
+    file, another seed) never reuse a model trained on the old ones.
+    """
+    rows = pd.util.hash_pandas_object(bars, index=True).to_numpy()
+    header = ",".join(map(str, bars.columns)).encode()
+    return hashlib.sha256(header + rows.tobytes()).hexdigest()[:32]
 
 
 _FREQUENCY_NAMES: tuple[tuple[pd.Timedelta, str], ...] = (

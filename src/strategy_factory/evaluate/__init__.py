@@ -2,10 +2,12 @@
 criteria."""
 
 from strategy_factory.evaluate.criteria import (
+    PRESETS,
     CriterionResult,
     PromotionCriteria,
     Range,
     Verdict,
+    criteria_preset,
 )
 from strategy_factory.evaluate.metrics import METRIC_COLUMNS, metrics_table, strategy_metrics
 from strategy_factory.evaluate.overfitting import (
@@ -52,6 +54,7 @@ from strategy_factory.evaluate.trial_counting import (
 
 __all__ = [
     "METRIC_COLUMNS",
+    "PRESETS",
     "CriterionResult",
     "HoldoutTest",
     "PBOResult",
@@ -64,6 +67,7 @@ __all__ = [
     "Verdict",
     "additional_bars_needed",
     "average_correlation",
+    "criteria_preset",
     "deflated_sharpe",
     "deflated_sharpe_ratio",
     "deflated_sharpe_ratio_from_stats",

@@ -118,8 +118,11 @@ METRICS: dict[str, _Metric] = {
     ),
     "max_drawdown_bars": _Metric("max drawdown duration", None, 0, unit="a count of bars"),
     "position_changes": _Metric("position changes", None, 0, unit="a count"),
-    "dsr": _Metric("DSR", True, 0, 1, "a probability"),
+    "dsr": _Metric("selection DSR", True, 0, 1, "a probability"),
     "pbo": _Metric("PBO", False, 0, 1, "a probability"),
+    "holdout_p": _Metric(
+        "holdout p-value (Šidák over the holdout looks)", False, 0, 1, "a probability"
+    ),
 }
 
 # Judged unless a run switches them off.
@@ -134,7 +137,12 @@ HOLY_GRAIL: dict[str, Range] = {
 }
 
 # The range ``true`` switches a criterion on at; other metrics need an explicit range.
-DEFAULT_RANGES: dict[str, Range] = {**HOLY_GRAIL, "dsr": Range(min=0.95)}
+DEFAULT_RANGES: dict[str, Range] = {
+    **HOLY_GRAIL,
+    "dsr": Range(min=0.95),
+    "holdout_p": Range(max=0.05),
+    "pbo": Range(max=0.5),
+}
 
 
 class PromotionCriteria(BaseModel):
@@ -152,8 +160,17 @@ class PromotionCriteria(BaseModel):
     weekly_consistency: Range | None = Field(
         HOLY_GRAIL["weekly_consistency"], description="std / mean of weekly P&L (lower is steadier)"
     )
-    dsr: Range | None = Field(default=None, description="Deflated Sharpe Ratio (true: >= 0.95)")
-    pbo: Range | None = Field(default=None, description="Probability of Backtest Overfitting")
+    dsr: Range | None = Field(
+        default=None, description="Deflated Sharpe Ratio of the selection (true: >= 0.95)"
+    )
+    pbo: Range | None = Field(
+        default=None, description="Probability of Backtest Overfitting (true: <= 0.5)"
+    )
+    holdout_p: Range | None = Field(
+        default=None,
+        description="p-value of the holdout Sharpe ratio against 0, Šidák-corrected for the "
+        "run's holdout looks (true: <= 0.05)",
+    )
     sqn: Range | None = Field(default=None, description="SQN of all trade returns (uncapped)")
     sharpe: Range | None = None
     sortino: Range | None = None
@@ -388,3 +405,32 @@ def _explain(exc: ValidationError) -> str:
             )
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+# Named sets of criteria a run chooses with ``--criteria NAME`` (or a YAML file of its own).
+# ``holy_grail``: the seed's ranges exactly, upper caps included — a band of strategies
+# that are good but not suspiciously good. ``evidence``: statistics instead of caps — the
+# holdout Sharpe ratio significantly above zero after correcting for every holdout look, a
+# search that is not overfit (PBO), enough trades and a bounded drawdown; no upper bounds.
+PRESETS: dict[str, PromotionCriteria] = {
+    "holy_grail": PromotionCriteria(),
+    "evidence": PromotionCriteria(
+        sqn_100=None,
+        profit_factor=None,
+        trades=Range(min=30),
+        weekly_consistency=None,
+        holdout_p=Range(max=0.05),
+        pbo=Range(max=0.5),
+        max_drawdown=Range(min=-0.5),
+    ),
+}
+
+
+def criteria_preset(name: str) -> PromotionCriteria:
+    """The criteria preset called ``name`` (see :data:`PRESETS`)."""
+    if name not in PRESETS:
+        raise FactoryError(
+            f"unknown criteria preset {name!r}; presets: {', '.join(PRESETS)} "
+            "(or give the criteria as a mapping, or a YAML file on the command line)"
+        )
+    return PRESETS[name]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from strategy_factory.backtest import Execution, StrategyGrid
 from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError, describe_problems
-from strategy_factory.evaluate import PromotionCriteria
+from strategy_factory.evaluate import PRESETS, PromotionCriteria, criteria_preset
 from strategy_factory.models import (
     DEFAULT_REGIME_CONFIGS,
     MAX_FEATURES,
@@ -31,6 +31,8 @@ from strategy_factory.models import (
 )
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
+# Holy Grail asks for steady trades (SQN); evidence tests the Sharpe ratio, so ranks by it.
+PRESET_RANKING = {"holy_grail": "sqn_100", "evidence": "sharpe"}
 MAX_SYMBOLS = 20
 MAX_GRID_AXIS = 100
 Threshold = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
@@ -183,10 +185,39 @@ class EvolveConfig(BaseModel):
     min_features: int = Field(3, ge=1, le=MAX_FEATURES)
     strategy: StrategyOptions = StrategyOptions()
     criteria: PromotionCriteria = PromotionCriteria()
+    criteria_name: str = Field(
+        "holy_grail",
+        max_length=64,
+        description="The preset the criteria came from (holy_grail, evidence), or 'custom'.",
+    )
     min_dsr: float = Field(0.95, ge=0, le=1)
+    rank_by: Literal["sqn_100", "sharpe"] | None = Field(
+        None,
+        description=(
+            "What a model's best configuration is chosen by on the selection period; "
+            "default: the preset's (sqn_100 for holy_grail, sharpe for evidence)."
+        ),
+    )
     early_stop: bool = True
     pipelining: bool = True
     seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _criteria_preset(cls, data: Any) -> Any:
+        """``criteria: evidence`` (a preset's name) or a mapping (``custom``)."""
+        if not isinstance(data, dict) or "criteria" not in data:
+            return data
+        criteria = data["criteria"]
+        if isinstance(criteria, str):
+            try:
+                preset = criteria_preset(criteria)
+            except FactoryError as exc:
+                raise ValueError(str(exc)) from exc
+            return {**data, "criteria": preset, "criteria_name": criteria}
+        if "criteria_name" not in data:
+            return {**data, "criteria_name": "custom"}
+        return data
 
     @field_validator("symbol")
     @classmethod
@@ -213,6 +244,8 @@ class EvolveConfig(BaseModel):
             raise ValueError(f"{self.symbol} cannot be its own reference symbol")
         if self.criteria.dsr is not None:
             raise ValueError("set the Deflated Sharpe Ratio gate with min_dsr, not criteria.dsr")
+        if self.criteria_name not in (*PRESETS, "custom"):
+            raise ValueError(f"criteria_name is a preset ({', '.join(PRESETS)}) or 'custom'")
         _check_training_options(self)
         if self.seed_features is not None and len(self.seed_features) < self.min_features:
             raise ValueError(
@@ -225,6 +258,11 @@ class EvolveConfig(BaseModel):
     def tickers(self) -> list[str]:
         """The symbol first, then the other tickers the models are applied to."""
         return [self.symbol, *(t for t in self.strategy.tickers if t != self.symbol)]
+
+    @property
+    def ranking(self) -> str:
+        """The ranking key: ``rank_by``, or the criteria preset's own."""
+        return self.rank_by or PRESET_RANKING.get(self.criteria_name, "sqn_100")
 
     def promotion_criteria(self) -> PromotionCriteria:
         """The criteria of the holdout gate, with ``min_dsr`` as its DSR criterion."""

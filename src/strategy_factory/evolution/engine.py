@@ -22,25 +22,17 @@ raised: whoever resumes it later continues where it stopped, nothing is marked f
 
 from __future__ import annotations
 
-import base64
-import math
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import pandas as pd
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.prepare import RunContext, run_context
-from strategy_factory.evolution.promotion import Judgement, Trials, best_configuration, judge
-from strategy_factory.evolution.pruning import prune
+from strategy_factory.evolution.pruning import NoRankingError, prune
+from strategy_factory.evolution.simulation import SimulationPhase, estimated_cells
 from strategy_factory.evolution.trainer import ModelTrainer
-from strategy_factory.execution import SIMULATE, Executor, validate_result
-from strategy_factory.models import model_from_bytes
+from strategy_factory.execution import Executor
 from strategy_factory.store import (
-    LineageEdge,
     ModelRecord,
     Run,
     Store,
@@ -54,19 +46,6 @@ Listener = Callable[[Run], None]
 
 class StopRequestedError(Exception):
     """The user asked the run to stop (checked between units of work)."""
-
-
-@dataclass
-class _Progress:
-    """What the engine carries from one generation to the next."""
-
-    trials: Trials = field(default_factory=Trials)
-    pending: list[tuple[int, ModelRecord, Future]] = field(default_factory=list)
-    promoted_id: str | None = None
-    best_sqn: float | None = None
-    planned: int = 0
-    simulated: int = 0
-    cells: int = 0
 
 
 class Evolution:
@@ -131,7 +110,8 @@ class Evolution:
 
     def _evolve(self, context: RunContext) -> tuple[str, str | None]:
         config = context.config
-        progress = _Progress(planned=config.max_generations)
+        phase = SimulationPhase(self.store, self.executor, context, self._update, self._stop_check)
+        phase.planned = config.max_generations
         features, parent, pruned = list(context.seed_features), None, []
         reason = "max_generations"
         self._update(
@@ -144,36 +124,45 @@ class Evolution:
         for generation in range(config.max_generations):
             record = self._model(context, generation, features, parent, pruned)
             trained += 1
-            if config.pipelining:
-                if self._collect(context, progress, wait=False):
-                    return "promoted", progress.promoted_id
-                progress.pending.append((generation, record, self._submit(context, record)))
-            else:
-                progress.pending.append((generation, record, Future()))
-            scores = (record.importance or {}).get("scores", {})
-            kept, pruned = prune(features, scores, config.prune_fraction, config.min_features)
+            signal = (record.validation_metrics or {}).get("signal", {})
+            if not signal.get("usable", False):
+                reason = self._no_signal(context, generation, record, signal)
+                break
+            if config.pipelining and phase.collect(wait=False):
+                return "promoted", phase.promoted_id
+            phase.add(generation, record, parent, now=config.pipelining)
+            try:
+                kept, pruned = prune(
+                    features,
+                    (record.importance or {}).get("scores", {}),
+                    config.prune_fraction,
+                    config.min_features,
+                    tie_break=(record.validation_metrics or {}).get("feature_rank_ic"),
+                )
+            except NoRankingError as exc:
+                reason = self._no_signal(context, generation, record, {"description": str(exc)})
+                break
             if not pruned:
                 reason = "cannot_prune"
                 break
             features, parent = kept, record
-        progress.planned = trained
+        phase.planned = phase.simulated + len(phase.pending)
         self._update(
-            context.run_id,
-            models_total=trained,
-            simulations_total=self._simulations_total(context, progress),
+            context.run_id, models_total=trained, simulations_total=phase.simulations_total()
         )
-        if not config.pipelining:
-            progress.pending = [
-                (g, record, self._submit(context, record)) for g, record, _ in progress.pending
-            ]
-        if self._collect(context, progress, wait=True):
-            return "promoted", progress.promoted_id
-        return reason, progress.promoted_id
+        phase.submit_all()
+        if phase.collect(wait=True):
+            return "promoted", phase.promoted_id
+        return reason, phase.promoted_id
 
-    @staticmethod
-    def _simulations_total(context: RunContext, progress: _Progress) -> int:
-        """Cells simulated so far plus an estimate for the models still to simulate."""
-        return progress.cells + (progress.planned - progress.simulated) * estimated_cells(context)
+    def _no_signal(
+        self, context: RunContext, generation: int, record: ModelRecord, signal: dict[str, Any]
+    ) -> str:
+        """Stop the lineage: this generation's model has no signal to prune or trade."""
+        note = f"no signal: {signal.get('description', 'the model ranks nothing')}"
+        self.store.lineage.note(context.run_id, record.id, note)
+        self._update(context.run_id, step_status=f"generation {generation}: {note}")
+        return "no_signal"
 
     def _check_stop(self, run_id: str) -> None:
         if self.store.runs.get(run_id).stop_requested:
@@ -233,110 +222,6 @@ class Evolution:
         # edge and counting it still shows every model on resume.
         self._update(context.run_id, models_trained=len(recorded))
 
-    def _submit(self, context: RunContext, record: ModelRecord) -> Future:
-        self._check_stop(context.run_id)
-        payload = {
-            "dataset": context.spec.model_dump(mode="json"),
-            "artifact": base64.b64encode(self.store.models.artifact(record.id)).decode("ascii"),
-            "strategy": context.config.strategy.model_dump(mode="json"),
-            "default_regime_filters": context.default_regime_filters(),
-            "blocks": PBO_BLOCKS,
-        }
-        return self.executor.submit(SIMULATE, payload, priority=None)
-
-    def _collect(self, context: RunContext, progress: _Progress, wait: bool) -> bool:
-        """Judge simulated generations in order; True when a promotion ends the run."""
-        while progress.pending and (wait or progress.pending[0][2].done()):
-            generation, record, future = progress.pending.pop(0)
-            judgement = self._judge(context, progress, generation, record, future.result())
-            if judgement.promoted and progress.promoted_id is None:
-                progress.promoted_id = self._promote(context, progress, record, judgement)
-            if progress.promoted_id and context.config.early_stop:
-                for _, _, later in progress.pending:
-                    later.cancel()
-                return True
-        return False
-
-    def _judge(
-        self,
-        context: RunContext,
-        progress: _Progress,
-        generation: int,
-        record: ModelRecord,
-        result: dict[str, Any],
-    ) -> Judgement:
-        self._check_stop(context.run_id)
-        result = validate_result(SIMULATE, result).model_dump()
-        run_id, rows = context.run_id, result["rows"]
-        self.store.simulations.add_many(run_id, record.id, "selection", rows)
-        progress.trials.add(result)
-        progress.simulated += 1
-        progress.cells += len(rows)
-        index, candidate = best_configuration(
-            pd.DataFrame(rows), context.config.promotion_criteria()
-        )
-        best_sqn = _finite(rows[index].get("sqn"))
-        self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
-        model = model_from_bytes(self.store.models.artifact(record.id))
-        judgement = judge(
-            context.dataset,
-            model,
-            rows[index],
-            candidate,
-            context.config.strategy.execution(),
-            context.config.promotion_criteria(),
-            progress.trials,
-        )
-        holdout_row = {
-            **judgement.config.as_row(),
-            **judgement.holdout_metrics,
-            "candidate": judgement.candidate,
-            "promoted": judgement.promoted,
-            "reason": judgement.reason,
-        }
-        self.store.simulations.add_many(run_id, record.id, "holdout", [holdout_row])
-        fields: dict[str, Any] = {
-            "simulations_completed": self.store.simulations.count(run_id, period="selection"),
-            "configurations_tried": progress.trials.count,
-            "simulations_total": self._simulations_total(context, progress),
-            "step_status": f"simulated generation {generation}: {judgement.reason}",
-        }
-        if best_sqn is not None and (progress.best_sqn is None or best_sqn > progress.best_sqn):
-            progress.best_sqn = best_sqn
-            fields |= {"best_sqn": best_sqn, "best_model_id": record.id}
-        self._update(run_id, **fields)
-        return judgement
-
-    def _promote(
-        self, context: RunContext, progress: _Progress, record: ModelRecord, judgement: Judgement
-    ) -> str:
-        already = [p for p in self.store.promoted.recent(context.run_id) if p.model_id == record.id]
-        if already:
-            return already[0].id
-        strategy = context.config.strategy
-        promoted = self.store.promoted.add(
-            run_id=context.run_id,
-            model_id=record.id,
-            strategy={
-                **judgement.config.as_row(),
-                "fill": strategy.fill,
-                "fee_bps": strategy.fee_bps,
-                "slippage_bps": strategy.slippage_bps,
-            },
-            criteria=context.config.promotion_criteria().model_dump(mode="json"),
-            selection_metrics=judgement.selection_metrics,
-            holdout_metrics=judgement.holdout_metrics,
-            configurations_tried=progress.trials.count,
-            verdict=judgement.verdict.model_dump(mode="json"),
-            lineage=[
-                edge_json(edge)
-                for edge in self.store.lineage.ancestry(record.id, run_id=context.run_id)
-            ],
-            dsr=judgement.holdout_metrics.get("dsr"),
-            pbo=judgement.holdout_metrics.get("pbo"),
-        )
-        return promoted.id
-
     def _update(self, run_id: str, **fields: Any) -> None:
         run = self.store.runs.update_progress(run_id, owner_id=self.owner_id, **fields)
         if self.listener is not None:
@@ -358,15 +243,6 @@ class Evolution:
         return run
 
 
-def estimated_cells(context: RunContext) -> int:
-    """Grid cells per model before its thresholds are known (equal quantiles may merge)."""
-    strategy = context.config.strategy
-    thresholds = strategy.thresholds or strategy.threshold_quantiles
-    filters = strategy.regime_filters or context.default_regime_filters()
-    per_ticker = len(thresholds) * len(strategy.z_limits) * len(filters) * len(strategy.modes)
-    return per_ticker * len(context.config.tickers)
-
-
 def _unavailable(run_id: str, exc: BaseException) -> StoreUnavailableError:
     detail = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
     return StoreUnavailableError(
@@ -376,16 +252,7 @@ def _unavailable(run_id: str, exc: BaseException) -> StoreUnavailableError:
     )
 
 
-def edge_json(edge: LineageEdge) -> dict[str, Any]:
-    """A lineage edge as plain JSON values."""
-    return {**asdict(edge), "created_at": edge.created_at.isoformat()}
-
-
 def _reason(parent: ModelRecord | None, pruned: list[str], fraction: float) -> str:
     if parent is None:
         return "seed"
     return f"pruned the {len(pruned)} least important feature(s) (prune_fraction {fraction:g})"
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None

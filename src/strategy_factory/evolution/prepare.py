@@ -15,7 +15,13 @@ from strategy_factory.data import BarCatalog
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.budget import check_budget, estimate_work
 from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, EvolveConfig
-from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset, split_points
+from strategy_factory.execution.dataset import (
+    Dataset,
+    DatasetSpec,
+    data_digest,
+    load_dataset,
+    split_points,
+)
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
 from strategy_factory.settings import get_settings
 from strategy_factory.store import Run, Store
@@ -59,6 +65,7 @@ def training_config(
                 start=spec.start,
                 selection_start=spec.selection_start,
                 holdout_start=spec.holdout_start,
+                digest=spec.data_digest,
             ),
             "timeframe": config.timeframe,
             "seed": config.seed,
@@ -91,6 +98,7 @@ def create_run(
         holdout_start=options.holdout_start,
     )
     spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
+    spec = spec.model_copy(update={"data_digest": data_digest(spec)})
     dataset = load_dataset(spec)
     seed = _seed_features(store, config, dataset)
     training = training_config(config, spec, _regime_configs(config, dataset), seed)

@@ -1,17 +1,30 @@
 """The holdout gate: pick a model's best configuration on the selection period, judge it
-on the untouched holdout, and charge it for every configuration the run tried.
+on the untouched holdout, and charge the search for what it tried.
 
-A configuration is a *candidate* when its selection metrics meet the criteria (all but
-DSR and PBO, which describe the search rather than one configuration). The candidate
-with the best SQN-100 is traded on the holdout, and promoted only when its holdout
-metrics meet the criteria, its Deflated Sharpe Ratio — deflated by the number of
-configurations tried across the whole run — reaches the minimum, and any PBO limit holds.
+A configuration is a *candidate* when its selection metrics meet the per-configuration
+criteria (not the search statistics below). The candidate with the best SQN-100 (ties:
+Sharpe, trades) is traded on the holdout. Two questions, two tests:
+
+- **Selection**: is the chosen configuration's selection-period Sharpe better than the
+  best that luck would give over the trials the run made? Its *Deflated Sharpe Ratio*
+  (``dsr``): PSR against the expected maximum of N̂ effective trials (see
+  :mod:`.trials`; López de Prado, Lipton & Zoonekynd 2026, :func:`deflated_sharpe`),
+  with V the variance of a trial's Sharpe ratio under the null — σ²[SR] at SR = 0 from
+  the configuration's own skewness, kurtosis and autocorrelation — rather than the
+  cross-sectional variance of the trials, which real differences in skill inflate.
+- **Holdout**: is the holdout Sharpe above zero, given that the run has looked at the
+  holdout K times (once per judged generation)? The one-sided p-value of PSR(0) with the
+  autocorrelation-aware σ[SR], Šidák-corrected for K looks (``holdout_p``).
+
+Reported beside them (LLZ 2026): σ[SR] of the holdout, the bars still needed for the
+holdout PSR to reach 95% (MinTRL), the power of the holdout test against the Sharpe the
+selection period showed, and the false discovery rate at that power (prior 5%).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,59 +34,31 @@ from strategy_factory.backtest import Execution, StrategyConfig
 from strategy_factory.evaluate import (
     PromotionCriteria,
     Verdict,
-    deflated_sharpe_ratio_from_stats,
-    probability_of_backtest_overfitting_from_blocks,
-    sharpe_stats,
+    additional_bars_needed,
+    deflated_sharpe,
+    false_discovery_rate,
+    holdout_test,
+    power,
+    return_moments,
+    sharpe_std,
 )
+from strategy_factory.evolution.trials import Trials
 from strategy_factory.execution.dataset import Dataset
 from strategy_factory.execution.units import strategy_detail
 from strategy_factory.models import TrainedModel
 
-_SEARCH_METRICS = ("dsr", "pbo")
-# CSCV over 16 blocks has 12,870 halves; a seeded sample of 2,000 estimates PBO to about
-# ±0.01 at a sixth of the cost, which matters when the run's grid holds thousands of cells.
-PBO_COMBINATIONS = 2_000
-_RANKING = ["sqn_100", "sharpe", "trades"]
+# What describes the search rather than one configuration: judged on the holdout only.
+SEARCH_METRICS = ("dsr", "pbo", "holdout_p")
+# The key the best configuration of a model is chosen by, then its tie-breaks.
+RANKINGS: dict[str, list[str]] = {
+    "sqn_100": ["sqn_100", "sharpe", "trades"],
+    "sharpe": ["sharpe", "sqn_100", "trades"],
+}
 # SQN of a handful of trades is noise (two lucky trades with alike returns score 200):
 # without a candidate, rank only configurations with at least this many trades.
 MIN_RANKED_TRADES = 30
-
-
-@dataclass
-class Trials:
-    """What the run has tried so far: the N, spread of Sharpe ratios and PBO inputs."""
-
-    count: int = 0
-    bar_sharpes: list[float] = field(default_factory=list)
-    block_sums: list[np.ndarray] = field(default_factory=list)
-    block_squares: list[np.ndarray] = field(default_factory=list)
-    rows_per_block: int = 0
-
-    def add(self, result: dict[str, Any]) -> None:
-        """Count one model's simulated grid (``simulate_unit`` output)."""
-        rows = pd.DataFrame(result["rows"])
-        self.count += len(rows)
-        per_bar = pd.to_numeric(rows["sharpe"], errors="coerce") / math.sqrt(
-            result["periods_per_year"]
-        )
-        self.bar_sharpes.extend(float(v) for v in per_bar[np.isfinite(per_bar)])
-        self.block_sums.append(np.asarray(result["block_sums"]))
-        self.block_squares.append(np.asarray(result["block_squares"]))
-        self.rows_per_block = int(result["rows_per_block"])
-
-    def sharpe_variance(self) -> float:
-        """Variance of the per-bar Sharpe ratios of every configuration tried."""
-        return float(np.var(self.bar_sharpes, ddof=1)) if len(self.bar_sharpes) > 1 else 0.0
-
-    def pbo(self) -> float | None:
-        """PBO by CSCV over every primary-ticker configuration tried (None if too few)."""
-        sums = np.concatenate(self.block_sums, axis=1) if self.block_sums else np.empty((0, 0))
-        if sums.ndim != 2 or sums.shape[1] < 2 or self.rows_per_block < 1:
-            return None
-        squares = np.concatenate(self.block_squares, axis=1)
-        return probability_of_backtest_overfitting_from_blocks(
-            sums, squares, self.rows_per_block, max_combinations=PBO_COMBINATIONS
-        ).pbo
+HOLDOUT_ALPHA = 0.05
+FDR_PRIOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -102,24 +87,27 @@ class Judgement:
 
 
 def selection_criteria(criteria: PromotionCriteria) -> PromotionCriteria:
-    """The per-configuration part of the criteria (without DSR and PBO)."""
+    """The per-configuration part of the criteria (without the search statistics)."""
     return PromotionCriteria.model_validate(
-        {**criteria.model_dump(), **dict.fromkeys(_SEARCH_METRICS)}
+        {**criteria.model_dump(), **dict.fromkeys(SEARCH_METRICS)}
     )
 
 
-def best_configuration(rows: pd.DataFrame, criteria: PromotionCriteria) -> tuple[int, bool]:
-    """Position of the best row by SQN-100 among candidates, and whether it is one.
+def best_configuration(
+    rows: pd.DataFrame, criteria: PromotionCriteria, rank_by: str = "sqn_100"
+) -> tuple[int, bool]:
+    """Position of the best row by ``rank_by`` among candidates, and whether it is one.
 
     Without a candidate, the best among rows with at least :data:`MIN_RANKED_TRADES`
     trades (or among all rows when none has that many).
     """
+    ranking = RANKINGS[rank_by]
     table = rows.reset_index(drop=True)
-    numeric = table[_RANKING].apply(pd.to_numeric, errors="coerce")
+    numeric = table[ranking].apply(pd.to_numeric, errors="coerce")
     passing = selection_criteria(criteria).mask(table).to_numpy()
     enough = (numeric["trades"] >= MIN_RANKED_TRADES).to_numpy()
     pool = numeric[passing] if passing.any() else numeric[enough] if enough.any() else numeric
-    order = pool.sort_values(_RANKING, ascending=False, na_position="last", kind="stable")
+    order = pool.sort_values(ranking, ascending=False, na_position="last", kind="stable")
     return int(order.index[0]), bool(passing.any())
 
 
@@ -143,12 +131,16 @@ def judge(
     criteria: PromotionCriteria,
     trials: Trials,
 ) -> Judgement:
-    """Trade the configuration of ``row`` on the holdout and judge it."""
+    """Trade the configuration of ``row`` on the holdout and judge it (one holdout look)."""
     config = strategy_of(row)
+    selection, _ = strategy_detail(dataset, model, config, execution, "selection")
     detail, metrics = strategy_detail(dataset, model, config, execution, "holdout")
-    returns = detail.returns.iloc[1:]
     metrics = {k: v for k, v in metrics.items() if k != "max_drawdown_duration"}
-    metrics["dsr"] = deflated_sharpe(returns.to_numpy(), trials)
+    looks = trials.look()
+    metrics |= selection_statistics(selection.returns.iloc[1:].to_numpy(), trials)
+    metrics |= holdout_statistics(
+        detail.returns.iloc[1:].to_numpy(), looks, metrics["selection_sharpe_per_bar"]
+    )
     metrics["pbo"] = trials.pbo()
     return Judgement(
         config=config,
@@ -160,20 +152,63 @@ def judge(
     )
 
 
-def deflated_sharpe(returns: np.ndarray, trials: Trials) -> float:
-    """DSR of the holdout returns, deflated by the run's trials (NaN when it cannot trade)."""
-    if returns.size < 3 or not np.any(returns):
-        return float("nan")
-    stats = sharpe_stats(returns)
-    if not math.isfinite(stats.sharpe):
-        return float("nan")
-    return float(
-        deflated_sharpe_ratio_from_stats(
-            stats.sharpe,
-            stats.n_observations,
-            max(trials.count, 1),
-            trials.sharpe_variance(),
-            skew=stats.skew,
-            kurtosis=stats.kurtosis,
-        )
+def selection_statistics(returns: np.ndarray, trials: Trials) -> dict[str, Any]:
+    """The selection question: DSR of the chosen configuration's selection Sharpe ratio."""
+    moments = _moments(returns)
+    if moments is None:
+        return {"dsr": math.nan, "selection_sharpe_per_bar": math.nan}
+    null_std = float(sharpe_std(0.0, moments.skew, moments.kurtosis, moments.autocorrelation,
+                                moments.n))  # fmt: skip
+    effective = trials.effective()
+    return {
+        "dsr": float(deflated_sharpe(moments.sharpe, effective, null_std**2)),
+        "selection_sharpe_per_bar": moments.sharpe,
+        "trials_distinct": trials.count,
+        "trials_effective": effective,
+        "trials_simulated": trials.simulated,
+        "trial_sharpe_variance": trials.sharpe_variance(),
+    }
+
+
+def holdout_statistics(returns: np.ndarray, looks: int, promised: float) -> dict[str, Any]:
+    """The holdout question: its Sharpe ratio against zero, Šidák-corrected for ``looks``.
+
+    ``promised``: the per-bar Sharpe ratio the selection period showed, the alternative
+    the power (and so the false discovery rate) is stated against.
+    """
+    moments = _moments(returns)
+    if moments is None:
+        return {"holdout_p": math.nan, "holdout_looks": looks}
+    shape = (moments.skew, moments.kurtosis, moments.autocorrelation)
+    sigma = float(sharpe_std(0.0, *shape, moments.n))
+    test = holdout_test([moments.sharpe], [sigma], looks=looks, alpha=HOLDOUT_ALPHA)
+    found: dict[str, Any] = {
+        "holdout_p": float(test.sidak_p_values[0]),
+        "holdout_p_single": float(test.p_values[0]),
+        "holdout_looks": looks,
+        "holdout_sharpe_per_bar": moments.sharpe,
+        "holdout_sigma_sr": float(sharpe_std(moments.sharpe, *shape, moments.n)),
+        "holdout_autocorrelation": moments.autocorrelation,
+        "min_trl_bars_more": float(additional_bars_needed(moments.n, moments.sharpe, 0.0, *shape)),
+    }
+    if math.isfinite(promised) and promised > 0:
+        detection = float(power(promised, 0.0, moments.n, *shape, alpha=HOLDOUT_ALPHA))
+        found |= {
+            "power_vs_selection": detection,
+            "false_discovery_rate": float(
+                false_discovery_rate(HOLDOUT_ALPHA, detection, prior=FDR_PRIOR)
+            ),
+        }
+    return found
+
+
+def _moments(returns: np.ndarray) -> Any:
+    """Moments of a period's bar returns, or None when it never traded (no variance)."""
+    if returns.size < 3 or not np.any(returns) or np.ptp(returns) == 0:
+        return None
+    moments = return_moments(returns)
+    usable = (
+        all(math.isfinite(v) for v in (moments.sharpe, moments.skew, moments.kurtosis))
+        and abs(moments.autocorrelation) < 1
     )
+    return moments if usable else None

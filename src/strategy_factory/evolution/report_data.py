@@ -174,7 +174,7 @@ def _choose(
             candidate=metrics.get("candidate"),
         )
     grid = selection_grid(store, run.id, model_id)
-    index, candidate = best_configuration(grid, config.promotion_criteria())
+    index, candidate = best_configuration(grid, config.promotion_criteria(), config.ranking)
     return _Choice(
         model_id=model_id,
         row=grid.iloc[index].to_dict(),

@@ -146,7 +146,7 @@ def generation_rows(report: RunReport) -> list[dict[str, Any]]:
         holdout = g["holdout"] or {}
         metrics = holdout.get("metrics") or {}
         if not holdout:
-            verdict = "not judged on the holdout"
+            verdict = g.get("note") or "not judged on the holdout"
         else:
             verdict = "promoted" if metrics.get("promoted") else metrics.get("reason", "—")
         rows.append(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from strategy_factory.store import Run, SimulationResult, Store
+from strategy_factory.evolution.simulation import IDENTICAL_NOTE
+from strategy_factory.store import LineageEdge, Run, SimulationResult, Store
 
 RUN_FIELDS = (
     "id",
@@ -61,13 +62,17 @@ def generations(store: Store, run_id: str) -> list[dict[str, Any]]:
     """Per generation: the model, its features, what was pruned, the selection result of
     the configuration it was judged by, and that configuration's holdout judgement."""
     rows = []
+    finished = store.runs.get(run_id).finished_at is not None
     for edge in store.lineage.of_run(run_id):
         holdout = store.simulations.top(
             run_id, model_id=edge.child_model_id, period="holdout", limit=1
         )
+        state, note = _state(store, edge, bool(holdout), finished)
         rows.append(
             {
                 "generation": edge.generation,
+                "state": state,
+                "note": note,
                 "model_id": edge.child_model_id,
                 "parent_model_id": edge.parent_model_id,
                 "parent_sqn": edge.parent_sqn,
@@ -89,6 +94,28 @@ def generations(store: Store, run_id: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _state(store: Store, edge: LineageEdge, judged: bool, finished: bool) -> tuple[str, str]:
+    """What became of a generation, and why in words.
+
+    ``judged`` (simulated and judged on the holdout), ``no_signal`` (its model ranks
+    nothing: the lineage stopped), ``same_as_parent`` (it predicts what its parent did,
+    so its strategies were not simulated again), ``pending``, or ``not_simulated`` (the
+    run ended first, e.g. at an earlier promotion).
+    """
+    if judged:
+        return "judged", ""
+    signal = (store.models.get(edge.child_model_id).validation_metrics or {}).get("signal") or {}
+    if signal and not signal.get("usable", True):
+        return "no_signal", f"no signal: {signal.get('description', '')}"
+    if "no signal" in (edge.reason or ""):
+        return "no_signal", (edge.reason or "").split("; ")[-1]
+    if IDENTICAL_NOTE in (edge.reason or ""):
+        return "same_as_parent", IDENTICAL_NOTE
+    if finished:
+        return "not_simulated", "not simulated: the run ended before"
+    return "pending", "not simulated yet"
 
 
 def run_summary(store: Store, run_id: str) -> dict[str, Any]:
@@ -124,6 +151,9 @@ def verdict(run: Run, per_generation: list[dict[str, Any]]) -> str:
     if run.promoted:
         models = [h["model_id"] for h in judged if h["metrics"].get("promoted")]
         return f"promoted as {run.promoted_model_id} (model {', '.join(models)})"
+    silent = [g for g in per_generation if g["state"] == "no_signal"]
+    if not judged and silent:
+        return f"not promoted: generation {silent[0]['generation']} has {silent[0]['note']}"
     if not judged:
         return "nothing was judged on the holdout yet"
     reasons = {h["metrics"].get("reason") for h in judged}

@@ -10,6 +10,7 @@ fitted on that ticker's training period only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,8 @@ from strategy_factory.features import (
 from strategy_factory.models import TargetSpec
 from strategy_factory.settings import get_settings
 
-MIN_PERIOD_BARS = 30
+# The selection period is cut into 64 blocks to tell trials apart (evolution.trials).
+MIN_PERIOD_BARS = 64
 
 
 class DatasetSpec(BaseModel):
@@ -49,6 +51,9 @@ class DatasetSpec(BaseModel):
     target: TargetSpec = TargetSpec()
     selection_start: datetime | None = None
     holdout_start: datetime | None = None
+    data_digest: str | None = Field(
+        None, description="Digest of every symbol's bars when the run was created."
+    )
 
     def key(self) -> str:
         """A canonical text of the spec (the cache key)."""
@@ -167,7 +172,20 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
     """
     catalog = BarCatalog(get_settings().bars_dir)
     symbols = [spec.symbol, *spec.references, *spec.tickers]
+    if spec.data_digest is not None and spec.data_digest != data_digest(spec):
+        raise FactoryError(
+            f"the bars of {', '.join(symbols)} have changed since this run was created "
+            "(re-imported?): its models and results describe the old bars. Start a new run"
+        )
     return _cached(spec.key(), tuple(catalog.version(s) for s in symbols))
+
+
+def data_digest(spec: DatasetSpec) -> str:
+    """One digest of the stored bars of every symbol ``spec`` reads (see ``bars_digest``)."""
+    catalog = BarCatalog(get_settings().bars_dir)
+    symbols = [spec.symbol, *spec.references, *spec.tickers]
+    text = ";".join(f"{symbol}:{catalog.digest(symbol)}" for symbol in symbols)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def split_points(

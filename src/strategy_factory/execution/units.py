@@ -127,9 +127,10 @@ def execution_of(strategy: dict[str, Any]) -> Execution:
 def simulate_unit(payload: dict[str, Any]) -> dict[str, Any]:
     """Simulate a model's whole strategy grid on the selection period of every ticker.
 
-    Returns the metrics row of every cell and, for the run's PBO, the per-block sums and
-    sums of squares of bar returns of the primary symbol's cells (``blocks`` equal,
-    contiguous blocks; the oldest remainder bars are left out).
+    Returns the metrics row of every cell and the per-block sums and sums of squares of
+    every cell's bar returns (``blocks`` equal, contiguous blocks of each ticker's period;
+    the oldest remainder bars are left out): what tells trials apart, their correlation
+    and the run's PBO. ``rows_per_block`` is the primary symbol's.
     """
     model = model_from_text(payload["artifact"])  # checked before any data is loaded
     spec = DatasetSpec.model_validate(payload["dataset"])
@@ -140,11 +141,10 @@ def simulate_unit(payload: dict[str, Any]) -> dict[str, Any]:
     execution = execution_of(strategy)
     stats = simulate_grid(markets, grid, execution, blocks=payload["blocks"])
     table = metrics_table(stats)
-    primary = (stats.configs["ticker"] == spec.symbol).to_numpy()
     return {
         "rows": json_records(table.drop(columns=["max_drawdown_duration"])),
-        "block_sums": stats.block_sums[:, primary].tolist(),
-        "block_squares": stats.block_squares[:, primary].tolist(),
+        "block_sums": stats.block_sums.tolist(),
+        "block_squares": stats.block_squares.tolist(),
         "rows_per_block": len(markets[0].bars) // payload["blocks"],
         "periods_per_year": float(stats.stats["periods_per_year"].iloc[0]),
     }

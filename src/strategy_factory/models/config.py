@@ -121,13 +121,18 @@ class WalkForward(BaseModel):
 
 
 class DataRange(BaseModel):
-    """Which bars training may touch: ``start <= t < min(selection_start, holdout_start)``."""
+    """Which bars training may touch: ``start <= t < min(selection_start, holdout_start)``.
+
+    ``digest``: of the bars' content (``data.bars_digest``), so that the same dates of
+    other bars (a re-import) are another model.
+    """
 
     model_config = _FROZEN
 
     start: datetime | None = None
     selection_start: datetime | None = None
     holdout_start: datetime | None = None
+    digest: str | None = Field(None, max_length=64)
 
     @field_validator("start", "selection_start", "holdout_start")
     @classmethod
@@ -284,7 +289,7 @@ class TrainingConfig(BaseModel):
                 "test_window": _canonical_window(self.walk_forward.test_window),
                 "train_window": _canonical_window(self.walk_forward.train_window),
             },
-            "data": {k: _iso(v) for k, v in self.data.model_dump().items()},
+            "data": {k: v if k == "digest" else _iso(v) for k, v in self.data.model_dump().items()},
             "score": self.score,
             "importance": self.importance,
             "min_train_rows": self.min_train_rows,

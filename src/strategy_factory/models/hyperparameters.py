@@ -17,7 +17,7 @@ from typing import Any
 # A grid is searched exhaustively for every regime config and fold: bounded on both axes.
 MAX_GRID_VALUES = 100
 MAX_GRID_CELLS = 2_000
-AUTO_STEPS = 10  # the values of an "auto" alpha grid (models.algorithms)
+AUTO_STEPS = 8  # the values of an "auto" alpha grid (models.algorithms)
 
 
 @dataclass(frozen=True)

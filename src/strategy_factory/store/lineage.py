@@ -88,6 +88,23 @@ class LineageRepository:
         )
         return self._db.retrying(lambda c, _: c.execute(statement).rowcount)
 
+    def note(self, run_id: str, child_model_id: str, note: str) -> None:
+        """Add ``note`` to the reason of a step of a run (once, however often it is said).
+
+        E.g. that a generation's model has no signal, or was not simulated because it
+        predicts exactly what its parent does.
+        """
+        edge = (edges.c.run_id == run_id, edges.c.child_model_id == child_model_id)
+
+        def operation(connection: Connection, _: bool) -> None:
+            reason = connection.execute(select(edges.c.reason).where(*edge)).scalar_one_or_none()
+            if reason is not None and note in reason:
+                return
+            noted = note if not reason else f"{reason}; {note}"
+            connection.execute(update(edges).where(*edge).values(reason=noted))
+
+        self._db.retrying(operation)
+
     def ancestry(self, model_id: str, run_id: str | None = None) -> list[LineageEdge]:
         """The edges from the seed down to ``model_id`` in run ``run_id``, seed first.
 

@@ -39,6 +39,7 @@ class StopReason(StrEnum):
     PROMOTED = "promoted"
     FAILED = "failed"
     STOPPED_BY_USER = "stopped_by_user"
+    NO_SIGNAL = "no_signal"
 
 
 class JobStatus(StrEnum):

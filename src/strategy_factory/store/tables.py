@@ -39,7 +39,14 @@ metadata = MetaData(
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 RUN_STATUSES = ("pending", "running", "completed", "failed", "stopped")
-STOP_REASONS = ("max_generations", "cannot_prune", "promoted", "failed", "stopped_by_user")
+STOP_REASONS = (
+    "max_generations",
+    "cannot_prune",
+    "promoted",
+    "failed",
+    "stopped_by_user",
+    "no_signal",
+)
 JOB_STATUSES = ("pending", "running", "done", "failed")
 PERIODS = ("selection", "holdout")
 WORKER_STATUSES = ("running", "stopped", "lost")

@@ -9,10 +9,11 @@ the data by ``create_run``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from strategy_factory.evaluate import PRESETS, PromotionCriteria
 from strategy_factory.evolution import EvolveConfig
 from strategy_factory.evolution.config import MAX_GRID_AXIS, Threshold
 
@@ -26,6 +27,14 @@ _SHARED: dict[str, Any] = {
     for name, field in EvolveConfig.model_fields.items()
     if name != "symbol"
 }
+# A preset's name stands for its criteria (EvolveConfig resolves it).
+_SHARED["criteria"] = (
+    PromotionCriteria | Literal[tuple(PRESETS)],  # type: ignore[valid-type]
+    Field(
+        default_factory=PromotionCriteria,
+        description="Promotion criteria: a preset (holy_grail, evidence) or ranges per metric.",
+    ),
+)
 
 
 class _OneThresholdList(BaseModel):

@@ -34,7 +34,7 @@ function renderGenerations(generations) {
     document.querySelector("#generations-table tbody"),
     generations.map((g) => {
       const best = g.best_selection || {};
-      const holdout = g.holdout ? g.holdout.metrics.reason || "judged" : "not yet";
+      const holdout = g.holdout ? g.holdout.metrics.reason || "judged" : g.note || "not yet";
       return [
         String(g.generation),
         el("code", { title: g.model_id, text: shortId(g.model_id) }),

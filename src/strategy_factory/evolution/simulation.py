@@ -1,0 +1,221 @@
+"""Phase 2 of a run: simulate each model's whole grid on the selection period, judge the
+best configuration on the holdout, promote what passes.
+
+Models arrive from the training phase generation by generation. A model whose
+predictions on the selection period equal its parent's (pruning took only features it
+did not use) would trade exactly the parent's strategies: it is not simulated again, and
+its generation says so. Simulations are queued with the parent's best SQN as priority
+(children of the best parents first) and judged in generation order; a promotion ends
+the run when ``early_stop`` is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from strategy_factory.evolution.prepare import RunContext
+from strategy_factory.evolution.promotion import Judgement, best_configuration, judge
+from strategy_factory.evolution.trials import TRIAL_BLOCKS, Trials
+from strategy_factory.execution import SIMULATE, Executor, validate_result
+from strategy_factory.execution.units import period_bounds
+from strategy_factory.models import TrainedModel, model_from_bytes
+from strategy_factory.store import LineageEdge, ModelRecord, Store
+
+Update = Callable[..., None]
+IDENTICAL_NOTE = (
+    "its predictions equal its parent's, so it trades the same strategies: not simulated again"
+)
+
+
+@dataclass
+class _Pending:
+    generation: int
+    record: ModelRecord
+    parent: ModelRecord | None
+    future: Future | None
+
+
+@dataclass
+class SimulationPhase:
+    """The simulations of one run: submitted, collected in order, judged, promoted."""
+
+    store: Store
+    executor: Executor
+    context: RunContext
+    update: Update
+    check_stop: Callable[[], None]
+    trials: Trials = field(default_factory=Trials)
+    pending: list[_Pending] = field(default_factory=list)
+    promoted_id: str | None = None
+    best_sqn: float | None = None
+    planned: int = 0
+    simulated: int = 0
+    cells: int = 0
+    _predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    _best_sqn_of: dict[str, float] = field(default_factory=dict)
+
+    def add(
+        self, generation: int, record: ModelRecord, parent: ModelRecord | None, now: bool
+    ) -> None:
+        """Queue a generation's model (``now``: submit it at once, else at :meth:`submit_all`).
+
+        A model that predicts exactly what its parent predicted is noted and skipped.
+        """
+        if parent is not None and self._same_as_parent(record, parent):
+            self.store.lineage.note(self.context.run_id, record.id, IDENTICAL_NOTE)
+            self.planned -= 1
+            return
+        future = self._submit(record, parent) if now else None
+        self.pending.append(_Pending(generation, record, parent, future))
+
+    def submit_all(self) -> None:
+        """Submit every model queued without a simulation yet."""
+        for entry in self.pending:
+            if entry.future is None:
+                entry.future = self._submit(entry.record, entry.parent)
+
+    def collect(self, wait: bool) -> bool:
+        """Judge simulated generations in order; True when a promotion ends the run."""
+        while self.pending and (wait or _done(self.pending[0])):
+            entry = self.pending.pop(0)
+            if entry.future is None:  # queued without pipelining: submit it now
+                entry.future = self._submit(entry.record, entry.parent)
+            judgement = self._judge(entry.generation, entry.record, entry.future.result())
+            if judgement.promoted and self.promoted_id is None:
+                self.promoted_id = self._promote(entry.record, judgement)
+            if self.promoted_id and self.context.config.early_stop:
+                for later in self.pending:
+                    if later.future is not None:
+                        later.future.cancel()
+                return True
+        return False
+
+    def simulations_total(self) -> int:
+        """Cells simulated so far plus an estimate for the models still to simulate."""
+        return self.cells + max(self.planned - self.simulated, 0) * estimated_cells(self.context)
+
+    def _predictions_of(self, record: ModelRecord) -> np.ndarray:
+        if record.id not in self._predictions:
+            model = model_from_bytes(self.store.models.artifact(record.id))
+            primary = self.context.dataset.primary
+            rows = primary.period(*period_bounds(self.context.spec, "selection"))
+            self._predictions[record.id] = model.predict(primary.features.iloc[rows])
+        return self._predictions[record.id]
+
+    def _same_as_parent(self, record: ModelRecord, parent: ModelRecord) -> bool:
+        mine, theirs = self._predictions_of(record), self._predictions_of(parent)
+        if mine.shape != theirs.shape or not np.array_equal(np.isnan(mine), np.isnan(theirs)):
+            return False
+        scale = float(np.nanmax(np.abs(theirs), initial=0.0))
+        return bool(np.allclose(mine, theirs, rtol=1e-9, atol=1e-12 * scale, equal_nan=True))
+
+    def _submit(self, record: ModelRecord, parent: ModelRecord | None) -> Future:
+        self.check_stop()
+        payload = {
+            "dataset": self.context.spec.model_dump(mode="json"),
+            "artifact": base64.b64encode(self.store.models.artifact(record.id)).decode("ascii"),
+            "strategy": self.context.config.strategy.model_dump(mode="json"),
+            "default_regime_filters": self.context.default_regime_filters(),
+            "blocks": TRIAL_BLOCKS,
+        }
+        priority = None if parent is None else self._best_sqn_of.get(parent.id)
+        return self.executor.submit(SIMULATE, payload, priority=priority)
+
+    def _judge(self, generation: int, record: ModelRecord, raw: dict[str, Any]) -> Judgement:
+        self.check_stop()
+        context = self.context
+        result = validate_result(SIMULATE, raw).model_dump()
+        run_id, rows = context.run_id, result["rows"]
+        self.store.simulations.add_many(run_id, record.id, "selection", rows)
+        self.trials.add(result, context.config.symbol)
+        self.simulated += 1
+        self.cells += len(rows)
+        criteria = context.config.promotion_criteria()
+        index, candidate = best_configuration(pd.DataFrame(rows), criteria, context.config.ranking)
+        best_sqn = _finite(rows[index].get("sqn"))
+        if best_sqn is not None:
+            self._best_sqn_of[record.id] = best_sqn
+        self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
+        model: TrainedModel = model_from_bytes(self.store.models.artifact(record.id))
+        execution = context.config.strategy.execution()
+        judgement = judge(
+            context.dataset, model, rows[index], candidate, execution, criteria, self.trials
+        )
+        holdout_row = {
+            **judgement.config.as_row(),
+            **judgement.holdout_metrics,
+            "candidate": judgement.candidate,
+            "promoted": judgement.promoted,
+            "reason": judgement.reason,
+        }
+        self.store.simulations.add_many(run_id, record.id, "holdout", [holdout_row])
+        fields: dict[str, Any] = {
+            "simulations_completed": self.store.simulations.count(run_id, period="selection"),
+            "configurations_tried": self.trials.count,
+            "simulations_total": self.simulations_total(),
+            "step_status": f"simulated generation {generation}: {judgement.reason}",
+        }
+        if best_sqn is not None and (self.best_sqn is None or best_sqn > self.best_sqn):
+            self.best_sqn = best_sqn
+            fields |= {"best_sqn": best_sqn, "best_model_id": record.id}
+        self.update(run_id, **fields)
+        return judgement
+
+    def _promote(self, record: ModelRecord, judgement: Judgement) -> str:
+        context = self.context
+        strategy = context.config.strategy
+        promoted = self.store.promoted.add(
+            run_id=context.run_id,
+            model_id=record.id,
+            strategy={
+                **judgement.config.as_row(),
+                "fill": strategy.fill,
+                "fee_bps": strategy.fee_bps,
+                "slippage_bps": strategy.slippage_bps,
+            },
+            criteria={
+                "preset": context.config.criteria_name,
+                **context.config.promotion_criteria().model_dump(mode="json"),
+            },
+            selection_metrics=judgement.selection_metrics,
+            holdout_metrics={**judgement.holdout_metrics, "trials": self.trials.summary()},
+            configurations_tried=self.trials.count,
+            verdict=judgement.verdict.model_dump(mode="json"),
+            lineage=[
+                edge_json(edge)
+                for edge in self.store.lineage.ancestry(record.id, run_id=context.run_id)
+            ],
+            dsr=judgement.holdout_metrics.get("dsr"),
+            pbo=judgement.holdout_metrics.get("pbo"),
+        )
+        return promoted.id
+
+
+def estimated_cells(context: RunContext) -> int:
+    """Grid cells per model before its thresholds are known (equal quantiles may merge)."""
+    strategy = context.config.strategy
+    thresholds = strategy.thresholds or strategy.threshold_quantiles
+    filters = strategy.regime_filters or context.default_regime_filters()
+    per_ticker = len(thresholds) * len(strategy.z_limits) * len(filters) * len(strategy.modes)
+    return per_ticker * len(context.config.tickers)
+
+
+def edge_json(edge: LineageEdge) -> dict[str, Any]:
+    """A lineage edge as plain JSON values."""
+    return {**asdict(edge), "created_at": edge.created_at.isoformat()}
+
+
+def _done(entry: _Pending) -> bool:
+    return entry.future is not None and entry.future.done()
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
