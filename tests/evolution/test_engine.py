@@ -11,7 +11,7 @@ import pytest
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
 from strategy_factory.execution import InlineExecutor
 from strategy_factory.store import Store
-from tests.evolution.conftest import Evolve
+from tests.evolution.conftest import Evolve, store_synthetic
 
 
 def planted_kept_everywhere(store: Store, run_id: str) -> list[bool]:
@@ -164,3 +164,46 @@ def test_a_resume_recounts_work_recorded_but_not_counted(
     assert resumed.models_trained == 2
     assert resumed.simulations_completed == store.simulations.count(first.id, period="selection")
     assert resumed.simulations_completed == first.simulations_completed > 0
+
+
+def test_a_random_walk_promotes_nothing_under_the_evidence_preset(
+    markets: Path, store: Store, evolve: Evolve
+) -> None:
+    run = evolve(symbol="WALK", criteria="evidence", early_stop=False)
+    assert run.status == "completed" and not run.promoted
+    assert store.promoted.recent(run_id=run.id) == []
+    summary = run_summary(store, run.id)
+    assert summary["verdict"].startswith("not promoted")
+
+
+def test_a_constant_model_ends_the_run_with_no_signal_in_generation_0(
+    markets: Path, store: Store, evolve: Evolve
+) -> None:
+    # Every candidate of this grid shrinks to the intercept: the model predicts a constant.
+    run = evolve(symbol="PLANTED", grid={"alpha": [100.0]}, early_stop=False)
+    assert (run.status, run.stop_reason, run.promoted) == ("completed", "no_signal", False)
+    [generation] = run_summary(store, run.id)["generations"]
+    assert generation["state"] == "no_signal"
+    assert "predicts a constant" in generation["note"]
+    assert generation["simulations"] == 0  # nothing was simulated, nothing counted
+    assert run.configurations_tried == 0
+    summary = run_summary(store, run.id)
+    assert summary["verdict"] == f"not promoted: generation 0 has {generation['note']}"
+
+
+def test_a_planted_edge_is_promoted_under_the_evidence_preset(
+    factory_home: Path, store: Store, evolve: Evolve
+) -> None:
+    # A much weaker edge than the Holy Grail test's: its ideal strategy has a true Sharpe
+    # of about 5 a year (see benchmarks/bench_power.py), well inside the power curve.
+    store_synthetic(factory_home, "EDGE", 0.1)
+    run = evolve(symbol="EDGE", criteria="evidence", early_stop=False)
+    assert run.promoted, run_summary(store, run.id)["verdict"]
+    assert all(planted_kept_everywhere(store, run.id))
+    promotion = store.promoted.get(run.promoted_model_id)
+    assert promotion.criteria["preset"] == "evidence"
+    holdout = promotion.holdout_metrics
+    assert holdout["holdout_p"] <= 0.05 and holdout["dsr"] >= 0.95
+    assert holdout["trials"]["distinct_trials"] == promotion.configurations_tried
+    assert 1 <= holdout["trials"]["effective_trials"] <= promotion.configurations_tried
+    assert "sqn_100" not in {r["metric"] for r in promotion.verdict["results"]}  # no caps

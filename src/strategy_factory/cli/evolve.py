@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from strategy_factory.cli.output import console, errors, print_json, print_table
 from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate import PRESETS, PromotionCriteria
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
 from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
 from strategy_factory.execution import Executor, InlineExecutor, LocalExecutor
@@ -61,6 +62,18 @@ def _overrides(**options: Any) -> dict[str, Any]:
     return fields
 
 
+def criteria_option(value: str | None) -> str | dict[str, Any] | None:
+    """``--criteria``: a preset's name, or a YAML file of criteria ranges read here."""
+    if value is None or value in PRESETS:
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise FactoryError(
+            f"--criteria {value!r} is neither a preset ({', '.join(PRESETS)}) nor a file"
+        )
+    return PromotionCriteria.from_yaml(path.read_text()).model_dump(mode="json")
+
+
 def executor_for(workers: int | None) -> Executor:
     """A process pool of ``workers`` (default: every core), or in-process work for 1."""
     count = workers if workers is not None else (os.cpu_count() or 1)
@@ -89,6 +102,13 @@ def evolve(
         float | None, typer.Option(help="Share pruned per generation.")
     ] = None,
     min_dsr: Annotated[float | None, typer.Option(help="Minimum Deflated Sharpe Ratio.")] = None,
+    criteria: Annotated[
+        str | None,
+        typer.Option(
+            "--criteria",
+            help="Promotion criteria: a preset (holy_grail, evidence) or a YAML file of ranges.",
+        ),
+    ] = None,
     early_stop: Annotated[
         bool | None, typer.Option("--early-stop/--no-early-stop", help="Stop at a promotion.")
     ] = None,
@@ -118,6 +138,7 @@ def evolve(
             seed_features=seed_feature,
             prune_fraction=prune_fraction,
             min_dsr=min_dsr,
+            criteria=criteria_option(criteria),
             early_stop=early_stop,
             pipelining=pipelining,
         )

@@ -7,7 +7,9 @@ bar ``t`` in hidden regime ``k``::
     open_t  = close_{t-1} * exp(sigma_k * sqrt(gap) * e1_t)
     close_t = open_t * exp(mu_k + sigma_k * (rho * planted_{t-1} + sqrt(1 - gap - rho^2) * e2_t))
 
-with ``planted``, ``e1``, ``e2`` independent standard normals. ``planted_t`` is known
+with ``planted``, ``e1``, ``e2`` independent standard normals — or, with ``tail_df``,
+``e1`` and ``e2`` Student-t with that many degrees of freedom scaled to unit variance
+(fat tails, as real returns have; ``tail_df=3`` is the classic choice). ``planted_t`` is known
 at the close of bar ``t`` and, within a regime, its correlation with the next bar's
 open-to-close log return is ``rho / sqrt(1 - gap)`` (``rho`` is the *strength*, close
 to an information coefficient; pooled over regimes of different volatility it is a
@@ -63,6 +65,7 @@ def synthetic_bars(
     planted_strength: float = 0.0,
     gap: float = 0.05,
     start_price: float = 100.0,
+    tail_df: float | None = None,
 ) -> pd.DataFrame:
     """Bars in the normalized schema; with ``planted_strength > 0`` a ``planted`` column.
 
@@ -71,6 +74,8 @@ def synthetic_bars(
         bars = synthetic_bars(1_000_000, freq="1min", seed=7, planted_strength=0.05)
     """
     _check(n_bars, regimes, mean_duration, planted_strength, gap, start_price)
+    if tail_df is not None and not tail_df > 2:
+        raise FactoryError(f"tail_df (Student-t degrees of freedom) must be above 2, got {tail_df}")
     try:
         spaced = pd.date_range(start, periods=n_bars, freq=freq, tz="UTC", name="timestamp")
     except ValueError as exc:
@@ -86,6 +91,8 @@ def synthetic_bars(
     rng = np.random.default_rng([seed, 2])
     planted = rng.standard_normal(n_bars)
     e_gap, e_body, e_high, e_low = rng.standard_normal((4, n_bars))
+    if tail_df is not None:
+        e_gap, e_body = _student((e_gap, e_body), tail_df, np.random.default_rng([seed, 3]))
     lagged = np.concatenate([[0.0], planted[:-1]])
     noise = np.sqrt(1.0 - gap - planted_strength**2)
     gap_return = sigma * np.sqrt(gap) * e_gap
@@ -105,6 +112,14 @@ def synthetic_bars(
     if planted_strength > 0:
         bars["planted"] = planted
     return bars
+
+
+def _student(
+    normals: tuple[np.ndarray, ...], df: float, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """Student-t(``df``) draws of unit variance from standard normals: z / √(χ²/df)."""
+    scale = np.sqrt((df - 2) / df)
+    return tuple(z / np.sqrt(rng.chisquare(df, size=z.size) / df) * scale for z in normals)
 
 
 def _check(

@@ -284,7 +284,11 @@ class EvolveConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> EvolveConfig:
-        """Read a YAML config file; ``overrides`` (e.g. from the CLI) win field by field."""
+        """Read a YAML config file; ``overrides`` (e.g. from the CLI) win field by field.
+
+        ``criteria`` may name a preset, give ranges, or name a YAML file of ranges
+        (relative to the config file).
+        """
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -293,6 +297,15 @@ class EvolveConfig(BaseModel):
             raise FactoryError(
                 f"config {path} must be a mapping of fields, got {type(data).__name__}"
             )
+        criteria = data.get("criteria")
+        if isinstance(criteria, str) and criteria not in PRESETS:
+            file = Path(path).parent / criteria
+            if not file.is_file():
+                raise FactoryError(
+                    f"config {path}: criteria {criteria!r} is neither a preset "
+                    f"({', '.join(PRESETS)}) nor a file next to the config"
+                )
+            data["criteria"] = PromotionCriteria.from_yaml(file.read_text()).model_dump()
         return cls.load({**data, **(overrides or {})})
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from strategy_factory.errors import FactoryError, NotFoundError, describe_problems
+from strategy_factory.json_values import dumps
 from strategy_factory.models.algorithms import (
     PenalizedRegression,
     allowed_estimators,
@@ -137,7 +137,7 @@ def model_to_bytes(model: TrainedModel) -> bytes:
         "metadata": model.metadata,
         "estimator": _estimator_document(model.estimator),
     }
-    return json.dumps(document, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return dumps(document, separators=(",", ":")).encode("utf-8")
 
 
 def model_from_bytes(content: bytes) -> TrainedModel:
@@ -198,7 +198,7 @@ def save_model(model: TrainedModel, directory: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{model.id}.model"
     _atomic_write(path, model_to_bytes(model))
-    summary = json.dumps(model.summary(), indent=2, sort_keys=True, allow_nan=False)
+    summary = dumps(model.summary(), indent=2, sort_keys=True)
     _atomic_write(path.with_suffix(".json"), summary.encode("utf-8"))
     return path
 

@@ -1,0 +1,39 @@
+"""The one JSON convention of the factory: non-finite numbers are written as ``null``.
+
+Metrics can be undefined (NaN: a Sharpe ratio with no variance) or infinite (a profit
+factor with no losing trade), and JSON has neither: ``Infinity`` and ``NaN`` are not JSON,
+and strict parsers (``JSON.parse``, ``json.loads(parse_constant=…)``) reject them. Every
+JSON the factory writes — ``--json`` output, API responses, artifacts, job payloads —
+goes through :func:`plain`, so all of them say ``null`` where a number is not finite.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON values: non-finite floats → None, numpy → Python, tuples →
+    lists, datetimes → ISO text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """Strict JSON text of ``value`` (see :func:`plain`); ``options`` as for ``json.dumps``."""
+    return json.dumps(plain(value), allow_nan=False, **options)
