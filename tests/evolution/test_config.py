@@ -147,3 +147,41 @@ def test_a_run_over_the_work_budget_is_refused_with_its_estimate(
     with pytest.raises(FactoryError, match=r"training .* > 1e\+03 \(FACTORY_MAX_FIT_VALUES\)"):
         create_run(store, EvolveConfig.load({"symbol": "SP500"}))
     assert len(store.runs.recent()) == 1
+
+
+def test_criteria_come_from_a_preset_a_mapping_or_a_file(tmp_path: Path) -> None:
+    evidence = EvolveConfig.load({"symbol": "SP500", "criteria": "evidence"})
+    assert evidence.criteria_name == "evidence" and evidence.ranking == "sharpe"
+    assert set(evidence.criteria.active) == {"trades", "pbo", "holdout_p", "max_drawdown"}
+    assert set(evidence.promotion_criteria().active) >= {"dsr", "holdout_p"}
+    holy = EvolveConfig.load({"symbol": "SP500"})
+    assert (holy.criteria_name, holy.ranking) == ("holy_grail", "sqn_100")
+    custom = EvolveConfig.load({"symbol": "SP500", "criteria": {"trades": {"min": 50}}})
+    assert custom.criteria_name == "custom"
+    # The stored config reloads to the same criteria and name.
+    assert EvolveConfig.load(evidence.model_dump(mode="json")) == evidence
+    with pytest.raises(FactoryError, match="unknown criteria preset 'lenient'; presets: holy"):
+        EvolveConfig.load({"symbol": "SP500", "criteria": "lenient"})
+    ranges = tmp_path / "mine.yaml"
+    ranges.write_text("trades: {min: 40}\nholdout_p: true\n")
+    config = tmp_path / "run.yaml"
+    config.write_text("symbol: SP500\ncriteria: mine.yaml\n")
+    loaded = EvolveConfig.from_yaml(config)
+    assert loaded.criteria_name == "custom"
+    assert loaded.criteria.trades is not None and loaded.criteria.trades.min == 40
+    assert loaded.criteria.holdout_p is not None and loaded.criteria.holdout_p.max == 0.05
+    config.write_text("symbol: SP500\ncriteria: missing.yaml\n")
+    with pytest.raises(FactoryError, match="neither a preset .* nor a file"):
+        EvolveConfig.from_yaml(config)
+
+
+def test_the_cli_takes_a_preset_or_a_file_of_criteria(tmp_path: Path) -> None:
+    from strategy_factory.cli.evolve import criteria_option
+
+    assert criteria_option("evidence") == "evidence"
+    assert criteria_option(None) is None
+    ranges = tmp_path / "ranges.yaml"
+    ranges.write_text("sharpe: {min: 1}\n")
+    assert criteria_option(str(ranges))["sharpe"] == {"min": 1}
+    with pytest.raises(FactoryError, match="neither a preset"):
+        criteria_option(str(tmp_path / "nope.yaml"))

@@ -189,3 +189,13 @@ def test_a_batch_config_impossible_for_one_symbol_records_nothing(
     assert response.status_code == 422
     assert "NOISE cannot be its own reference symbol" in _problems(response)
     assert row_counts(store_url) == before
+
+
+def test_a_criteria_preset_is_named_in_the_body(client: TestClient, store: Store) -> None:
+    accepted = client.post("/evolve", json={**BASE, "criteria": "evidence"})
+    assert accepted.status_code == 202, accepted.text
+    stored = EvolveConfig.load(store.runs.get(accepted.json()["run_id"]).config["evolve"])
+    assert stored.criteria_name == "evidence" and stored.criteria.holdout_p is not None
+    refused = client.post("/evolve", json={**BASE, "criteria": "lenient"})
+    assert refused.status_code == 422
+    assert "body.criteria" in _problems(refused)
