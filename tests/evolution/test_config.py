@@ -171,7 +171,7 @@ def test_criteria_come_from_a_preset_a_mapping_or_a_file(tmp_path: Path) -> None
     assert loaded.criteria.trades is not None and loaded.criteria.trades.min == 40
     assert loaded.criteria.holdout_p is not None and loaded.criteria.holdout_p.max == 0.05
     config.write_text("symbol: SP500\ncriteria: missing.yaml\n")
-    with pytest.raises(FactoryError, match="neither a preset .* nor a file"):
+    with pytest.raises(FactoryError, match=r"neither a preset .* nor a file"):
         EvolveConfig.from_yaml(config)
 
 
