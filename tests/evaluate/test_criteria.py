@@ -48,7 +48,7 @@ def test_reasons_say_what_missed_and_why() -> None:
 
 def test_a_value_just_outside_a_bound_is_not_shown_as_the_bound() -> None:
     verdict = PromotionCriteria(dsr=True).judge({**HOLY_GRAIL, "dsr": 0.94996})
-    assert verdict.misses[0].reason == "DSR 0.94996 is below the minimum 0.95"
+    assert verdict.misses[0].reason == "selection DSR 0.94996 is below the minimum 0.95"
 
 
 def test_bounds_are_inclusive() -> None:
@@ -97,7 +97,16 @@ def test_optional_criteria_switch_on() -> None:
     assert criteria.sharpe == Range(min=1)
     verdict = criteria.judge({**HOLY_GRAIL, "dsr": 0.97, "pbo": 0.35, "sharpe": 1.3})
     assert [r.reason for r in verdict.misses] == ["PBO 0.35 is above the maximum 0.2"]
-    assert verdict.results[4].reason == "DSR 0.97 is at least 0.95"
+    assert verdict.results[4].reason == "selection DSR 0.97 is at least 0.95"
+
+
+def test_the_search_statistics_switch_on_at_their_defaults() -> None:
+    criteria = PromotionCriteria.from_yaml("pbo: true\nholdout_p: true")
+    assert (criteria.pbo, criteria.holdout_p) == (Range(max=0.5), Range(max=0.05))
+    verdict = criteria.judge({**HOLY_GRAIL, "pbo": 0.2, "holdout_p": 0.2})
+    assert [r.reason for r in verdict.misses] == [
+        "holdout p-value (Šidák over the holdout looks) 0.2 is above the maximum 0.05"
+    ]
 
 
 def test_a_default_criterion_can_be_switched_off() -> None:

@@ -135,9 +135,7 @@ def test_a_failure_is_recorded_with_its_error(markets: Path, store: Store) -> No
 
 
 def test_progress_is_recorded_as_it_goes(markets: Path, store: Store) -> None:
-    created = create_run(
-        store, EvolveConfig(symbol="PLANTED", max_generations=2, early_stop=False)
-    )
+    created = create_run(store, EvolveConfig(symbol="PLANTED", max_generations=2, early_stop=False))
     seen = []
     run = Evolution(store, InlineExecutor(), seen.append).run(created.id)
     assert seen, "the listener saw no progress"

@@ -125,7 +125,7 @@ def test_an_unknown_symbol_is_404_and_names_the_known_ones(
         ({"seed_features": ["exo_planted", "rsi_14", "no_such_feature"]}, "no_such_feature"),
         ({"strategy": {"regime_filters": [{"regime_vix": [0]}]}}, "regime_vix"),
         ({"symbol": "bad symbol!"}, "is not a valid name"),
-        ({"data_options": {"holdout_fraction": 0.02}}, "at least 30 usable bars"),
+        ({"data_options": {"holdout_fraction": 0.02}}, "at least 64 usable bars"),
     ],
 )
 def test_impossible_configs_are_400_saying_what_to_fix(
@@ -198,4 +198,4 @@ def test_a_criteria_preset_is_named_in_the_body(client: TestClient, store: Store
     assert stored.criteria_name == "evidence" and stored.criteria.holdout_p is not None
     refused = client.post("/evolve", json={**BASE, "criteria": "lenient"})
     assert refused.status_code == 422
-    assert "body.criteria" in _problems(refused)
+    assert "unknown criteria preset 'lenient'; presets: holy_grail, evidence" in _problems(refused)

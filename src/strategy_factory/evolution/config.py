@@ -184,7 +184,13 @@ class EvolveConfig(BaseModel):
     prune_fraction: float = Field(0.25, gt=0, lt=1)
     min_features: int = Field(3, ge=1, le=MAX_FEATURES)
     strategy: StrategyOptions = StrategyOptions()
-    criteria: PromotionCriteria = PromotionCriteria()
+    criteria: PromotionCriteria = Field(
+        default_factory=PromotionCriteria,
+        description=(
+            "Promotion criteria: ranges per metric, or the name of a preset "
+            "('holy_grail', the default; 'evidence')."
+        ),
+    )
     criteria_name: str = Field(
         "holy_grail",
         max_length=64,

@@ -9,11 +9,12 @@ the data by ``create_run``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from strategy_factory.evaluate import PRESETS, PromotionCriteria
+from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate import criteria_preset
 from strategy_factory.evolution import EvolveConfig
 from strategy_factory.evolution.config import MAX_GRID_AXIS, Threshold
 
@@ -27,18 +28,23 @@ _SHARED: dict[str, Any] = {
     for name, field in EvolveConfig.model_fields.items()
     if name != "symbol"
 }
-# A preset's name stands for its criteria (EvolveConfig resolves it).
-_SHARED["criteria"] = (
-    PromotionCriteria | Literal[tuple(PRESETS)],  # type: ignore[valid-type]
-    Field(
-        default_factory=PromotionCriteria,
-        description="Promotion criteria: a preset (holy_grail, evidence) or ranges per metric.",
-    ),
-)
 
 
 class _OneThresholdList(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _criteria_preset(cls, data: Any) -> Any:
+        """``"criteria": "evidence"``: a preset's name stands for its ranges."""
+        if isinstance(data, dict) and isinstance(data.get("criteria"), str):
+            name = data["criteria"]
+            try:
+                preset = criteria_preset(name)
+            except FactoryError as exc:
+                raise ValueError(str(exc)) from exc
+            return {**data, "criteria": preset.model_dump(), "criteria_name": name}
+        return data
 
     @model_validator(mode="after")
     def _thresholds_once(self) -> _OneThresholdList:
