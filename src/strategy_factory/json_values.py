@@ -3,8 +3,9 @@
 Metrics can be undefined (NaN: a Sharpe ratio with no variance) or infinite (a profit
 factor with no losing trade), and JSON has neither: ``Infinity`` and ``NaN`` are not JSON,
 and strict parsers (``JSON.parse``, ``json.loads(parse_constant=…)``) reject them. Every
-JSON the factory writes — ``--json`` output, API responses, artifacts, job payloads —
+JSON the factory shows — ``--json`` output of every command and every API response —
 goes through :func:`plain`, so all of them say ``null`` where a number is not finite.
+(Rows kept between the engine and its workers keep ∞, which the criteria judge.)
 """
 
 from __future__ import annotations

@@ -220,3 +220,30 @@ def test_undefined_metrics_are_written_as_null() -> None:
     content = {"sqn": math.nan, "rows": [math.inf, {"pf": -math.inf, "trades": 3}], "ok": 1.5}
     body = json.loads(FiniteJSONResponse(content).body)
     assert body == {"sqn": None, "rows": [None, {"pf": None, "trades": 3}], "ok": 1.5}
+
+
+def test_every_answer_about_a_finished_run_is_strict_json(client: Any) -> None:
+    from tests.service.conftest import wait_for
+    from tests.test_json_convention import no_number_strings, strict
+
+    run_id = client.post("/evolve", json=BASE).json()["run_id"]
+    wait_for(client, run_id)
+    summary = strict(client.get(f"/runs/{run_id}").text)
+    paths = [
+        "/runs",
+        f"/runs/{run_id}",
+        f"/runs/{run_id}/generations",
+        "/promoted",
+        "/api/stats",
+        "/jobs/pending",
+        "/workers",
+        "/health",
+        "/api/features/symbols",
+        "/api/features/columns?symbol=SYN",
+    ]
+    paths += [f"/promoted/{p['id']}" for p in summary["promoted"]]
+    paths += [f"/api/model/{g['model_id']}/importance" for g in summary["generations"]]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        no_number_strings(strict(response.text), path)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -50,12 +49,6 @@ def rank(table: pd.DataFrame, sort: str, top: int) -> pd.DataFrame:
         raise FactoryError(f"cannot sort by {sort!r}; use one of {', '.join(METRIC_COLUMNS)}")
     ascending = sort in LOWER_IS_BETTER
     return table.sort_values(sort, ascending=ascending, na_position="last", kind="stable").head(top)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
 
 
 def _markets(
@@ -159,7 +152,7 @@ def backtest(
                 "strategies": len(stats),
                 "seconds": seconds,
                 "execution": {"fill": fill, "fee_bps": fee_bps, "slippage_bps": slippage_bps},
-                "top": [{k: _plain(v) for k, v in row.items()} for row in rows],
+                "top": rows,
                 "capture": None if captured is None else str(captured),
             }
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from strategy_factory.json_values import dumps
 
 # Piped output is not cut to 80 columns: tables stay whole in logs and files.
 console = Console(width=None if Console().is_terminal else 160)
@@ -32,21 +33,12 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
 
 def print_json(payload: Any) -> None:
-    """Print ``payload`` as JSON on stdout (dates and numpy numbers as plain values)."""
-    print(json.dumps(payload, indent=2, default=_plain))
+    """Print ``payload`` as strict JSON on stdout (the one convention of
+    :mod:`strategy_factory.json_values`: a non-finite number is ``null``)."""
+    print(dumps(payload, indent=2, default=str))
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
     return str(value)

@@ -160,16 +160,19 @@ def strategy_detail(
 
 
 def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a metrics table as JSON-safe dicts (numpy scalars to Python numbers)."""
-    return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+    """Rows of a metrics table as plain values: NaN (undefined) becomes None.
+
+    Infinities stay: a profit factor with no losing trade is ∞, which the criteria judge
+    ("above the maximum"). They are data between the engine and its workers; every JSON
+    shown to a user writes them as null (:mod:`strategy_factory.json_values`).
+    """
+    return [{k: _value(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
-def _plain(value: Any) -> Any:
+def _value(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 UNITS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

@@ -9,9 +9,7 @@ it gets back stays a few KB.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -26,6 +24,7 @@ from strategy_factory.errors import (
     NotFoundError,
     shorten,
 )
+from strategy_factory.json_values import dumps
 from strategy_factory.service.middleware import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -38,19 +37,7 @@ class FiniteJSONResponse(JSONResponse):
     """JSON with NaN and ±inf written as null (metrics can be undefined; JSON has no NaN)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            _finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode("utf-8")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
+        return dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def problems_out(errors: list[Any]) -> dict[str, Any]:
