@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -14,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategy_factory.service.app import FiniteJSONResponse
-from tests.service.conftest import held, serving, strict_json
+from tests.service.conftest import held, serving, strict_json, wait_for
 from tests.service.test_evolve import BASE
+from tests.test_json_convention import no_number_strings, strict
 
 ENDPOINTS = {
     ("post", "/evolve"),
@@ -223,9 +225,6 @@ def test_undefined_metrics_are_written_as_null() -> None:
 
 
 def test_every_answer_about_a_finished_run_is_strict_json(client: Any) -> None:
-    from tests.service.conftest import wait_for
-    from tests.test_json_convention import no_number_strings, strict
-
     run_id = client.post("/evolve", json=BASE).json()["run_id"]
     wait_for(client, run_id)
     summary = strict(client.get(f"/runs/{run_id}").text)
