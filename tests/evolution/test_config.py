@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,49 @@ def test_the_cli_takes_a_preset_or_a_file_of_criteria(tmp_path: Path) -> None:
     assert criteria_option(str(ranges))["sharpe"] == {"min": 1}
     with pytest.raises(FactoryError, match="neither a preset"):
         criteria_option(str(tmp_path / "nope.yaml"))
+
+
+def test_the_periods_are_recorded_with_what_cut_the_history(factory_home: Path) -> None:
+    from strategy_factory.store import create_store
+
+    run = create_run(
+        create_store(),
+        EvolveConfig.load({"symbol": "SP500", "reference_symbols": ["VIX"], "max_generations": 1}),
+    )
+    periods = run.config["periods"]
+    assert periods["stored"]["first"].startswith("1999-01-04")
+    assert periods["used"]["first"] >= "2014-01-03"  # VIX starts then
+    assert periods["cut_by"] == ["reference VIX starts 2014-01-03"]
+    spans = [periods[name] for name in ("training", "selection", "holdout")]
+    assert sum(s["bars"] for s in spans) == periods["used"]["bars"]
+    assert spans[0]["first"] == periods["used"]["first"]
+    assert spans[-1]["last"] == periods["used"]["last"]
+    for earlier, later in itertools.pairwise(spans):
+        assert earlier["last"] < later["first"]
+    # 240 holdout bars for a minimum of 200 trades: said before the run starts.
+    assert any("only a strategy trading on most bars" in w for w in periods["warnings"])
+
+
+def test_the_whole_history_is_used_without_a_late_reference(factory_home: Path) -> None:
+    from strategy_factory.store import create_store
+
+    run = create_run(create_store(), EvolveConfig.load({"symbol": "SP500", "max_generations": 1}))
+    periods = run.config["periods"]
+    assert periods["cut_by"] == ["the features' warm-up (the longest indicator window)"]
+    assert periods["used"]["bars"] > 0.9 * periods["stored"]["bars"]
+    assert periods["warnings"] == []
+
+
+def test_a_period_with_fewer_bars_than_the_minimum_trades_is_refused(factory_home: Path) -> None:
+    from strategy_factory.store import create_store
+
+    store = create_store()
+    config = {"symbol": "SP500", "reference_symbols": ["VIX"], "max_generations": 1,
+              "criteria": {"trades": {"min": 300}}}  # fmt: skip
+    with pytest.raises(FactoryError) as refused:
+        create_run(store, EvolveConfig.load(config))
+    message = str(refused.value)
+    assert "selection period of SP500 has 239 bars" in message
+    assert "minimum of 300 trades" in message
+    assert "reference VIX starts 2014-01-03" in message
+    assert store.runs.recent() == []

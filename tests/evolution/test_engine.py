@@ -24,7 +24,7 @@ def test_a_planted_signal_is_promoted_and_survives_every_pruning(
     run = evolve(symbol="PLANTED", max_generations=4, early_stop=False)
     assert run.status == "completed"
     assert run.stop_reason == "max_generations"
-    assert run.promoted and run.promoted_model_id
+    assert run.promoted and run.promotion_id
     edges = store.lineage.of_run(run.id)
     assert [e.generation for e in edges] == [0, 1, 2, 3]
     assert all(planted_kept_everywhere(store, run.id))
@@ -38,7 +38,7 @@ def test_a_planted_signal_is_promoted_and_survives_every_pruning(
             parent.remaining_features
         )
         assert len(child.pruned_features) == len(parent.remaining_features) // 4
-    promoted = store.promoted.get(run.promoted_model_id)
+    promoted = store.promoted.get(run.promotion_id)
     # N behind the DSR: every configuration the run had tried when it promoted.
     assert 0 < promoted.configurations_tried <= run.configurations_tried
     assert promoted.dsr is not None and promoted.dsr >= 0.95
@@ -147,7 +147,7 @@ def test_progress_is_recorded_as_it_goes(markets: Path, store: Store) -> None:
     assert 0 < run.configurations_tried <= run.simulations_completed  # distinct strategies
     assert run.models_trained == run.models_total == 2
     assert any("training generation 1" in (r.step_status or "") for r in seen)
-    assert run.best_sqn is not None and run.best_model_id is not None
+    assert run.best_sqn_100 is not None and run.best_model_id is not None
 
 
 def test_a_resume_recounts_work_recorded_but_not_counted(
@@ -186,7 +186,9 @@ def test_a_constant_model_ends_the_run_with_no_signal_in_generation_0(
     assert generation["simulations"] == 0  # nothing was simulated, nothing counted
     assert run.configurations_tried == 0
     summary = run_summary(store, run.id)
-    assert summary["verdict"] == f"not promoted: generation 0 has {generation['note']}"
+    assert summary["verdict"] == (
+        f"not promoted: nothing was judged on the holdout; generation 0: {generation['note']}"
+    )
 
 
 def test_a_planted_edge_is_promoted_under_the_evidence_preset(
@@ -198,7 +200,7 @@ def test_a_planted_edge_is_promoted_under_the_evidence_preset(
     run = evolve(symbol="EDGE", criteria="evidence", early_stop=False)
     assert run.promoted, run_summary(store, run.id)["verdict"]
     assert all(planted_kept_everywhere(store, run.id))
-    promotion = store.promoted.get(run.promoted_model_id)
+    promotion = store.promoted.get(run.promotion_id)
     assert promotion.criteria["preset"] == "evidence"
     holdout = promotion.holdout_metrics
     assert holdout["holdout_p"] <= 0.05 and holdout["dsr"] >= 0.95

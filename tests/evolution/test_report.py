@@ -222,9 +222,11 @@ def test_tables_show_the_numbers_of_the_store(lab: Lab) -> None:
         if g["state"] != "judged":  # e.g. it predicts what its parent does: not simulated
             assert g["note"] and g["note"].split("'")[-1] in lab.page
             continue
-        assert shown[key, "selection_sqn"] == pytest.approx(g["best_selection"]["sqn"], rel=1e-15)
+        assert shown[key, "selection_sqn_100"] == pytest.approx(
+            g["best_selection"]["sqn_100"], rel=1e-15
+        )
         assert shown[key, "holdout_dsr"] == pytest.approx(g["holdout"]["metrics"]["dsr"], rel=1e-15)
-    promotion = lab.store.promoted.get(run.promoted_model_id)
+    promotion = lab.store.promoted.get(run.promotion_id)
     criteria = {
         c["data-criterion"]: number(c["data-value"])
         for c in cells(lab.page)

@@ -72,8 +72,8 @@ def test_a_run_through_two_cli_workers_matches_the_in_process_run(
         assert [w.returncode for w in workers] == [0, 0], outputs
         assert _selection(store, queued) == expected
         assert (queued.status, queued.stop_reason) == (inline.status, inline.stop_reason)
-        assert (queued.best_sqn, queued.configurations_tried) == (
-            inline.best_sqn,
+        assert (queued.best_sqn_100, queued.configurations_tried) == (
+            inline.best_sqn_100,
             inline.configurations_tried,
         )
         counts = store.queue.counts_by_status(queued.id)

@@ -52,7 +52,7 @@ def test_a_planted_signal_is_promoted_and_shown_everywhere(
     assert run["promoted"], run
     summary = client.get(f"/runs/{run_id}").json()
     assert summary["verdict"].startswith("promoted")
-    assert run["promoted_model_id"] in summary["verdict"]
+    assert run["promotion_id"] in summary["verdict"]
     [promotion] = summary["promoted"]
     assert client.get("/promoted").json()[0]["id"] == promotion["id"]
     assert client.get("/api/stats").json()["promoted"] == 1

@@ -151,7 +151,7 @@ def test_promotions_answer_their_evidence(client: TestClient, store: Store) -> N
     assert client.get("/promoted?run_id=other").json() == []
     detail = client.get(f"/promoted/{listed['id']}").json()
     recorded = store.promoted.get(listed["id"])
-    assert detail["id"] == run["promoted_model_id"]  # the run names its promotion
+    assert detail["id"] == run["promotion_id"]  # the run names its promotion
     assert detail["model_id"] == recorded.model_id
     assert detail["symbol"] == "SYN"
     assert detail["verdict"]["passed"] is True

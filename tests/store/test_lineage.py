@@ -84,22 +84,31 @@ def test_descendants_cover_both_branches_nearest_first(store: Store, family: dic
 
 
 def test_generations_summarize_models_and_best_selection_result(store: Store, run_id: str) -> None:
-    sqn = {("a", 0): [1.0, 2.5], ("b", 0): [0.5], ("c", 1): [3.1, float("nan")], ("d", 2): []}
-    for (name, generation), values in sqn.items():
+    # (SQN-100, trades) per cell: the best is the highest SQN-100 among cells with at
+    # least 30 trades (a 2-trade cell scoring 9 is noise), among all when none has 30.
+    cells = {
+        ("a", 0): [(1.0, 40), (2.5, 35), (9.0, 2)],
+        ("b", 0): [(0.5, 300)],
+        ("c", 1): [(3.1, 12), (float("nan"), 50)],
+        ("d", 2): [],
+    }
+    for (name, generation), values in cells.items():
         add_model(store, run_id, generation=generation, name=name)
         rows = [
-            {"ticker": "SP500", "threshold": i / 10, "mode": "long_short", "sqn": value}
-            for i, value in enumerate(values)
-        ]
+            {"ticker": "SP500", "threshold": i / 10, "mode": "long_short", "sqn": 2 * value,
+             "sqn_100": value, "trades": trades}
+            for i, (value, trades) in enumerate(values)
+        ]  # fmt: skip
         store.simulations.add_many(run_id, name, "selection", rows)
     store.simulations.add_many(
         run_id, "d", "holdout", [{"ticker": "SP500", "threshold": 0.0, "mode": "long_only"}]
     )
     summary = [
-        (g.generation, g.models, g.simulations, g.best_sqn, g.best_model_id)
+        (g.generation, g.models, g.simulations, g.best_sqn_100, g.best_model_id)
         for g in store.lineage.generations(run_id)
     ]
-    assert summary == [(0, 2, 3, 2.5, "a"), (1, 1, 2, 3.1, "c"), (2, 1, 0, None, None)]
+    # Generation 1: the 50-trade cell's SQN-100 is undefined, so it ranks after 3.1.
+    assert summary == [(0, 2, 4, 2.5, "a"), (1, 1, 2, 3.1, "c"), (2, 1, 0, None, None)]
 
 
 def test_edges_of_a_run_and_parent_sqn_filled_in_later(store: Store, family: dict) -> None:

@@ -24,15 +24,15 @@ def test_a_run_goes_from_pending_to_completed(store: Store) -> None:
     assert started.started_at is not None
     assert started.started_at >= run.created_at
 
-    store.runs.update_progress(run.id, current_generation=3, best_sqn=3.4, best_model_id="m3")
+    store.runs.update_progress(run.id, current_generation=3, best_sqn_100=3.4, best_model_id="m3")
     finished = store.runs.finish(run.id, "completed", "promoted", promotion_id="p1")
     assert finished.status == RunStatus.COMPLETED
-    assert (finished.stop_reason, finished.promoted, finished.promoted_model_id) == (
+    assert (finished.stop_reason, finished.promoted, finished.promotion_id) == (
         "promoted",
         True,
         "p1",
     )
-    assert (finished.current_generation, finished.best_sqn) == (3, 3.4)
+    assert (finished.current_generation, finished.best_sqn_100) == (3, 3.4)
     assert finished.finished_at is not None
     assert finished.finished_at >= finished.started_at
     assert store.runs.start(run.id).started_at == started.started_at

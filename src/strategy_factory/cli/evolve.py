@@ -145,11 +145,14 @@ def evolve(
         settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
     keeper = LeaseKeeper(store, new_owner_id("cli"))
     if resume is None:
-        run_id = create_run(store, settings, owner_id=keeper.owner_id).id
+        run = create_run(store, settings, owner_id=keeper.owner_id)
+        run_id = run.id
         keeper.acquire(run_id)
     else:
         run_id = resume
-        _take_over(keeper, run_id)
+        run = _take_over(keeper, run_id)
+    if not as_json:
+        announce_periods(run.config.get("periods"))
     progress = RunProgress(quiet=as_json)
     executor = executor_for(workers)
     keeper.start()
@@ -168,8 +171,41 @@ def evolve(
     show_summary(summary)
 
 
-def _take_over(keeper: LeaseKeeper, run_id: str) -> None:
-    """Hold the lease of a run to resume, or say who drives it."""
+def announce_periods(periods: dict[str, Any] | None) -> None:
+    """Say which bars the run uses, before it starts (on stderr, beside the progress)."""
+    if not periods:
+        return
+    stored, used = periods["stored"], periods["used"]
+    errors.print(
+        f"{periods['symbol']}: stored {stored['first'][:10]} → {stored['last'][:10]} "
+        f"({stored['bars']:,} bars); the run uses {used['first'][:10]} → "
+        f"{used['last'][:10]} ({used['bars']:,} bars)"
+    )
+    if periods["cut_by"]:
+        errors.print(
+            f"[yellow]history cut short by {', '.join(periods['cut_by'])}[/]: drop that "
+            "option (e.g. the --reference) to use the whole history"
+        )
+    for name in ("training", "selection", "holdout"):
+        span = periods[name]
+        errors.print(
+            f"  {name:<9} {_moment(span['first'])} → {_moment(span['last'])}  "
+            f"{span['bars']:>7,} bars"
+        )
+    for warning in periods.get("warnings", []):
+        errors.print(f"[yellow]warning[/]: {warning}")
+
+
+def _moment(stamp: str | None) -> str:
+    """An ISO bar time, shortened: the date alone for midnight, else to the minute."""
+    if stamp is None:
+        return "—"
+    day, _, clock = stamp.partition("T")
+    return day if clock.startswith("00:00:00") else f"{day} {clock[:5]}"
+
+
+def _take_over(keeper: LeaseKeeper, run_id: str) -> Run:
+    """Hold the lease of a run to resume (returned), or say who drives it."""
     run = keeper.store.runs.get(run_id)
     if run.status in ("completed", "stopped"):
         raise FactoryError(f"run {run_id} has already {run.status}; start a new run instead")
@@ -180,43 +216,42 @@ def _take_over(keeper: LeaseKeeper, run_id: str) -> None:
             f"{run.owner_expires_at:%Y-%m-%d %H:%M:%S} UTC): stop it there, or resume it "
             "once that process has stopped and its lease has expired"
         )
+    return keeper.store.runs.get(run_id)
 
 
 def show_summary(summary: dict[str, Any]) -> None:
-    """Per-generation table, the best model and configuration, and the verdict."""
+    """Per-generation table, the best configuration, and the verdict with its reasons."""
     run = summary["run"]
     rows = []
-    notes: list[str] = []
     for g in summary["generations"]:
         best = g["best_selection"] or {}
         holdout = g["holdout"] or {}
+        metrics = holdout.get("metrics") or {}
         rows.append(
             [
                 g["generation"],
                 g["model_id"][:12],
                 g["features"],
-                best.get("sqn"),
+                best.get("sqn_100"),
                 best.get("profit_factor"),
                 best.get("trades"),
-                holdout.get("sqn"),
+                holdout.get("sqn_100"),
                 holdout.get("profit_factor"),
                 holdout.get("trades"),
-                (holdout.get("metrics") or {}).get("dsr"),
-                "yes" if (holdout.get("metrics") or {}).get("promoted") else "no",
+                metrics.get("dsr"),
+                "yes" if metrics.get("promoted") else ("—" if not holdout else "no"),
             ]
         )
-        if not holdout and g.get("note"):
-            notes.append(f"generation {g['generation']}: {g['note']}")
     print_table(
         f"Run {run['id']} · {run['symbol']} · {run['status']} ({run['stop_reason']})",
         [
             "gen",
             "model",
             "features",
-            "SQN sel",
+            "SQN-100 sel",
             "PF sel",
             "trades sel",
-            "SQN hold",
+            "SQN-100 hold",
             "PF hold",
             "trades hold",
             "DSR",
@@ -224,21 +259,22 @@ def show_summary(summary: dict[str, Any]) -> None:
         ],
         rows,
     )
-    best = _best(summary)
-    if best is not None:
-        console.print(
-            f"best: model {best['model_id'][:12]} · {best['ticker']} threshold "
-            f"{best['threshold']:.4g} z_limit {best['z_limit']} regime {best['regime_filter']} "
-            f"{best['mode']} · selection SQN {best['sqn']:.3g}"
-        )
-    for note in notes:
-        console.print(note)
+    show_verdict(summary)
     console.print(f"distinct strategies tried: {run['configurations_tried']}")
+
+
+def show_verdict(summary: dict[str, Any]) -> None:
+    """The best configuration, why generations were not judged, and the verdict."""
+    detail = summary["verdict_detail"]
+    best = detail["best"]
+    if best is not None:
+        strategy = best["strategy"]
+        console.print(
+            f"best (by {'SQN-100' if best['ranked_by'] == 'sqn_100' else 'Sharpe'}): "
+            f"generation {best['generation']} · model {best['model_id'][:12]} · "
+            f"{strategy['ticker']} threshold {strategy['threshold']:.4g} z_limit "
+            f"{strategy['z_limit']} regime {strategy['regime_filter']} {strategy['mode']}"
+        )
+    for g in detail["not_judged"]:
+        console.print(f"generation {g['generation']}: {g['note']}")
     console.print(summary["verdict"])
-
-
-def _best(summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The judged configuration with the best selection SQN across generations."""
-    found = [g["best_selection"] for g in summary["generations"] if g["best_selection"]]
-    scored = [f for f in found if f.get("sqn") is not None]
-    return max(scored, key=lambda f: f["sqn"]) if scored else None

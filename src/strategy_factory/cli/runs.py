@@ -38,7 +38,7 @@ def list_runs(
             "generation",
             "models",
             "simulations",
-            "best SQN",
+            "best SQN-100",
             "promoted",
             "created",
         ],
@@ -50,7 +50,7 @@ def list_runs(
                 r.current_generation,
                 f"{r.models_trained}/{r.models_total}",
                 f"{r.simulations_completed}/{r.simulations_total}",
-                r.best_sqn,
+                r.best_sqn_100,
                 "yes" if r.promoted else "no",
                 moment(r.created_at),
             ]
@@ -86,7 +86,7 @@ def show_generations(run_id: str, db: DbOption = None, as_json: JsonFlag = False
         return
     print_table(
         f"Generations of run {run_id}",
-        ["gen", "model", "parent SQN", "features", "pruned", "best SQN", "holdout"],
+        ["gen", "model", "parent SQN-100", "features", "pruned", "SQN-100 sel", "verdict"],
         [
             [
                 g["generation"],
@@ -94,8 +94,8 @@ def show_generations(run_id: str, db: DbOption = None, as_json: JsonFlag = False
                 g["parent_sqn"],
                 g["features"],
                 ", ".join(g["pruned_features"]) or "—",
-                (g["best_selection"] or {}).get("sqn"),
-                ((g["holdout"] or {}).get("metrics") or {}).get("reason", "—"),
+                (g["best_selection"] or {}).get("sqn_100"),
+                ((g["holdout"] or {}).get("metrics") or {}).get("reason") or g["note"],
             ]
             for g in rows
         ],
@@ -144,7 +144,7 @@ def list_promoted(
             "threshold",
             "z_limit",
             "regime",
-            "SQN",
+            "SQN-100 hold",
             "PF",
             "trades",
             "DSR",
@@ -160,7 +160,7 @@ def list_promoted(
                 p.strategy.get("threshold"),
                 p.strategy.get("z_limit"),
                 p.strategy.get("regime_filter"),
-                p.holdout_metrics.get("sqn"),
+                p.holdout_metrics.get("sqn_100"),
                 p.holdout_metrics.get("profit_factor"),
                 p.holdout_metrics.get("trades"),
                 p.dsr,
@@ -191,7 +191,7 @@ def show_promoted(promoted_id: str, db: DbOption = None, as_json: JsonFlag = Fal
     )
     print_table(
         "Lineage (seed first)",
-        ["gen", "model", "features", "pruned", "parent SQN"],
+        ["gen", "model", "features", "pruned", "parent SQN-100"],
         [
             [
                 e["generation"],

@@ -297,6 +297,22 @@ class CriterionResult(BaseModel):
     met: bool
     reason: str
 
+    @property
+    def brief(self) -> str:
+        """The outcome in a few words, e.g. ``trades 178 < 200``."""
+        metric = METRICS[self.metric]
+        if self.value is None:
+            return f"{metric.label} missing"
+        if math.isnan(self.value):
+            return f"{metric.label} undefined"
+        low, high = self.range.min, self.range.max
+        if low is not None and self.value < low:
+            return f"{metric.label} {_number(self.value, near=low)} < {_number(low)}"
+        if high is not None and self.value > high:
+            shown = f"{metric.label} {_number(self.value, near=high)} > {_number(high)}"
+            return shown + (" (suspiciously high)" if metric.higher_is_better else "")
+        return f"{metric.label} {_number(self.value)} {_inside(self.range)}"
+
 
 class Verdict(BaseModel):
     """Whether a strategy passed, and why or why not, criterion by criterion."""

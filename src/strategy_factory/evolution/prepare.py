@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from strategy_factory.data import BarCatalog
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.budget import check_budget, estimate_work
@@ -22,6 +24,7 @@ from strategy_factory.execution.dataset import (
     load_dataset,
     split_points,
 )
+from strategy_factory.execution.units import PERIODS, period_bounds
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
 from strategy_factory.settings import get_settings
 from strategy_factory.store import Run, Store
@@ -100,6 +103,8 @@ def create_run(
     spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
     spec = spec.model_copy(update={"data_digest": data_digest(spec)})
     dataset = load_dataset(spec)
+    periods = describe_periods(spec, dataset)
+    periods["warnings"] = check_trades_reachable(config, periods)
     seed = _seed_features(store, config, dataset)
     training = training_config(config, spec, _regime_configs(config, dataset), seed)
     _check_filters(config, dataset)
@@ -109,6 +114,7 @@ def create_run(
         "evolve": config.model_dump(mode="json"),
         "dataset": spec.model_dump(mode="json"),
         "seed_features": seed,
+        "periods": periods,
     }
     return store.runs.create(
         config.symbol,
@@ -117,6 +123,84 @@ def create_run(
         config.max_generations,
         owner_id=owner_id,
         lease_seconds=lease_seconds,
+    )
+
+
+def describe_periods(spec: DatasetSpec, dataset: Dataset) -> dict[str, Any]:
+    """The bars a run will use: the primary symbol's stored history, the part the run can
+    use (every feature defined), what cut it short, and each period's first and last bar
+    and bar count — said before the run starts, so a shortened history is no surprise."""
+    catalog = BarCatalog(get_settings().bars_dir)
+    stored = catalog.meta(spec.symbol)
+    primary = dataset.primary
+    index = primary.bars.index
+    spans = {}
+    for name in PERIODS:
+        chosen = index[primary.period(*period_bounds(spec, name))]
+        spans[name] = _span(chosen)
+    cut_by = []
+    if spec.start is not None and pd.Timestamp(spec.start) > stored.first:
+        cut_by.append(f"the chosen start {pd.Timestamp(spec.start).date()}")
+    for reference in spec.references:
+        meta = catalog.meta(reference)
+        if meta.first > stored.first:
+            cut_by.append(f"reference {reference} starts {meta.first.date()}")
+    if index[0] > stored.first and not cut_by:
+        cut_by.append("the features' warm-up (the longest indicator window)")
+    return {
+        "symbol": spec.symbol,
+        "stored": {
+            "first": stored.first.isoformat(),
+            "last": stored.last.isoformat(),
+            "bars": stored.rows,
+        },
+        "used": _span(index),
+        "cut_by": cut_by,
+        **spans,
+    }
+
+
+def _span(index: pd.DatetimeIndex) -> dict[str, Any]:
+    if len(index) == 0:
+        return {"first": None, "last": None, "bars": 0}
+    return {"first": index[0].isoformat(), "last": index[-1].isoformat(), "bars": len(index)}
+
+
+def check_trades_reachable(config: EvolveConfig, periods: dict[str, Any]) -> list[str]:
+    """Refuse a run whose criteria ask for more trades than a period has bars: a trade
+    lasts at least one bar, so such a run could never promote anything. Returns warnings
+    for periods where the minimum needs a trade on most bars."""
+    limits = config.promotion_criteria().trades
+    needed = None if limits is None else limits.min
+    if needed is None:
+        return []
+    warnings = []
+    for name in ("selection", "holdout"):
+        bars = periods[name]["bars"]
+        if bars - 1 < needed:
+            raise FactoryError(
+                f"the {name} period of {config.symbol} has {bars} bars "
+                f"({periods[name]['first']} to {periods[name]['last']}), too few for the "
+                f"criteria's minimum of {needed:g} trades (a trade lasts at least a bar)"
+                + _cut_hint(periods)
+                + "; use more history, a shorter timeframe, or criteria asking fewer trades"
+            )
+        if bars < 2 * needed:
+            warnings.append(
+                f"the {name} period has {bars} bars for a minimum of {needed:g} trades: "
+                "only a strategy trading on most bars can pass" + _cut_hint(periods)
+            )
+    return warnings
+
+
+def _cut_hint(periods: dict[str, Any]) -> str:
+    if not periods["cut_by"]:
+        return ""
+    return (
+        f": {periods['symbol']} is stored from {periods['stored']['first'][:10]}, but the "
+        f"run can only use bars from {periods['used']['first'][:10]} ("
+        + ", ".join(periods["cut_by"])
+        + ")"
     )
 
 

@@ -2,8 +2,12 @@
 on the untouched holdout, and charge the search for what it tried.
 
 A configuration is a *candidate* when its selection metrics meet the per-configuration
-criteria (not the search statistics below). The candidate with the best SQN-100 (ties:
-Sharpe, trades) is traded on the holdout. Two questions, two tests:
+criteria (not the search statistics below). The candidate ranked best by the run's key
+(:data:`RANKINGS`: SQN-100 for ``holy_grail``, Sharpe for ``evidence``) is traded on the
+holdout. Without a candidate, the best configuration with at least
+:data:`~strategy_factory.store.MIN_RANKED_TRADES` trades is traded there too, so the user
+sees how far it is from the criteria; with no such configuration nothing is judged.
+Two questions, two tests:
 
 - **Selection**: is the chosen configuration's selection-period Sharpe better than the
   best that luck would give over the trials the run made? Its *Deflated Sharpe Ratio*
@@ -24,6 +28,7 @@ selection period showed, and the false discovery rate at that power (prior 5%).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +37,7 @@ import pandas as pd
 
 from strategy_factory.backtest import Execution, StrategyConfig
 from strategy_factory.evaluate import (
+    CriterionResult,
     PromotionCriteria,
     Verdict,
     additional_bars_needed,
@@ -46,6 +52,7 @@ from strategy_factory.evolution.trials import Trials
 from strategy_factory.execution.dataset import Dataset
 from strategy_factory.execution.units import strategy_detail
 from strategy_factory.models import TrainedModel
+from strategy_factory.store import MIN_RANKED_TRADES
 
 # What describes the search rather than one configuration: judged on the holdout only.
 SEARCH_METRICS = ("dsr", "pbo", "holdout_p")
@@ -54,9 +61,6 @@ RANKINGS: dict[str, list[str]] = {
     "sqn_100": ["sqn_100", "sharpe", "trades"],
     "sharpe": ["sharpe", "sqn_100", "trades"],
 }
-# SQN of a handful of trades is noise (two lucky trades with alike returns score 200):
-# without a candidate, rank only configurations with at least this many trades.
-MIN_RANKED_TRADES = 30
 HOLDOUT_ALPHA = 0.05
 FDR_PRIOR = 0.05
 
@@ -70,6 +74,7 @@ class Judgement:
     selection_metrics: dict[str, Any]
     holdout_metrics: dict[str, Any]
     verdict: Verdict
+    selection_verdict: Verdict
     holdout_returns: pd.Series
 
     @property
@@ -77,13 +82,39 @@ class Judgement:
         return self.candidate and self.verdict.passed
 
     @property
+    def misses(self) -> list[dict[str, Any]]:
+        """The criteria that kept it from promotion, on the period that decided: the
+        selection period for a configuration that was not a candidate, else the holdout."""
+        if self.promoted:
+            return []
+        if not self.candidate:
+            return [miss_json(r, "selection") for r in self.selection_verdict.misses]
+        return [miss_json(r, "holdout") for r in self.verdict.misses]
+
+    @property
     def reason(self) -> str:
         """Why the configuration was or was not promoted, in a sentence."""
         if self.promoted:
             return "met every criterion on the holdout"
+        briefs = ", ".join(m["text"] for m in self.misses)
         if not self.candidate:
-            return "no configuration met the criteria on the selection period"
-        return "; ".join(r.reason for r in self.verdict.misses)
+            return (
+                "no configuration met the criteria on the selection period; "
+                f"the best missed: {briefs}"
+            )
+        return f"missed on the holdout: {briefs}"
+
+
+def miss_json(result: CriterionResult, period: str) -> dict[str, Any]:
+    """One missed criterion as plain values: metric, period, value, range and a brief."""
+    return {
+        "metric": result.metric,
+        "period": period,
+        "value": result.value,
+        "min": result.range.min,
+        "max": result.range.max,
+        "text": result.brief,
+    }
 
 
 def selection_criteria(criteria: PromotionCriteria) -> PromotionCriteria:
@@ -95,20 +126,35 @@ def selection_criteria(criteria: PromotionCriteria) -> PromotionCriteria:
 
 def best_configuration(
     rows: pd.DataFrame, criteria: PromotionCriteria, rank_by: str = "sqn_100"
-) -> tuple[int, bool]:
+) -> tuple[int | None, bool]:
     """Position of the best row by ``rank_by`` among candidates, and whether it is one.
 
-    Without a candidate, the best among rows with at least :data:`MIN_RANKED_TRADES`
-    trades (or among all rows when none has that many).
+    Without a candidate, the best among rows with at least
+    :data:`~strategy_factory.store.MIN_RANKED_TRADES` trades; None when no row has that
+    many (SQN and profit factor of two trades say nothing: such a model is not judged).
     """
     ranking = RANKINGS[rank_by]
     table = rows.reset_index(drop=True)
     numeric = table[ranking].apply(pd.to_numeric, errors="coerce")
     passing = selection_criteria(criteria).mask(table).to_numpy()
     enough = (numeric["trades"] >= MIN_RANKED_TRADES).to_numpy()
-    pool = numeric[passing] if passing.any() else numeric[enough] if enough.any() else numeric
+    pool = numeric[passing] if passing.any() else numeric[enough]
+    if pool.empty:
+        return None, False
     order = pool.sort_values(ranking, ascending=False, na_position="last", kind="stable")
     return int(order.index[0]), bool(passing.any())
+
+
+def rank_key(row: Mapping[str, Any], rank_by: str) -> tuple[float, ...]:
+    """The sort key of a configuration's selection metrics by ``rank_by`` and its
+    tie-breaks (higher is better; a missing or undefined metric ranks last)."""
+    return tuple(_score(row.get(name)) for name in RANKINGS[rank_by])
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return -math.inf
+    return float(value)
 
 
 def strategy_of(row: dict[str, Any]) -> StrategyConfig:
@@ -148,6 +194,7 @@ def judge(
         selection_metrics=row,
         holdout_metrics=metrics,
         verdict=criteria.judge(metrics),
+        selection_verdict=selection_criteria(criteria).judge(row),
         holdout_returns=detail.returns,
     )
 

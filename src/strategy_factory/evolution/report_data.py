@@ -6,10 +6,10 @@ periods with :func:`~strategy_factory.execution.strategy_detail` (the store keep
 metrics, not bar-by-bar equity). A failed, stopped or unfinished run is gathered as far
 as it went.
 
-The *best strategy* is the promoted one; without a promotion it is the configuration the
-holdout gate judged for the best model (the model with the best selection SQN): the
-best candidate by SQN-100 on the selection period, or the best of all rows when no
-configuration was a candidate.
+The *best strategy* is the promoted one; without a promotion it is the run's best judged
+configuration (:func:`~strategy_factory.evolution.summary.best_generation`): the best
+candidate by the run's ranking key on the selection period, or the best configuration
+with enough trades when none was a candidate.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from strategy_factory.evolution.prepare import RunContext, run_context
 from strategy_factory.evolution.promotion import best_configuration, strategy_of
 from strategy_factory.evolution.summary import run_summary
 from strategy_factory.execution import strategy_detail
-from strategy_factory.execution.units import period_bounds
+from strategy_factory.execution.units import PERIODS, period_bounds
 from strategy_factory.models import model_from_bytes
 from strategy_factory.store import ModelRecord, PromotedModel, Run, Store, strategy_key
 
-PERIODS = ("training", "selection", "holdout")
 # Recomputed results must match the stored ones to this relative tolerance, else the
 # report says the bars changed since the run.
 _MATCH_TOLERANCE = 1e-6
@@ -136,7 +135,7 @@ def _no_grid() -> pd.DataFrame:
 
 def _promotion(store: Store, run: Run) -> PromotedModel | None:
     promotions = store.promoted.recent(run_id=run.id)
-    chosen = [p for p in promotions if p.id == run.promoted_model_id]
+    chosen = [p for p in promotions if p.id == run.promotion_id]
     return (chosen or promotions or [None])[0]
 
 
@@ -159,6 +158,7 @@ def _choose(
     model_id = _best_model_id(run, summary)
     if model_id is None:
         return None
+    best = summary["best"]
     judged = store.simulations.top(run.id, model_id=model_id, period="holdout", limit=1)
     if judged:
         metrics = judged[0].metrics
@@ -166,8 +166,8 @@ def _choose(
             model_id=model_id,
             row=_row(judged[0]),
             chosen_because=(
-                "not promoted; the configuration the holdout gate judged for the model "
-                "with the best selection SQN"
+                "not promoted; the best configuration the holdout gate judged (ranked by "
+                f"{best['ranked_by'] if best else config.ranking})"
             ),
             stored_holdout=metrics,
             verdict=config.promotion_criteria().judge(metrics),
@@ -175,12 +175,14 @@ def _choose(
         )
     grid = selection_grid(store, run.id, model_id)
     index, candidate = best_configuration(grid, config.promotion_criteria(), config.ranking)
+    if index is None:
+        return None
     return _Choice(
         model_id=model_id,
         row=grid.iloc[index].to_dict(),
         chosen_because=(
             "not judged on the holdout (the run ended first); the configuration the gate "
-            "would pick for the model with the best selection SQN"
+            "would pick for the run's best model"
         ),
         stored_holdout=None,
         verdict=None,
@@ -189,14 +191,9 @@ def _choose(
 
 
 def _best_model_id(run: Run, summary: dict[str, Any]) -> str | None:
-    if run.best_model_id is not None:
-        return run.best_model_id
-    scored = [
-        (g["best_selection"]["sqn"], g["model_id"])
-        for g in summary["generations"]
-        if g["best_selection"] and g["best_selection"]["sqn"] is not None
-    ]
-    return max(scored)[1] if scored else None
+    """The summary's best (see :func:`~strategy_factory.evolution.summary.best_generation`);
+    before anything was judged, the run's best so far as the engine recorded it."""
+    return summary["best"]["model_id"] if summary["best"] else run.best_model_id
 
 
 def _best_strategy(
@@ -274,7 +271,18 @@ def _periods(context: RunContext) -> list[PeriodSpan]:
 
 
 def _stored_periods(run: Run) -> list[PeriodSpan]:
-    """The period boundaries as recorded, for a run with nothing to re-trade."""
+    """The periods as recorded, for a run with nothing to re-trade."""
+    recorded = run.config.get("periods")
+    if recorded:
+        return [
+            PeriodSpan(
+                name,
+                _stamp(recorded[name]["first"]),
+                _stamp(recorded[name]["last"]),
+                recorded[name]["bars"],
+            )
+            for name in PERIODS
+        ]
     spec = run.config.get("dataset", {})
     bounds = [spec.get("start"), spec.get("selection_start"), spec.get("holdout_start")]
     ends = [spec.get("selection_start"), spec.get("holdout_start"), spec.get("end")]

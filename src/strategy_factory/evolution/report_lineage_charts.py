@@ -49,7 +49,7 @@ def _hover(row: dict[str, Any], promoted: bool) -> str:
     )
 
 
-def lineage_figure(generations: list[dict[str, Any]], promoted_model_id: str | None) -> go.Figure:
+def lineage_figure(generations: list[dict[str, Any]], promoted_id: str | None) -> go.Figure:
     """Generations as nodes (model, features, best SQN) and parent → child edges labelled
     with how many features were pruned; hovering an edge lists them."""
     positions = node_positions(generations)
@@ -83,7 +83,7 @@ def lineage_figure(generations: list[dict[str, Any]], promoted_model_id: str | N
         name="pruned features",
         showlegend=False,
     )
-    _add_nodes(figure, generations, positions, promoted_model_id)
+    _add_nodes(figure, generations, positions, promoted_id)
     figure.update_layout(
         title="Lineage: each generation's model, pruned from its parent",
         template=TEMPLATE,
@@ -99,11 +99,11 @@ def _add_nodes(
     figure: go.Figure,
     generations: list[dict[str, Any]],
     positions: dict[str, tuple[int, int]],
-    promoted_model_id: str | None,
+    promoted_id: str | None,
 ) -> None:
     simulated = [r for r in generations if _sqn(r["best_selection"]) is not None]
     waiting = [r for r in generations if _sqn(r["best_selection"]) is None]
-    promoted = [r for r in generations if r["model_id"] == promoted_model_id]
+    promoted = [r for r in generations if r["model_id"] == promoted_id]
     for rows, name, marker in (
         (
             simulated,
@@ -132,7 +132,7 @@ def _add_nodes(
                 for r in rows
             ],
             textposition="bottom center",
-            hovertext=[_hover(r, r["model_id"] == promoted_model_id) for r in rows],
+            hovertext=[_hover(r, r["model_id"] == promoted_id) for r in rows],
             hoverinfo="text",
             name=name,
         )

@@ -76,6 +76,15 @@ TEMPLATE = (
     <strong>Verdict:</strong> <span id="verdict-text">{{ verdict }}</span>
     {% if promotion %}(model {{ promotion.model_id }}, DSR {{ promotion.dsr|number }}
     after {{ promotion.configurations_tried|number }} configurations tried){% endif %}
+    {% if detail.misses or detail.not_judged %}
+    <ul id="verdict-reasons">
+      {% for m in detail.misses %}<li>{{ m.period }}: {{ m.text }}
+        (generation{{ "s" if m.generations|length > 1 }}
+        {{ m.generations|join(", ") }})</li>{% endfor %}
+      {% for g in detail.not_judged %}<li>generation {{ g.generation }}: {{ g.note }}</li>
+      {% endfor %}
+    </ul>
+    {% endif %}
   </div>
   {% if run.error %}<pre class="error" id="run-error">{{ run.error }}</pre>{% endif %}
 </section>
@@ -98,8 +107,8 @@ TEMPLATE = (
         {{- run.configurations_tried|number }}</dd>
       <dt>simulations</dt>
       <dd>{{ run.simulations_completed|number }} of about {{ run.simulations_total|number }}</dd>
-      <dt>best selection SQN</dt>
-      <dd data-value="{{ run.best_sqn|exact }}">{{ run.best_sqn|number }}</dd>
+      <dt>best selection SQN-100</dt>
+      <dd data-value="{{ run.best_sqn_100|exact }}">{{ run.best_sqn_100|number }}</dd>
       <dt>last step</dt><dd>{{ run.step_status or "—" }}</dd>
     </dl>
   </div>
@@ -206,20 +215,20 @@ TEMPLATE = (
   {% if not generations %}<p class="muted">No model was trained.</p>{% else %}
   <table id="generation-table">
     <tr><th rowspan="2">gen</th><th rowspan="2">model</th><th rowspan="2">features</th>
-      <th rowspan="2">pruned</th><th colspan="4">selection (best by SQN)</th>
+      <th rowspan="2">pruned</th><th colspan="4">selection (judged configuration)</th>
       <th colspan="4">holdout (judged configuration)</th><th rowspan="2">verdict</th></tr>
-    <tr><th>configs</th><th>SQN</th><th>PF</th><th>trades</th>
-      <th>SQN</th><th>PF</th><th>trades</th><th>DSR</th></tr>
+    <tr><th>configs</th><th>SQN-100</th><th>PF</th><th>trades</th>
+      <th>SQN-100</th><th>PF</th><th>trades</th><th>DSR</th></tr>
     {% for g in generations %}
     <tr data-generation="{{ g.generation }}" data-model="{{ g.model_id }}"
       {%- if g.promoted %} class="promoted"{% endif %}>
       <td>{{ g.generation }}</td><td title="{{ g.model_id }}">{{ g.model_id[:12] }}</td>
       {{ cell(g.features, "features") }}<td>{{ g.pruned }}</td>
       {{ cell(g.simulations, "simulations") }}
-      {{ cell(g.selection_sqn, "selection_sqn") }}
+      {{ cell(g.selection_sqn_100, "selection_sqn_100") }}
       {{ cell(g.selection_profit_factor, "selection_profit_factor") }}
       {{ cell(g.selection_trades, "selection_trades") }}
-      {{ cell(g.holdout_sqn, "holdout_sqn") }}
+      {{ cell(g.holdout_sqn_100, "holdout_sqn_100") }}
       {{ cell(g.holdout_profit_factor, "holdout_profit_factor") }}
       {{ cell(g.holdout_trades, "holdout_trades") }}
       {{ cell(g.holdout_dsr, "holdout_dsr") }}

@@ -22,17 +22,18 @@ import numpy as np
 import pandas as pd
 
 from strategy_factory.evolution.prepare import RunContext
-from strategy_factory.evolution.promotion import Judgement, best_configuration, judge
+from strategy_factory.evolution.promotion import Judgement, best_configuration, judge, rank_key
 from strategy_factory.evolution.trials import TRIAL_BLOCKS, Trials
 from strategy_factory.execution import SIMULATE, Executor, validate_result
 from strategy_factory.execution.units import period_bounds
 from strategy_factory.models import TrainedModel, model_from_bytes
-from strategy_factory.store import LineageEdge, ModelRecord, Store
+from strategy_factory.store import MIN_RANKED_TRADES, LineageEdge, ModelRecord, Store
 
 Update = Callable[..., None]
 IDENTICAL_NOTE = (
     "its predictions equal its parent's, so it trades the same strategies: not simulated again"
 )
+TOO_FEW_TRADES_NOTE = f"not judged: no configuration with ≥ {MIN_RANKED_TRADES} trades"
 
 
 @dataclass
@@ -55,7 +56,7 @@ class SimulationPhase:
     trials: Trials = field(default_factory=Trials)
     pending: list[_Pending] = field(default_factory=list)
     promoted_id: str | None = None
-    best_sqn: float | None = None
+    best_key: tuple[float, ...] | None = None
     planned: int = 0
     simulated: int = 0
     cells: int = 0
@@ -89,6 +90,8 @@ class SimulationPhase:
             if entry.future is None:  # queued without pipelining: submit it now
                 entry.future = self._submit(entry.record, entry.parent)
             judgement = self._judge(entry.generation, entry.record, entry.future.result())
+            if judgement is None:
+                continue
             if judgement.promoted and self.promoted_id is None:
                 self.promoted_id = self._promote(entry.record, judgement)
             if self.promoted_id and self.context.config.early_stop:
@@ -129,7 +132,9 @@ class SimulationPhase:
         priority = None if parent is None else self._best_sqn_of.get(parent.id)
         return self.executor.submit(SIMULATE, payload, priority=priority)
 
-    def _judge(self, generation: int, record: ModelRecord, raw: dict[str, Any]) -> Judgement:
+    def _judge(self, generation: int, record: ModelRecord, raw: dict[str, Any]) -> Judgement | None:
+        """Record a model's grid, then judge its best configuration on the holdout (None
+        when no configuration traded often enough to be judged)."""
         self.check_stop()
         context = self.context
         result = validate_result(SIMULATE, raw).model_dump()
@@ -140,7 +145,19 @@ class SimulationPhase:
         self.cells += len(rows)
         criteria = context.config.promotion_criteria()
         index, candidate = best_configuration(pd.DataFrame(rows), criteria, context.config.ranking)
-        best_sqn = _finite(rows[index].get("sqn"))
+        progress: dict[str, Any] = {
+            "simulations_completed": self.store.simulations.count(run_id, period="selection"),
+            "configurations_tried": self.trials.count,
+            "simulations_total": self.simulations_total(),
+        }
+        if index is None:
+            most = max((int(r["trades"] or 0) for r in rows), default=0)
+            note = f"{TOO_FEW_TRADES_NOTE} on the selection period (the most: {most})"
+            self.store.lineage.note(run_id, record.id, note)
+            self.store.lineage.set_parent_sqn(run_id, record.id, None)
+            self.update(run_id, **progress, step_status=f"generation {generation}: {note}")
+            return None
+        best_sqn = _finite(rows[index].get("sqn_100"))
         if best_sqn is not None:
             self._best_sqn_of[record.id] = best_sqn
         self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
@@ -155,17 +172,16 @@ class SimulationPhase:
             "candidate": judgement.candidate,
             "promoted": judgement.promoted,
             "reason": judgement.reason,
+            "misses": judgement.misses,
         }
         self.store.simulations.add_many(run_id, record.id, "holdout", [holdout_row])
-        fields: dict[str, Any] = {
-            "simulations_completed": self.store.simulations.count(run_id, period="selection"),
-            "configurations_tried": self.trials.count,
-            "simulations_total": self.simulations_total(),
-            "step_status": f"simulated generation {generation}: {judgement.reason}",
-        }
-        if best_sqn is not None and (self.best_sqn is None or best_sqn > self.best_sqn):
-            self.best_sqn = best_sqn
-            fields |= {"best_sqn": best_sqn, "best_model_id": record.id}
+        status = f"simulated generation {generation}: {judgement.reason}"
+        fields = progress | {"step_status": status}
+        ranked = rank_key(rows[index], context.config.ranking)
+        key = (judgement.promoted, judgement.candidate, *ranked)
+        if self.best_key is None or key > self.best_key:
+            self.best_key = key
+            fields |= {"best_sqn_100": best_sqn, "best_model_id": record.id}
         self.update(run_id, **fields)
         return judgement
 

@@ -48,6 +48,10 @@ def train_unit(payload: dict[str, Any]) -> dict[str, Any]:
     return {"summary": model.summary(), "artifact": model_to_text(model)}
 
 
+# The run's periods, in time order.
+PERIODS = ("training", "selection", "holdout")
+
+
 def period_bounds(spec: DatasetSpec, period: str) -> tuple[Any, Any]:
     """The ``[start, end)`` of a named period of the run."""
     bounds = {

@@ -8,6 +8,7 @@ and safe for many workers on many machines.
 from strategy_factory.store.database import StoreUnavailableError, is_transient, normalize_url
 from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.records import (
+    MIN_RANKED_TRADES,
     ClaimedJob,
     FingerprintHit,
     GenerationSummary,
@@ -31,6 +32,7 @@ from strategy_factory.store.store import Store, create_store
 
 __all__ = [
     "KEY_METRICS",
+    "MIN_RANKED_TRADES",
     "ClaimedJob",
     "FingerprintHit",
     "GenerationSummary",

@@ -12,11 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, literal, select, update
+from sqlalchemy import Connection, Select, and_, case, func, literal, select, update
 
 from strategy_factory.errors import NotFoundError
 from strategy_factory.store.database import Database
-from strategy_factory.store.records import GenerationSummary, LineageEdge, Period
+from strategy_factory.store.records import (
+    MIN_RANKED_TRADES,
+    GenerationSummary,
+    LineageEdge,
+    Period,
+)
 from strategy_factory.store.tables import evolution_log as edges
 from strategy_factory.store.tables import models, simulation_results
 
@@ -80,7 +85,8 @@ class LineageRepository:
         )
 
     def set_parent_sqn(self, run_id: str, parent_model_id: str, sqn: float | None) -> int:
-        """Record the parent's SQN on its children's edges once it has been simulated."""
+        """Record the parent's best SQN-100 on its children's edges once it has been
+        simulated (None when it had no configuration to judge): the queue's priority."""
         statement = (
             update(edges)
             .where(edges.c.run_id == run_id, edges.c.parent_model_id == parent_model_id)
@@ -141,7 +147,10 @@ class LineageRepository:
         return self._db.reading(lambda c: [LineageEdge.from_row(row) for row in c.execute(query)])
 
     def generations(self, run_id: str) -> list[GenerationSummary]:
-        """Per generation of a run: models, selection simulations, best SQN and its model."""
+        """Per generation of a run: models, selection simulations, and its best result:
+        the highest SQN-100 among configurations with at least
+        :data:`~strategy_factory.store.records.MIN_RANKED_TRADES` trades (among all when none
+        has that many), with its model."""
 
         def query(connection: Connection) -> tuple[list[Any], dict[int, Any]]:
             counts = connection.execute(_generation_counts(run_id)).all()
@@ -157,7 +166,7 @@ class LineageRepository:
                     generation=row.generation,
                     models=row.models,
                     simulations=0 if top is None else top.simulations,
-                    best_sqn=None if top is None else top.sqn,
+                    best_sqn_100=None if top is None else top.sqn_100,
                     best_model_id=None if top is None else top.model_id,
                 )
             )
@@ -173,18 +182,27 @@ def _generation_counts(run_id: str) -> Select:
     )
 
 
+def _ranked(columns: Any) -> Any:
+    """A result that can be "best": enough trades, and a defined SQN-100."""
+    return and_(columns.trades >= MIN_RANKED_TRADES, columns.sqn_100.is_not(None))
+
+
 def _best_per_generation(run_id: str) -> Select:
     window = {"partition_by": models.c.generation}
     ranked = (
         select(
             models.c.generation,
             simulation_results.c.model_id,
-            simulation_results.c.sqn,
+            simulation_results.c.sqn_100,
             func.count().over(**window).label("simulations"),
             func.row_number()
             .over(
                 **window,
-                order_by=(simulation_results.c.sqn.desc().nulls_last(), simulation_results.c.id),
+                order_by=(
+                    case((_ranked(simulation_results.c), 0), else_=1),
+                    simulation_results.c.sqn_100.desc().nulls_last(),
+                    simulation_results.c.id,
+                ),
             )
             .label("rank"),
         )

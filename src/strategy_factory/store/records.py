@@ -20,6 +20,10 @@ from strategy_factory.errors import FactoryError
 
 E = TypeVar("E", bound=StrEnum)
 
+# SQN of a handful of trades is noise (two lucky trades with alike returns score 200):
+# "best" is chosen among configurations with at least this many trades.
+MIN_RANKED_TRADES = 30
+
 
 class RunStatus(StrEnum):
     """Where an evolution run is in its life."""
@@ -99,10 +103,10 @@ class Run(_Record):
     simulations_completed: int
     simulations_total: int
     step_status: str | None
-    best_sqn: float | None
+    best_sqn_100: float | None
     best_model_id: str | None
     promoted: bool
-    promoted_model_id: str | None
+    promotion_id: str | None
     configurations_tried: int
     stop_reason: str | None
     error: str | None
@@ -181,7 +185,7 @@ class GenerationSummary:
     generation: int
     models: int
     simulations: int
-    best_sqn: float | None
+    best_sqn_100: float | None
     best_model_id: str | None
 
 
@@ -200,6 +204,7 @@ class SimulationResult(_Record):
     mode: str
     trades: int | None
     sqn: float | None
+    sqn_100: float | None
     profit_factor: float | None
     weekly_consistency: float | None
     sharpe: float | None

@@ -35,7 +35,7 @@ _SETTABLE = {
     "models_total",
     "simulations_total",
     "step_status",
-    "best_sqn",
+    "best_sqn_100",
     "best_model_id",
     "configurations_tried",
 }
@@ -199,7 +199,7 @@ class RunRepository:
         """Set progress fields; with ``owner_id``, only while the caller holds the lease.
 
         ``fields`` may be any of: status, current_generation, models_trained,
-        models_total, simulations_completed, simulations_total, step_status, best_sqn,
+        models_total, simulations_completed, simulations_total, step_status, best_sqn_100,
         best_model_id, configurations_tried. Counters are set to counts read from the
         store (not added to), so a retried write or a resumed run never counts twice.
         Example: ``update_progress(run_id, models_trained=3, step_status="training")``.
@@ -272,7 +272,7 @@ class RunRepository:
             "owner_expires_at": None,
         }
         if promotion_id is not None:
-            values |= {"promoted": True, "promoted_model_id": promotion_id}
+            values |= {"promoted": True, "promotion_id": promotion_id}
         return self._update(run_id, values, owner_id)
 
     def _update(self, run_id: str, values: Mapping[str, Any], owner_id: str | None) -> Run:

@@ -23,6 +23,7 @@ STRATEGY_FIELDS = ("ticker", "threshold", "z_limit", "regime_filter", "mode")
 KEY_METRICS = (
     "trades",
     "sqn",
+    "sqn_100",
     "profit_factor",
     "weekly_consistency",
     "sharpe",
@@ -45,7 +46,7 @@ class SimulationRepository:
         Each row is one grid cell: the strategy fields ``ticker``, ``threshold``, ``mode``
         (and optionally ``z_limit``, ``regime_filter``) plus its metrics, e.g. a record of
         the backtest metrics table. Every non-strategy field is kept in ``metrics``; the key
-        metrics (trades, sqn, profit_factor, weekly_consistency, sharpe, total_return,
+        metrics (trades, sqn, sqn_100, profit_factor, weekly_consistency, sharpe, total_return,
         max_drawdown) also get their own columns for sorting.
         """
         scope = {
@@ -83,7 +84,7 @@ class SimulationRepository:
         *,
         model_id: str | None = None,
         period: str = Period.SELECTION.value,
-        metric: str = "sqn",
+        metric: str = "sqn_100",
         limit: int = 10,
         descending: bool = True,
     ) -> list[SimulationResult]:

@@ -2,7 +2,7 @@
 
 Timestamps default to the database clock (:func:`utcnow`) at insert time. Status-like
 columns are plain strings guarded by CHECK constraints so both backends accept the same
-values. ``evolution_runs.best_model_id`` and ``promoted_model_id`` carry no foreign key:
+values. ``evolution_runs.best_model_id`` and ``promotion_id`` carry no foreign key:
 models reference their run, and a cycle of foreign keys would make both unwritable.
 """
 
@@ -80,10 +80,11 @@ evolution_runs = Table(
     Column("simulations_completed", BigInteger, nullable=False, default=0),
     Column("simulations_total", BigInteger, nullable=False, default=0),
     Column("step_status", Text),
-    Column("best_sqn", Real()),
+    # SQN-100 (capped at 100 trades) of the run's best configuration.
+    Column("best_sqn_100", Real()),
     Column("best_model_id", String(64)),
     Column("promoted", Boolean, nullable=False, default=False),
-    Column("promoted_model_id", String(32)),
+    Column("promotion_id", String(32)),
     Column("configurations_tried", BigInteger, nullable=False, default=0),
     Column("stop_reason", String(32)),
     Column("error", Text),
@@ -193,6 +194,7 @@ simulation_results = Table(
     Column("strategy_key", Text, nullable=False),
     Column("trades", Integer),
     Column("sqn", Real()),
+    Column("sqn_100", Real()),
     Column("profit_factor", Real()),
     Column("weekly_consistency", Real()),
     Column("sharpe", Real()),

@@ -25,10 +25,12 @@ class RunOut(BaseModel):
     simulations_completed: int
     simulations_total: int
     step_status: str | None
-    best_sqn: float | None
+    best_sqn_100: float | None = Field(
+        description="SQN-100 (SQN with trades capped at 100) of the run's best configuration"
+    )
     best_model_id: str | None
     promoted: bool
-    promoted_model_id: str | None
+    promotion_id: str | None = Field(description="The promotion (GET /promoted/{id}) if any")
     configurations_tried: int
     stop_reason: str | None
     error: str | None
@@ -57,6 +59,7 @@ class SimulationOut(BaseModel):
     mode: str
     trades: int | None
     sqn: float | None
+    sqn_100: float | None
     profit_factor: float | None
     weekly_consistency: float | None
     sharpe: float | None
@@ -69,9 +72,13 @@ class GenerationOut(BaseModel):
     """One generation: its model, features kept and pruned, best selection result, holdout."""
 
     generation: int
+    state: str = Field(
+        description="judged, no_signal, too_few_trades, same_as_parent, pending or not_simulated"
+    )
+    note: str = Field(description="Why a generation was not judged, in words")
     model_id: str
     parent_model_id: str | None
-    parent_sqn: float | None
+    parent_sqn: float | None = Field(description="The parent's best SQN-100 (queue priority)")
     features: int
     remaining_features: list[str]
     pruned_features: list[str]
@@ -93,6 +100,61 @@ class PromotionBrief(BaseModel):
     configurations_tried: int
 
 
+class MissOut(BaseModel):
+    """A criterion the best configuration missed, on the period that decided."""
+
+    metric: str
+    period: str = Field(description="selection (not a candidate) or holdout")
+    value: float | None
+    min: float | None
+    max: float | None
+    text: str = Field(description="e.g. 'trades 178 < 200'")
+
+
+class BestOut(BaseModel):
+    """The run's best judged configuration (promoted, else candidate, else by ranking)."""
+
+    generation: int
+    model_id: str
+    ranked_by: str = Field(description="sqn_100 or sharpe: the run's ranking key")
+    strategy: dict[str, Any]
+    candidate: bool = Field(description="Met the per-configuration criteria on selection")
+    promoted: bool
+    selection: dict[str, Any]
+    holdout: dict[str, Any]
+    misses: list[MissOut]
+    reason: str | None
+
+
+class GroupedMissOut(BaseModel):
+    """One criterion missed across judged generations, said once."""
+
+    period: str
+    metric: str
+    generations: list[int]
+    closest: float | None = Field(description="The value nearest to the bound")
+    text: str
+
+
+class NotJudgedOut(BaseModel):
+    """A generation that was not judged on the holdout, and why."""
+
+    generation: int
+    state: str
+    note: str
+
+
+class VerdictOut(BaseModel):
+    """The verdict in parts."""
+
+    state: str = Field(description="running, promoted, not_promoted or failed")
+    text: str
+    ranked_by: str
+    best: BestOut | None
+    misses: list[GroupedMissOut]
+    not_judged: list[NotJudgedOut]
+
+
 class RunSummaryOut(BaseModel):
     """A run with its configuration, generations (lineage), promotions and verdict."""
 
@@ -100,7 +162,9 @@ class RunSummaryOut(BaseModel):
     config: dict[str, Any]
     generations: list[GenerationOut]
     promoted: list[PromotionBrief]
-    verdict: str
+    best: BestOut | None
+    verdict: str = Field(description="The verdict in one sentence")
+    verdict_detail: VerdictOut
 
 
 class ResumeResponse(BaseModel):

@@ -17,7 +17,7 @@ function renderProgress(run, verdict) {
     ["status", el("span", { class: `status status-${run.status}`, id: "run-status", text: run.status })],
     ["generation", `${run.current_generation + 1} of ${run.max_generations}`],
     ["step", run.step_status || "–"],
-    ["best SQN", number(run.best_sqn)],
+    ["best SQN-100", number(run.best_sqn_100)],
     ["configurations tried", number(run.configurations_tried)],
     ["started", moment(run.started_at)],
     ["finished", moment(run.finished_at)],

@@ -18,7 +18,7 @@ function render(runs) {
       el("span", { class: `status status-${run.status}`, "data-run-status": run.status, text: statusText(run) }),
       progress(run.models_trained, run.models_total, `Training progress of run ${run.id}`),
       progress(run.simulations_completed, run.simulations_total, `Simulation progress of run ${run.id}`),
-      number(run.best_sqn),
+      number(run.best_sqn_100),
       run.promoted ? "yes" : "no",
       moment(run.created_at),
     ]),
