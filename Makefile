@@ -20,10 +20,15 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/factory evolve --symbol SP500 --reference NASDAQ --generations 4
 
-# The whole test suite, then the linters.
+# The whole test suite, then the linters — also when a test failed, so one run reports
+# both; the exit status is the tests' if they failed, else the linters'.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(MAKE) lint
+	@tests=0; lint=0; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || tests=$$?; \
+	$(MAKE) --no-print-directory lint || lint=$$?; \
+	if [ $$tests -ne 0 ]; then echo "make test: the tests failed (pytest exit $$tests)"; exit $$tests; fi; \
+	if [ $$lint -ne 0 ]; then echo "make test: the linters failed"; fi; \
+	exit $$lint
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
