@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -118,15 +117,15 @@ def test_sqlite_workers_run_every_job_once(
 def test_a_job_of_a_worker_killed_9_is_rerun_elsewhere_once(
     fresh_url: str, fresh_store: Store, workers: Workers
 ) -> None:
-    lease, poll, slack = 2.0, 0.1, 6.0  # slack for a loaded machine starting a process
+    lease, poll = 2.0, 0.1
     fresh_store.queue.enqueue([Job("sleep", {"n": 0, "url": fresh_url, "seconds": 2.0})])
     (doomed,) = workers.start(fresh_url, ["doomed"], lease_seconds=lease, poll_interval=poll)
     held = wait_for(
         lambda: (job := fresh_store.queue.get(1)).claimed_by == "doomed" and job, 60, "a claim"
     )
     time.sleep(0.8)  # a heartbeat or two have renewed the lease
+    renewed_until = fresh_store.queue.get(1).lease_expires_at
     os.kill(doomed.pid, signal.SIGKILL)
-    killed_at = datetime.now(UTC)
     doomed.join(10)
     (rescuer,) = workers.start(fresh_url, ["rescuer"], lease_seconds=lease, poll_interval=poll)
     wait_for(lambda: _done(fresh_store, 1), 60, "the job to be rerun")
@@ -134,9 +133,10 @@ def test_a_job_of_a_worker_killed_9_is_rerun_elsewhere_once(
     record = fresh_store.queue.get(1)
     assert (record.claimed_by, record.attempts) == ("rescuer", 2)
     assert record.result == {"n": 0, "pid": rescuer.pid}
-    # Taken over once the killed worker's last lease ran out, at the next poll.
-    assert record.claimed_at is not None
-    assert record.claimed_at - killed_at < timedelta(seconds=lease + poll + slack)
+    # Taken over only once the killed worker's lease had run out (the wait above has a
+    # ceiling; how soon after it depends on the machine's load, so it is not asserted).
+    assert record.claimed_at is not None and renewed_until is not None
+    assert record.claimed_at >= renewed_until
     assert _side_effects(fresh_store) == {0: 1}  # killed mid-sleep: it never wrote
     # The killed worker's late completion (its old token) is refused; nothing changes.
     assert held.lease_token is not None

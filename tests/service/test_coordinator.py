@@ -24,13 +24,13 @@ from tests.service.test_evolve import BASE
 def test_results_and_errors_pass_through() -> None:
     executor = InterruptibleExecutor(InlineExecutor())
     with pytest.raises(Exception, match="unknown kind of work 'nope'"):
-        executor.submit("nope", {}).result(timeout=5)
+        executor.submit("nope", {}).result(timeout=60)
     inner = HeldExecutor()
     wrapped = InterruptibleExecutor(inner)
     future = wrapped.submit("train", {"x": 1})
     assert not future.done()
     inner.submitted[0][1].set_result({"summary": 1})
-    assert future.result(timeout=5) == {"summary": 1}
+    assert future.result(timeout=60) == {"summary": 1}
 
 
 def test_an_interrupt_fails_waiting_futures_and_later_submits() -> None:
@@ -42,7 +42,7 @@ def test_an_interrupt_fails_waiting_futures_and_later_submits() -> None:
     assert waiting[0].result() == {"rows": []}
     for future in waiting[1:]:
         with pytest.raises(ServiceShutdown):
-            future.result(timeout=5)
+            future.result(timeout=60)
     with pytest.raises(ServiceShutdown):
         executor.submit("train", {})
     executor.interrupt(StopRequestedError())  # the first interrupt wins
@@ -66,7 +66,7 @@ def test_a_stop_ends_a_waiting_unit_with_stop_requested() -> None:
     future: Future = executor.submit("train", {})
     executor.interrupt(StopRequestedError())
     with pytest.raises(StopRequestedError):
-        future.result(timeout=5)
+        future.result(timeout=60)
 
 
 def _wait_while_pending(store: Store, run_id: str) -> None:
