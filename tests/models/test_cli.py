@@ -54,6 +54,7 @@ def test_train_table_output(factory_home: Path) -> None:
     [
         (["--algorithm", "DeepMagic"], "unknown algorithm 'DeepMagic'"),
         (["--holdout-start", "someday"], "holdout_start"),
+        (["-f", "rsi_15"], "list them with `factory features list SYMBOL`"),
     ],
 )
 def test_mistakes_exit_2_without_traceback(
