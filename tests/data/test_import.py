@@ -3,6 +3,9 @@ and a failed import leaves stored data untouched."""
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +207,23 @@ def test_version_changes_when_a_symbol_is_replaced(catalog: BarCatalog, tmp_path
         write(tmp_path, GOOD.replace("10.8,150", "10.7,150"), "c.csv"), "MINE", replace=True
     )
     assert catalog.version("MINE") != first
+
+
+@pytest.fixture(params=[0o022, 0o027, 0o002], ids=["022", "027", "002"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test under this process umask, then restore the previous one."""
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+def test_stored_files_respect_the_umask(catalog: BarCatalog, tmp_path: Path, umask: int) -> None:
+    catalog.import_file(write(tmp_path, GOOD), "MINE")
+    catalog.import_file(write(tmp_path, GOOD, "again.csv"), "MINE", replace=True)
+    catalog.load("SP500")  # a bundled dataset copied into the store on first use
+    expected = 0o666 & ~umask
+    for symbol in ("MINE", "SP500"):
+        assert stat.S_IMODE((catalog.root / f"{symbol}.parquet").stat().st_mode) == expected
+    assert not list(catalog.root.glob(".*.tmp"))
