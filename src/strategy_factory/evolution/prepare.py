@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from strategy_factory.data import BarCatalog
+from strategy_factory.data import BarCatalog, normalize_symbol
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.budget import check_budget, estimate_work
-from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, EvolveConfig
+from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, DataOptions, EvolveConfig
 from strategy_factory.execution.dataset import (
     Dataset,
     DatasetSpec,
@@ -71,6 +71,20 @@ def training_config(
             "seed": config.seed,
         }
     )
+
+
+def default_periods(symbol: str, references: list[str]) -> DatasetSpec:
+    """The dataset of a run on ``symbol`` with ``references``, cut by the default fractions.
+
+    Its ``selection_start`` is where such a run's training period ends, so a look at the
+    data that must not peek past training (``factory features report``) can stop there.
+    """
+    options = DataOptions()
+    spec = DatasetSpec(
+        symbol=normalize_symbol(symbol),
+        references=list(dict.fromkeys(normalize_symbol(r) for r in references)),
+    )
+    return split_points(spec, options.selection_fraction, options.holdout_fraction)
 
 
 def create_run(
