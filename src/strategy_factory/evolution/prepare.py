@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from strategy_factory.data import BarCatalog, normalize_symbol
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.budget import check_budget, estimate_work
@@ -19,6 +21,7 @@ from strategy_factory.execution.dataset import (
     Dataset,
     DatasetSpec,
     data_digest,
+    fraction_starts,
     load_dataset,
     split_points,
 )
@@ -85,6 +88,17 @@ def default_periods(symbol: str, references: list[str]) -> DatasetSpec:
         references=list(dict.fromkeys(normalize_symbol(r) for r in references)),
     )
     return split_points(spec, options.selection_fraction, options.holdout_fraction)
+
+
+def default_training_bars(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The bars of ``index`` a run's training period would hold with the default fractions.
+
+    For fitting what must not see later bars (``factory backtest``'s regime labelers) on
+    the same share of a series as a run trains on.
+    """
+    options = DataOptions()
+    selection, _ = fraction_starts(index, options.selection_fraction, options.holdout_fraction)
+    return index[index < selection]
 
 
 def create_run(
