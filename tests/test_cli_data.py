@@ -45,6 +45,21 @@ def test_bad_import_is_a_clean_error(factory_home: Path, tmp_path: Path) -> None
     assert not (factory_home / "bars" / "BAD.parquet").exists()
 
 
+def test_import_semicolon_separated_csv(factory_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "euro.csv"
+    path.write_text(
+        "Date;Open;High;Low;Close;Volume\n"
+        "2024-01-02;10;11;9.5;10.5;100\n"
+        "2024-01-03;10.5;10.8;10.1;10.2;120\n"
+        "2024-01-04;10.2;10.4;10.0;10.3;90\n"
+    )
+    result = factory("data", "import", str(path), "--symbol", "EURO", "--json")
+    assert result.returncode == 0, result.stderr
+    bars = BarCatalog(factory_home / "bars").load("EURO")
+    assert bars["close"].tolist() == [10.5, 10.2, 10.3]
+    assert bars["volume"].tolist() == [100, 120, 90]
+
+
 @pytest.mark.parametrize("args", [["data", "show", "NOPE"], ["data", "synth", "--bars", "1"]])
 def test_user_mistakes_exit_2_without_traceback(factory_home: Path, args: list[str]) -> None:
     result = factory(*args)

@@ -3,6 +3,10 @@ and a failed import leaves stored data untouched."""
 
 from __future__ import annotations
 
+import gzip
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +44,31 @@ def test_good_csv_is_normalized(tmp_path: Path) -> None:
     assert bars.index[0] == pd.Timestamp("2024-01-02 09:30", tz="UTC")
     assert bars["close"].tolist() == [10.5, 10.2, 10.3, 10.8]
     assert bars.dtypes.eq("float64").all()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"], ids=["semicolon", "tab", "pipe"])
+def test_other_delimiters_are_detected(tmp_path: Path, delimiter: str) -> None:
+    text = GOOD.replace(",", delimiter)
+    bars = read_bars(write(tmp_path, text))
+    pd.testing.assert_frame_equal(bars, read_bars(write(tmp_path, GOOD, "comma.csv")))
+
+
+def test_delimiter_is_detected_in_a_compressed_file(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(GOOD.replace(",", ";"))
+    assert read_bars(path)["close"].tolist() == [10.5, 10.2, 10.3, 10.8]
+
+
+def test_corrupt_compressed_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FactoryError, match=r"bars\.csv\.gz: not a readable CSV file"):
+        read_bars(write(tmp_path, GOOD, "bars.csv.gz"))
+
+
+def test_unsplittable_lines_hint_at_the_delimiter(tmp_path: Path) -> None:
+    with pytest.raises(FactoryError, match=r"bars\.csv: found one column .*delimiter") as raised:
+        read_bars(write(tmp_path, GOOD.replace(",", "#")))
+    assert "; tab or |" in str(raised.value)
 
 
 def test_timezone_option_converts_to_utc(tmp_path: Path) -> None:
@@ -154,6 +183,26 @@ def test_failed_import_leaves_stored_bars_untouched(catalog: BarCatalog, tmp_pat
     assert not list(catalog.root.glob("*.tmp"))
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2024-01-02 09:31;10.5;10.0;10.8;10.2;120", "line 3 (data row 2): high 10 is below low"),
+        ("2024-01-02 09:31;10.5;10.8;10.1;10.2;120;7", "Expected 6 fields in line 3, saw 7"),
+    ],
+    ids=["invalid-bar", "ragged-row"],
+)
+def test_malformed_semicolon_file_leaves_stored_bars_untouched(
+    catalog: BarCatalog, tmp_path: Path, line: str, expected: str
+) -> None:
+    catalog.import_file(write(tmp_path, GOOD.replace(",", ";")), "MINE")
+    before = catalog.load("MINE")
+    broken = write(tmp_path, replace_line(GOOD.replace(",", ";"), 3, line), "b.csv")
+    with pytest.raises(FactoryError, match=r"b\.csv") as raised:
+        catalog.import_file(broken, "MINE", replace=True)
+    assert expected in str(raised.value)
+    pd.testing.assert_frame_equal(catalog.load("MINE"), before)
+
+
 def test_existing_symbol_needs_replace(catalog: BarCatalog, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     catalog.import_file(path, "mine")
@@ -204,3 +253,23 @@ def test_version_changes_when_a_symbol_is_replaced(catalog: BarCatalog, tmp_path
         write(tmp_path, GOOD.replace("10.8,150", "10.7,150"), "c.csv"), "MINE", replace=True
     )
     assert catalog.version("MINE") != first
+
+
+@pytest.fixture(params=[0o022, 0o027, 0o002], ids=["022", "027", "002"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test under this process umask, then restore the previous one."""
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+def test_stored_files_respect_the_umask(catalog: BarCatalog, tmp_path: Path, umask: int) -> None:
+    catalog.import_file(write(tmp_path, GOOD), "MINE")
+    catalog.import_file(write(tmp_path, GOOD, "again.csv"), "MINE", replace=True)
+    catalog.load("SP500")  # a bundled dataset copied into the store on first use
+    expected = 0o666 & ~umask
+    for symbol in ("MINE", "SP500"):
+        assert stat.S_IMODE((catalog.root / f"{symbol}.parquet").stat().st_mode) == expected
+    assert not list(catalog.root.glob(".*.tmp"))

@@ -92,8 +92,11 @@ def test_drop_warm_up_names_features_that_are_never_finite(
 
 
 def test_unknown_feature_suggests_close_matches(sp500: pd.DataFrame) -> None:
-    with pytest.raises(FactoryError, match=r"unknown feature 'rsi_15'.*rsi_14"):
+    with pytest.raises(FactoryError, match=r"unknown feature 'rsi_15'.*rsi_14") as raised:
         build_feature_matrix(sp500, features=["rsi_15"])
+    # The message names the command that lists the features, not a Python function.
+    assert "`factory features list SYMBOL`" in str(raised.value)
+    assert "available_features()" not in str(raised.value)
 
 
 def test_features_must_be_a_list_of_names(sp500: pd.DataFrame) -> None:

@@ -49,11 +49,39 @@ def test_train_table_output(factory_home: Path) -> None:
         assert heading in result.stdout
 
 
+def test_a_model_that_beats_the_baseline_in_no_fold_is_saved_with_a_warning(
+    factory_home: Path,
+) -> None:
+    # A pure random walk: chosen by R², the model scores below 0 in every fold.
+    made = factory("data", "synth", "--symbol", "RW", "--bars", "3000", "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    args = ["train", "--symbol", "RW", "-f", "ret_1", "-f", "rsi_14", "-f", "vol_20"]
+    result = factory(*args, "--score", "r2", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert all(fold["score"] < 0 for fold in summary["validation"]["folds"])
+    [warning] = summary["warnings"]
+    assert "did not beat the baseline in any of its 4 validation folds" in warning
+    assert "warning:" in result.stderr
+    assert "did not beat the baseline" in " ".join(result.stderr.split())
+    assert Path(summary["artifact"]).exists()
+
+
+def test_a_model_that_beats_the_baseline_has_no_warning(factory_home: Path) -> None:
+    made = factory("data", "synth", "--symbol", "PL", "--bars", "3000", "--planted", "0.3")
+    assert made.returncode == 0, made.stderr
+    result = factory("train", "--symbol", "PL", "-f", "ret_1", "-f", "exo_planted", "--score", "r2")
+    assert result.returncode == 0, result.stderr
+    assert "saved " in result.stdout
+    assert "warning" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--algorithm", "DeepMagic"], "unknown algorithm 'DeepMagic'"),
         (["--holdout-start", "someday"], "holdout_start"),
+        (["-f", "rsi_15"], "list them with `factory features list SYMBOL`"),
     ],
 )
 def test_mistakes_exit_2_without_traceback(

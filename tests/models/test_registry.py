@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,16 @@ def test_load_errors(tmp_path: Path) -> None:
     (tmp_path / "x.model").write_text('{"not": "a model"}')
     with pytest.raises(FactoryError, match="invalid model artifact"):
         load_model(tmp_path / "x.model")
+
+
+@pytest.mark.parametrize(
+    ("scores", "beating"),
+    [([0.02, -0.01, 0.03], 2), ([-0.01, 0.0, None], 0), ([None, None, None], 0)],
+    ids=["some", "none-above-zero", "all-undefined"],
+)
+def test_folds_beating_the_baseline(
+    model: TrainedModel, scores: list[float | None], beating: int
+) -> None:
+    folds = [{**model.validation["folds"][0], "score": score} for score in scores]
+    judged = replace(model, validation={**model.validation, "folds": folds})
+    assert judged.folds_beating_baseline() == beating

@@ -41,11 +41,18 @@ def saved_predictions(table: pd.DataFrame, ticker: str, first: bool) -> pd.Serie
     )
 
 
+def prediction_span(bars: pd.DataFrame, predictions: pd.Series | None) -> pd.DataFrame:
+    """The bars a market trades: cut to the span of saved predictions, or all of them."""
+    if predictions is None:
+        return bars
+    return bars.loc[predictions.index[0] : predictions.index[-1]]
+
+
 def _regimes(
     bars: pd.DataFrame,
     columns: list[str],
     references: Mapping[str, pd.DataFrame] | None,
-    train_end: str | None,
+    train_end: pd.Timestamp | str | None,
 ) -> tuple[pd.DataFrame, dict[str, list[int]]]:
     available = default_labelers(references)
     unknown = [c for c in columns if c not in available]
@@ -69,14 +76,13 @@ def assemble_market(
     lookback: int = 20,
     regime_filters: Sequence[RegimeFilter | None] = (None,),
     references: Mapping[str, pd.DataFrame] | None = None,
-    regime_train_end: str | None = None,
+    regime_train_end: pd.Timestamp | str | None = None,
 ) -> Market:
     """A :class:`Market` for ``ticker``: the given predictions (bars are cut to their
     span) or the rule's, the default volatility z-score, and the regime labels the
     filters need (labelers fitted up to ``regime_train_end``, or on all bars)."""
-    if predictions is not None:
-        bars = bars.loc[predictions.index[0] : predictions.index[-1]]
-    else:
+    bars = prediction_span(bars, predictions)
+    if predictions is None:
         predictions = rule_predictions(bars["close"], rule, lookback)
     zscore = volatility_zscore(bars["close"].to_numpy(dtype=np.float64))
     columns = regime_columns(regime_filters)

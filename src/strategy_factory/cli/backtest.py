@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -19,11 +19,17 @@ from strategy_factory.backtest import (
     regime_filter_text,
     simulate_grid,
 )
-from strategy_factory.backtest.assemble import assemble_market, regime_columns, saved_predictions
+from strategy_factory.backtest.assemble import (
+    assemble_market,
+    prediction_span,
+    regime_columns,
+    saved_predictions,
+)
 from strategy_factory.cli.data import catalog
-from strategy_factory.cli.output import console, print_json, print_table
+from strategy_factory.cli.output import console, moment, print_json, print_table
 from strategy_factory.errors import FactoryError
 from strategy_factory.evaluate import METRIC_COLUMNS, metrics_table
+from strategy_factory.evolution.prepare import default_training_bars
 
 SHOWN = ["trades", "win_rate", "profit_factor", "sqn", "sqn_100", "weekly_consistency"]
 SHOWN += ["sharpe", "total_return", "max_drawdown", "exposure"]
@@ -51,6 +57,35 @@ def rank(table: pd.DataFrame, sort: str, top: int) -> pd.DataFrame:
     return table.sort_values(sort, ascending=ascending, na_position="last", kind="stable").head(top)
 
 
+def _train_end(text: str | None) -> pd.Timestamp | None:
+    if text is None:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError as exc:
+        raise FactoryError(
+            f"--regime-train-end takes a date such as 2012-12-31, got {text!r}"
+        ) from exc
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _regime_fit(
+    ticker: str, bars: pd.DataFrame, train_end: pd.Timestamp | None
+) -> pd.DatetimeIndex:
+    """The bars the regime labelers are fitted on: up to ``train_end``, or by default the
+    share of the bars a run's training period gets, so that later bars stay unseen."""
+    if train_end is None:
+        fit = default_training_bars(bars.index)
+    else:
+        fit = bars.index[bars.index <= train_end]
+    if len(fit) < 2:
+        raise FactoryError(
+            f"{ticker} has {len(fit)} bar(s) to fit the regime labelers on (its bars start "
+            f"{moment(bars.index[0])}); give a later --regime-train-end or more bars"
+        )
+    return fit
+
+
 def _markets(
     symbol: str,
     tickers: list[str],
@@ -58,30 +93,56 @@ def _markets(
     rule: str | None,
     lookback: int,
     grid: StrategyGrid,
-    regime_train_end: str | None,
-) -> list[Market]:
+    regime_train_end: pd.Timestamp | None,
+) -> tuple[list[Market], dict[str, pd.DatetimeIndex]]:
+    """The markets to simulate and, per ticker, the bars its regime labelers were fitted on."""
     if predictions is not None and rule is not None:
         raise FactoryError("give either --rule or --predictions, not both")
     store = catalog()
     saved = load_predictions(predictions) if predictions is not None else None
-    needs_vix = "regime_vix" in regime_columns(grid.regime_filters)
-    references = {"VIX": store.load("VIX")} if needs_vix else None
-    markets = []
+    columns = regime_columns(grid.regime_filters)
+    references = {"VIX": store.load("VIX")} if "regime_vix" in columns else None
+    markets, fitted = [], {}
     for i, ticker in enumerate(dict.fromkeys([symbol.upper(), *(t.upper() for t in tickers)])):
         series = None if saved is None else saved_predictions(saved, ticker, first=i == 0)
+        bars = prediction_span(store.load(ticker), series)
+        if columns:
+            fitted[ticker] = _regime_fit(ticker, bars, regime_train_end)
         markets.append(
             assemble_market(
                 ticker,
-                store.load(ticker),
+                bars,
                 series,
                 rule=rule or "momentum",
                 lookback=lookback,
                 regime_filters=grid.regime_filters,
                 references=references,
-                regime_train_end=regime_train_end,
+                regime_train_end=fitted[ticker][-1] if columns else None,
             )
         )
-    return markets
+    return markets, fitted
+
+
+def _fit_json(markets: list[Market], fitted: dict[str, pd.DatetimeIndex]) -> dict[str, Any]:
+    sizes = {market.ticker: len(market.bars) for market in markets}
+    return {
+        ticker: {
+            "first": fit[0].isoformat(),
+            "last": fit[-1].isoformat(),
+            "bars": len(fit),
+            "total_bars": sizes[ticker],
+        }
+        for ticker, fit in fitted.items()
+    }
+
+
+def _print_fits(markets: list[Market], fitted: dict[str, pd.DatetimeIndex], how: str) -> None:
+    sizes = {market.ticker: len(market.bars) for market in markets}
+    for ticker, fit in fitted.items():
+        console.print(
+            f"regime labelers for {ticker} fitted on {moment(fit[0])} → {moment(fit[-1])} "
+            f"({len(fit)} of {sizes[ticker]} bars: {how})"
+        )
 
 
 def backtest(
@@ -108,7 +169,11 @@ def backtest(
         ),
     ] = None,
     regime_train_end: Annotated[
-        str | None, typer.Option(help="Fit regime labelers on bars up to this date only.")
+        str | None,
+        typer.Option(
+            help="Fit regime labelers on bars up to this date only "
+            "(default: the first part of each ticker's bars, the share a run trains on)."
+        ),
     ] = None,
     mode: Annotated[
         list[str] | None, typer.Option(help="long_short or long_only (repeatable).")
@@ -134,7 +199,8 @@ def backtest(
         modes=mode or ["long_short"],
     )
     execution = Execution(fill=fill, fee_bps=fee_bps, slippage_bps=slippage_bps)
-    markets = _markets(symbol, ticker or [], predictions, rule, lookback, grid, regime_train_end)
+    train_end = _train_end(regime_train_end)
+    markets, fitted = _markets(symbol, ticker or [], predictions, rule, lookback, grid, train_end)
     started = time.perf_counter()
     stats = simulate_grid(markets, grid, execution)
     seconds = time.perf_counter() - started
@@ -153,6 +219,7 @@ def backtest(
                 "seconds": seconds,
                 "execution": {"fill": fill, "fee_bps": fee_bps, "slippage_bps": slippage_bps},
                 "top": rows,
+                "regime_fit": _fit_json(markets, fitted),
                 "capture": None if captured is None else str(captured),
             }
         )
@@ -160,5 +227,10 @@ def backtest(
     columns = ["ticker", "threshold", "z_limit", "regime_filter", "mode", *SHOWN]
     print_table(f"Top {len(best)} by {sort}", columns, best[columns].itertuples(index=False))
     console.print(f"simulated {len(stats)} strategies in {seconds:.3f} s")
+    _print_fits(
+        markets,
+        fitted,
+        "up to --regime-train-end" if train_end is not None else "the share a run trains on",
+    )
     if captured is not None:
         console.print(f"signals of the top {len(best)} written to {captured}")

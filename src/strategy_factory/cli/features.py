@@ -8,8 +8,11 @@ import pandas as pd
 import typer
 
 from strategy_factory.cli.data import catalog
-from strategy_factory.cli.output import console, print_json, print_table
+from strategy_factory.cli.output import console, moment, print_json, print_table, print_warning
+from strategy_factory.errors import FactoryError
+from strategy_factory.evolution.prepare import default_periods
 from strategy_factory.features import (
+    RegimeLabeler,
     build_feature_matrix,
     default_labelers,
     feature_descriptions,
@@ -56,42 +59,115 @@ def list_features(
     )
 
 
+PERIODS = {"train": "training period", "all": "all bars"}
+ALL_BARS_WARNING = (
+    "--period all includes the selection and holdout periods: choosing features by this ic "
+    "peeks at the bars `factory evolve` selects and judges strategies on"
+)
+
+
 @app.command("report")
 def report(
     symbol: str,
     reference: ReferenceOption = None,
+    period: Annotated[
+        str,
+        typer.Option(
+            help="train: the bars before the selection period `factory evolve` would start "
+            "with these references; all: every bar, selection and holdout included."
+        ),
+    ] = "train",
     train_end: Annotated[
         str | None,
-        typer.Option(help="Fit the regime models on bars up to this date only (default: all)."),
+        typer.Option(
+            help="Fit the regime models on bars up to this date only "
+            "(default: the training period; with --period all, every bar)."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Coverage, mean, std and information coefficient (Spearman vs the next bar's log return)
-    of every feature of SYMBOL, and how its bars fall into regimes."""
+    of every feature of SYMBOL over the training period, and how its bars fall into regimes."""
+    if period not in PERIODS:
+        raise FactoryError(f"--period is train or all, got {period!r}")
     bars, references = _load(symbol, reference)
+    shown = bars if period == "all" else _training_bars(bars, symbol, reference or [])
+    fit_until = train_end
+    if fit_until is None and period == "train":
+        fit_until = shown.index[-1].isoformat()
     labelers = default_labelers(references)
-    regimes = regime_distribution(label_regimes(bars, references, train_end, labelers))
-    summary = summarize_features(build_feature_matrix(bars, references), make_target(bars))
+    labels = label_regimes(bars, references, fit_until, labelers).loc[shown.index]
+    # Features are causal, so cutting the whole matrix equals building it on the period;
+    # the target comes from the period's bars, so its last one does not reach past it.
+    matrix = build_feature_matrix(bars, references).loc[shown.index]
+    summary = summarize_features(matrix, make_target(shown))
+    warnings = [ALL_BARS_WARNING] if period == "all" else []
+    for warning in warnings:
+        print_warning(warning)
     if as_json:
         print_json(
             {
                 "symbol": symbol.upper(),
                 "bars": len(bars),
+                "period": {
+                    "name": period,
+                    "first": shown.index[0].isoformat(),
+                    "last": shown.index[-1].isoformat(),
+                    "bars": len(shown),
+                },
                 "features": summary.reset_index().to_dict(orient="records"),
-                "regimes": regimes,
+                "regimes": regime_distribution(labels),
+                "regime_train_end": fit_until,
+                "warnings": warnings,
             }
         )
         return
+    _print_report(symbol.upper(), shown, period, summary, labels, labelers, train_end)
+
+
+def _training_bars(bars: pd.DataFrame, symbol: str, references: list[str]) -> pd.DataFrame:
+    """The bars before the selection period of `factory evolve` on these symbols."""
+    try:
+        selection_start = default_periods(symbol, references).selection_start
+    except FactoryError as exc:
+        raise FactoryError(f"{exc}; or report on every bar with --period all") from exc
+    return bars.loc[bars.index < pd.Timestamp(selection_start)]
+
+
+def _print_report(
+    symbol: str,
+    shown: pd.DataFrame,
+    period: str,
+    summary: pd.DataFrame,
+    labels: pd.DataFrame,
+    labelers: dict[str, RegimeLabeler],
+    train_end: str | None,
+) -> None:
+    first, last = moment(shown.index[0]), moment(shown.index[-1])
     print_table(
-        f"Features of {symbol.upper()} ({len(bars)} bars; ic = Spearman vs next-bar log return)",
+        f"Features of {symbol}, {PERIODS[period]} {first} → {last} "
+        f"({len(shown)} bars; ic = Spearman vs next-bar log return)",
         ["feature", "coverage", "mean", "std", "ic"],
         (
             [name, *row]
             for name, row in zip(summary.index, summary.to_numpy().tolist(), strict=True)
         ),
     )
-    for name, counts in regimes.items():
-        meaning = labelers[name].describe_labels()
+    for column, counts in regime_distribution(labels).items():
+        meaning = labelers[column].describe_labels()
         rows = [[label, meaning.get(label, "undefined"), n] for label, n in counts.items()]
-        print_table(f"{name} (bars per label)", ["label", "meaning", "bars"], rows)
+        print_table(f"{column} (bars per label)", ["label", "meaning", "bars"], rows)
+    fitted = "the training period" if period == "train" else "every bar"
+    if train_end is not None:
+        fitted = f"bars up to {train_end}"
+    if period == "train":
+        console.print(
+            f"Training period only: `factory evolve` with these references would start its "
+            f"selection period after {last}. Regime labelers fitted on {fitted}. "
+            "--period all includes the selection and holdout periods."
+        )
+    else:
+        console.print(
+            f"All bars, selection and holdout included. Regime labelers fitted on {fitted}."
+        )
     console.print("ic is in-sample and unadjusted for the number of features: a smoke test only.")

@@ -32,6 +32,11 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     console.print(table)
 
 
+def print_warning(text: str) -> None:
+    """Print ``text`` as a warning on stderr, where it never mixes with ``--json`` output."""
+    errors.print(f"[bold yellow]warning:[/] {text}", highlight=False)
+
+
 def print_json(payload: Any) -> None:
     """Print ``payload`` as strict JSON on stdout (the one convention of
     :mod:`strategy_factory.json_values`: a non-finite number is ``null``)."""

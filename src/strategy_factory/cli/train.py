@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from strategy_factory.cli.data import catalog
-from strategy_factory.cli.output import console, print_json, print_table
+from strategy_factory.cli.output import console, print_json, print_table, print_warning
 from strategy_factory.features import (
     build_feature_matrix,
     default_labelers,
@@ -85,13 +85,27 @@ def command(
     target = make_target(bars, config.target.transform, horizon)
     model = train(matrix, target, regimes, config, n_jobs=n_jobs)
     path = save_model(model, get_settings().models_dir)
+    warnings = _warnings(model)
+    for warning in warnings:
+        print_warning(warning)
     if as_json:
         summary = model.summary()
         summary["validation"] = {k: v for k, v in model.validation.items() if k != "grid"}
-        print_json({**summary, "artifact": str(path)})
+        print_json({**summary, "artifact": str(path), "warnings": warnings})
         return
     _print(model)
     console.print(f"saved {path}")
+
+
+def _warnings(model: TrainedModel) -> list[str]:
+    if model.folds_beating_baseline() > 0:
+        return []
+    folds, score = len(model.validation["folds"]), model.validation["score"]
+    return [
+        f"the model did not beat the baseline in any of its {folds} validation folds: its "
+        f"{score} is 0 or less, or undefined, in every one (a constant prediction scores 0). "
+        "It shows no out-of-sample skill; it was saved anyway"
+    ]
 
 
 def _feature_matrix(

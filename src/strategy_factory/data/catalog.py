@@ -8,9 +8,8 @@ Bundled datasets are copied in on first use.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -136,13 +135,12 @@ class BarCatalog:
             {**(table.schema.metadata or {}), _META_KEY: meta.to_json().encode()}
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        handle, name_of_temporary = tempfile.mkstemp(
-            dir=self.root, prefix=f".{name}.", suffix=".tmp"
-        )
-        os.close(handle)
-        temporary = Path(name_of_temporary)
+        # Created like any other file (mode 0666 less the umask), not 0600 as mkstemp
+        # would: the rename keeps the temporary's mode, and others may need to read bars.
+        temporary = self.root / f".{name}.{uuid.uuid4().hex}.tmp"
         try:
-            pq.write_table(table, temporary)
+            with temporary.open("xb") as handle:
+                pq.write_table(table, handle)
             temporary.replace(self._path(name))
         finally:
             temporary.unlink(missing_ok=True)

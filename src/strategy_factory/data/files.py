@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,8 @@ from strategy_factory.errors import FactoryError
 
 CSV_SUFFIXES = (".csv", ".txt", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# Comma, semicolon (the usual delimiter where the comma is the decimal mark), tab, pipe.
+DELIMITERS = ",;\t|"
 
 
 def read_bars(path: str | Path, timezone: str | None = None) -> pd.DataFrame:
@@ -29,19 +32,40 @@ def read_bars(path: str | Path, timezone: str | None = None) -> pd.DataFrame:
         raw = _read_csv(path)
         locate = Locator(path.name, header_lines=1)
     else:
-        raise FactoryError(
-            f"{path}: unknown file type; use .csv (comma-separated with a header row) or .parquet"
-        )
+        raise FactoryError(f"{path}: unknown file type; use .csv (with a header row) or .parquet")
     return normalize_bars(raw, path.name, locate, timezone)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    delimiter = _delimiter(path)
     try:
-        return pd.read_csv(path, skipinitialspace=True)
+        raw = pd.read_csv(path, sep=delimiter, skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
         raise FactoryError(f"{path.name}: the file is empty; nothing to import") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise FactoryError(f"{path.name}: not a readable CSV file: {exc}") from exc
+    if len(raw.columns) == 1:
+        raise FactoryError(
+            f"{path.name}: found one column ({raw.columns[0]!r}) where bars need a timestamp, "
+            "open, high, low and close; the columns must be separated by one delimiter: "
+            ", ; tab or |"
+        )
+    return raw
+
+
+def _delimiter(path: Path) -> str:
+    """The one of :data:`DELIMITERS` found most often in the header line (comma on a tie).
+
+    The header alone decides: data rows may be ragged or hold timestamps with other
+    punctuation, and a bar file's header has at least four delimiters.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+            header = handle.readline()
+    except (OSError, EOFError) as exc:
+        raise FactoryError(f"{path.name}: not a readable CSV file: {exc}") from exc
+    return max(DELIMITERS, key=header.count)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

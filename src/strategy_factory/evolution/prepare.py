@@ -13,14 +13,15 @@ from typing import Any
 
 import pandas as pd
 
-from strategy_factory.data import BarCatalog
+from strategy_factory.data import BarCatalog, normalize_symbol
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.budget import check_budget, estimate_work
-from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, EvolveConfig
+from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS, DataOptions, EvolveConfig
 from strategy_factory.execution.dataset import (
     Dataset,
     DatasetSpec,
     data_digest,
+    fraction_starts,
     load_dataset,
     split_points,
 )
@@ -74,6 +75,31 @@ def training_config(
             "seed": config.seed,
         }
     )
+
+
+def default_periods(symbol: str, references: list[str]) -> DatasetSpec:
+    """The dataset of a run on ``symbol`` with ``references``, cut by the default fractions.
+
+    Its ``selection_start`` is where such a run's training period ends, so a look at the
+    data that must not peek past training (``factory features report``) can stop there.
+    """
+    options = DataOptions()
+    spec = DatasetSpec(
+        symbol=normalize_symbol(symbol),
+        references=list(dict.fromkeys(normalize_symbol(r) for r in references)),
+    )
+    return split_points(spec, options.selection_fraction, options.holdout_fraction)
+
+
+def default_training_bars(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The bars of ``index`` a run's training period would hold with the default fractions.
+
+    For fitting what must not see later bars (``factory backtest``'s regime labelers) on
+    the same share of a series as a run trains on.
+    """
+    options = DataOptions()
+    selection, _ = fraction_starts(index, options.selection_fraction, options.holdout_fraction)
+    return index[index < selection]
 
 
 def create_run(

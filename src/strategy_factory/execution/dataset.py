@@ -198,15 +198,26 @@ def split_points(
     """
     unsplit = spec.model_copy(update={"selection_start": None, "holdout_start": None})
     index = load_dataset(unsplit).primary.bars.index
-    n = len(index)
-    holdout = spec.holdout_start or index[int(n * (1 - holdout_fraction))].to_pydatetime()
-    selection = (
-        spec.selection_start
-        or index[int(n * (1 - holdout_fraction - selection_fraction))].to_pydatetime()
+    selection, holdout = fraction_starts(index, selection_fraction, holdout_fraction)
+    resolved = spec.model_copy(
+        update={
+            "selection_start": spec.selection_start or selection,
+            "holdout_start": spec.holdout_start or holdout,
+        }
     )
-    resolved = spec.model_copy(update={"selection_start": selection, "holdout_start": holdout})
     _check_periods(index, resolved)
     return resolved
+
+
+def fraction_starts(
+    index: pd.DatetimeIndex, selection_fraction: float, holdout_fraction: float
+) -> tuple[datetime, datetime]:
+    """The first bars of the selection period and of the holdout when ``index`` is cut by
+    fractions: training gets the first ``1 - selection_fraction - holdout_fraction``."""
+    n = len(index)
+    selection = index[int(n * (1 - holdout_fraction - selection_fraction))]
+    holdout = index[int(n * (1 - holdout_fraction))]
+    return selection.to_pydatetime(), holdout.to_pydatetime()
 
 
 def _check_periods(index: pd.DatetimeIndex, spec: DatasetSpec) -> None:

@@ -120,7 +120,7 @@ def _unknown(name: str, inputs: BarInputs, known: list[str]) -> str:
         )
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown feature {name!r}{hint} (list them with available_features())"
+    return f"unknown feature {name!r}{hint} (list them with `factory features list SYMBOL`)"
 
 
 def _check_length(features: list[Feature], n_bars: int) -> None:

@@ -64,6 +64,19 @@ class TrainedModel:
             predictions[complete] = self.estimator.predict(X[complete])
         return predictions
 
+    def folds_beating_baseline(self) -> int:
+        """How many validation folds the chosen configuration scored above 0 in.
+
+        0 is what a constant prediction scores (the R² of the mean; no correlation), so a
+        model above it in no fold has shown no skill out of sample. An undefined score (a
+        constant prediction has no IC) does not count as beating it.
+        """
+        return sum(
+            1
+            for fold in self.validation["folds"]
+            if fold["score"] is not None and fold["score"] > 0
+        )
+
     def summary(self) -> dict[str, Any]:
         """Metadata, chosen configuration, validation and importance as plain JSON values."""
         return {
