@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from strategy_factory.cli.output import console, moment, print_json, print_table
-from strategy_factory.data import BarCatalog, BarMeta, synthetic_bars
-from strategy_factory.settings import get_settings
+
+if TYPE_CHECKING:
+    from strategy_factory.data import BarCatalog, BarMeta
 
 app = typer.Typer(
     help="Bars: bundled real datasets, imported files, synthetic series.", no_args_is_help=True
@@ -21,6 +22,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 
 def catalog() -> BarCatalog:
     """The bar store under ``FACTORY_HOME``."""
+    from strategy_factory.data import BarCatalog
+    from strategy_factory.settings import get_settings
+
     return BarCatalog(get_settings().bars_dir)
 
 
@@ -118,6 +122,8 @@ def synth(
     as_json: JsonFlag = False,
 ) -> None:
     """Generate a seeded regime-switching random walk and store it as a symbol."""
+    from strategy_factory.data import synthetic_bars
+
     frame = synthetic_bars(
         bars,
         freq=freq,

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from strategy_factory.cli.data import catalog
 from strategy_factory.cli.output import console, print_json, print_table
-from strategy_factory.features import (
-    build_feature_matrix,
-    default_labelers,
-    feature_descriptions,
-    label_regimes,
-    make_target,
-)
-from strategy_factory.features.report import regime_distribution, summarize_features
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="Features: the indicators a symbol can feed, and how they look.", no_args_is_help=True
@@ -46,6 +40,8 @@ def list_features(
     symbol: str, reference: ReferenceOption = None, as_json: JsonFlag = False
 ) -> None:
     """The features SYMBOL (with its references) can feed, with what each one is."""
+    from strategy_factory.features import feature_descriptions
+
     bars, references = _load(symbol, reference)
     described = feature_descriptions(bars, references)
     if as_json:
@@ -68,6 +64,14 @@ def report(
 ) -> None:
     """Coverage, mean, std and information coefficient (Spearman vs the next bar's log return)
     of every feature of SYMBOL, and how its bars fall into regimes."""
+    from strategy_factory.features import (
+        build_feature_matrix,
+        default_labelers,
+        label_regimes,
+        make_target,
+    )
+    from strategy_factory.features.report import regime_distribution, summarize_features
+
     bars, references = _load(symbol, reference)
     labelers = default_labelers(references)
     regimes = regime_distribution(label_regimes(bars, references, train_end, labelers))
