@@ -50,3 +50,15 @@ def test_user_mistakes_exit_2_without_traceback(factory_home: Path, args: list[s
     result = factory(*args)
     assert result.returncode == 2
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["data", "synth", "--bars", "many"], ["data", "list", "--bogus"], ["data"]]
+)
+def test_parser_mistakes_exit_2_with_usage_not_a_traceback(
+    factory_home: Path, args: list[str]
+) -> None:
+    result = factory(*args)
+    assert result.returncode == 2
+    assert "Usage: " in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

@@ -42,12 +42,9 @@ app.command("serve")(serve.serve)
 def main() -> None:
     """Entry point: run the CLI, printing user mistakes without a traceback."""
     try:
-        app(standalone_mode=False)
+        # Standalone, Typer reports what its parser rejects (an unknown option, a value of the
+        # wrong type) with the usage line and exit code 2, and turns Ctrl-C into exit 130.
+        app()
     except FactoryError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
