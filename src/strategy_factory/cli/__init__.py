@@ -1,4 +1,9 @@
-"""The ``factory`` command: thin wrappers that parse options and call the library."""
+"""The ``factory`` command: thin wrappers that parse options and call the library.
+
+Each command imports the library modules it calls inside its own function, so that
+``factory --help`` and quick commands start without NumPy, pandas, Numba, scikit-learn or
+the service (``tests/test_cli_startup.py``); only Typer, rich and the option types load here.
+"""
 
 from __future__ import annotations
 
