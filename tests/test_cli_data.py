@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from strategy_factory.data import BarCatalog
+from strategy_factory.data import BarCatalog, Regime, regime_path, synthetic_bars
 from tests.factory_command import factory
 
 
@@ -65,3 +67,82 @@ def test_user_mistakes_exit_2_without_traceback(factory_home: Path, args: list[s
     result = factory(*args)
     assert result.returncode == 2
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["data", "synth", "--bars", "many"], ["data", "list", "--bogus"], ["data"]]
+)
+def test_parser_mistakes_exit_2_with_usage_not_a_traceback(
+    factory_home: Path, args: list[str]
+) -> None:
+    result = factory(*args)
+    assert result.returncode == 2
+    assert "Usage: " in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+SYNTH_OPTIONS = ["--bars", "30000", "--freq", "1h", "--start", "2021-03-01", "--seed", "5"]
+SYNTH_OPTIONS += ["--volatility", "0.1", "--volatility", "0.3", "--volatility", "0.9"]
+SYNTH_OPTIONS += ["--drift", "0.05", "--drift", "0", "--drift", "-0.05", "--mean-duration", "200"]
+SYNTH_OPTIONS += ["--planted", "0.2", "--tail-df", "4", "--gap", "0.1", "--start-price", "50"]
+
+
+def test_synth_exposes_every_generator_option(factory_home: Path) -> None:
+    made = factory("data", "synth", "--symbol", "GEN", *SYNTH_OPTIONS, "--json")
+    assert made.returncode == 0, made.stderr
+    assert "tail_df=4.0" in json.loads(made.stdout)["source"]
+    bars = BarCatalog(factory_home / "bars").load("GEN")
+    expected = synthetic_bars(
+        30_000,
+        freq="1h",
+        start="2021-03-01",
+        seed=5,
+        regimes=(Regime(0.05, 0.1), Regime(0.0, 0.3), Regime(-0.05, 0.9)),
+        mean_duration=200,
+        planted_strength=0.2,
+        tail_df=4,
+        gap=0.1,
+        start_price=50,
+    )
+    pd.testing.assert_frame_equal(bars, expected, check_freq=False)
+    assert len(bars) == 30_000 and bars.index[0] == pd.Timestamp("2021-03-01", tz="UTC")
+    # Three regimes, each with its own volatility (hourly bars: 8766 a year).
+    state = regime_path(30_000, 200, 3, seed=5)
+    returns = np.diff(np.log(bars["close"].to_numpy()))
+    realized = [returns[state[1:] == k].std() * np.sqrt(8766) for k in range(3)]
+    assert realized == pytest.approx([0.1, 0.3, 0.9], rel=0.05)
+    # Student-t(4) innovations: fat tails (a normal's excess kurtosis is 0).
+    calm = returns[state[1:] == 2] / 0.9
+    assert pd.Series(calm).kurt() > 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bars", "1"], "n_bars must be at least 2"),
+        (["--seed", "-1"], "seed must be >= 0"),
+        (["--volatility", "0.2", "--volatility", "-0.1"], "positive volatility"),
+        (["--volatility", "0.2", "--drift", "0", "--drift", "0.1"], "one value per regime"),
+        (["--volatility", "inf"], "must be a finite number"),
+        (["--mean-duration", "0.5"], "mean_duration is in bars and must be >= 1"),
+        (["--planted", "-0.1"], "planted_strength must be >= 0"),
+        (["--planted", "0.98"], "strength^2 + gap < 1"),
+        (["--tail-df", "2"], "tail_df (Student-t degrees of freedom) must be above 2"),
+        (["--gap", "1"], "gap is the share of variance at the open, in [0, 1)"),
+        (["--start-price", "0"], "start_price must be positive"),
+        (["--freq", "fortnightly"], "frequency 'fortnightly'"),
+        (["--start", "yesterday-ish"], "start 'yesterday-ish' is not a timestamp"),
+        (["--bars", "many"], "Invalid value for '--bars'"),
+    ],
+)
+def test_synth_rejects_bad_options_and_stores_nothing(
+    factory_home: Path, args: list[str], message: str
+) -> None:
+    factory("data", "synth", "--symbol", "KEPT", "--bars", "500")
+    kept = (factory_home / "bars" / "KEPT.parquet").read_bytes()
+    result = factory("data", "synth", "--symbol", "KEPT", "--replace", "--bars", "600", *args)
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())  # rich wraps long lines
+    assert "Traceback" not in result.stderr
+    assert (factory_home / "bars" / "KEPT.parquet").read_bytes() == kept
+    assert sorted(p.name for p in (factory_home / "bars").iterdir()) == ["KEPT.parquet"]

@@ -80,9 +80,23 @@ def test_million_minute_bars() -> None:
         ({"regimes": ()}, "at least one regime"),
         ({"regimes": (Regime(0, -1),)}, "positive volatility"),
         ({"freq": "bogus"}, "frequency 'bogus'"),
+        ({"freq": "-1h"}, "must move forward in time"),
+        ({"start": "not a date"}, "start 'not a date' is not a timestamp"),
+        ({"start": ""}, "start '' is not a timestamp"),
+        ({"seed": -1}, "seed must be >= 0"),
+        ({"regimes": (Regime(float("nan"), 0.2),)}, "regime 0 drift must be a finite number"),
+        ({"regimes": (Regime(0, float("inf")),)}, "regime 0 volatility must be a finite number"),
+        ({"mean_duration": float("inf")}, "mean_duration must be a finite number"),
+        ({"tail_df": float("nan")}, "tail_df must be a finite number"),
+        ({"tail_df": 2}, "must be above 2"),
     ],
 )
 def test_bad_parameters(kwargs: dict, message: str) -> None:
     params = {"n_bars": 100, **kwargs}
     with pytest.raises(FactoryError, match=message):
         synthetic_bars(**params)
+
+
+def test_a_start_with_an_offset_is_converted_to_utc() -> None:
+    bars = synthetic_bars(3, freq="1h", start="2020-01-01T00:00+02:00")
+    assert bars.index[0] == pd.Timestamp("2019-12-31 22:00", tz="UTC")

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Integer, MetaData, inspect, text
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.store import create_store
-from strategy_factory.store.migrate import alembic_config, head_revisions
+from strategy_factory.store.migrate import HEAD_REVISION, alembic_config, head_revisions
 from strategy_factory.store.tables import metadata
 from tests.store.processes import open_store, run_together
 
@@ -31,6 +31,12 @@ def _differences(url: str, target: MetaData) -> list[object]:
     with create_store(url) as store, store.database.read() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, target)
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    # Opening a store compares its recorded revision with HEAD_REVISION, without Alembic:
+    # a new migration must bump it, or stores at the old head would never be migrated.
+    assert head_revisions() == {HEAD_REVISION}
 
 
 def test_migrations_and_tables_agree(fresh_url: str) -> None:

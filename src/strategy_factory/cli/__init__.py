@@ -1,4 +1,9 @@
-"""The ``factory`` command: thin wrappers that parse options and call the library."""
+"""The ``factory`` command: thin wrappers that parse options and call the library.
+
+Each command imports the library modules it calls inside its own function, so that
+``factory --help`` and quick commands start without NumPy, pandas, Numba, scikit-learn or
+the service (``tests/test_cli_startup.py``); only Typer, rich and the option types load here.
+"""
 
 from __future__ import annotations
 
@@ -42,12 +47,9 @@ app.command("serve")(serve.serve)
 def main() -> None:
     """Entry point: run the CLI, printing user mistakes without a traceback."""
     try:
-        app(standalone_mode=False)
+        # Standalone, Typer reports what its parser rejects (an unknown option, a value of the
+        # wrong type) with the usage line and exit code 2, and turns Ctrl-C into exit 130.
+        app()
     except FactoryError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)

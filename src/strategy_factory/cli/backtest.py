@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
-from strategy_factory.backtest import (
-    Execution,
-    Market,
-    StrategyGrid,
-    capture_signals,
-    load_predictions,
-    parse_regime_filter,
-    regime_filter_text,
-    simulate_grid,
-)
-from strategy_factory.backtest.assemble import (
-    assemble_market,
-    prediction_span,
-    regime_columns,
-    saved_predictions,
-)
 from strategy_factory.cli.data import catalog
 from strategy_factory.cli.output import console, moment, print_json, print_table
 from strategy_factory.errors import FactoryError
-from strategy_factory.evaluate import METRIC_COLUMNS, metrics_table
-from strategy_factory.evolution.prepare import default_training_bars
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from strategy_factory.backtest import Market, StrategyGrid
 
 SHOWN = ["trades", "win_rate", "profit_factor", "sqn", "sqn_100", "weekly_consistency"]
 SHOWN += ["sharpe", "total_return", "max_drawdown", "exposure"]
@@ -46,11 +32,15 @@ def _z_limit(text: str) -> float | None:
 
 
 def _filter(text: str) -> dict | None:
+    from strategy_factory.backtest import parse_regime_filter
+
     return None if text.strip().lower() == "none" else parse_regime_filter(text)
 
 
 def rank(table: pd.DataFrame, sort: str, top: int) -> pd.DataFrame:
     """The ``top`` rows by ``sort`` (best first, undefined values last)."""
+    from strategy_factory.evaluate import METRIC_COLUMNS
+
     if sort not in METRIC_COLUMNS:
         raise FactoryError(f"cannot sort by {sort!r}; use one of {', '.join(METRIC_COLUMNS)}")
     ascending = sort in LOWER_IS_BETTER
@@ -58,6 +48,8 @@ def rank(table: pd.DataFrame, sort: str, top: int) -> pd.DataFrame:
 
 
 def _train_end(text: str | None) -> pd.Timestamp | None:
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -74,6 +66,8 @@ def _regime_fit(
 ) -> pd.DatetimeIndex:
     """The bars the regime labelers are fitted on: up to ``train_end``, or by default the
     share of the bars a run's training period gets, so that later bars stay unseen."""
+    from strategy_factory.evolution.prepare import default_training_bars
+
     if train_end is None:
         fit = default_training_bars(bars.index)
     else:
@@ -96,6 +90,14 @@ def _markets(
     regime_train_end: pd.Timestamp | None,
 ) -> tuple[list[Market], dict[str, pd.DatetimeIndex]]:
     """The markets to simulate and, per ticker, the bars its regime labelers were fitted on."""
+    from strategy_factory.backtest import load_predictions
+    from strategy_factory.backtest.assemble import (
+        assemble_market,
+        prediction_span,
+        regime_columns,
+        saved_predictions,
+    )
+
     if predictions is not None and rule is not None:
         raise FactoryError("give either --rule or --predictions, not both")
     store = catalog()
@@ -192,6 +194,15 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Simulate thresholds × z-limits × regime filters × modes on every ticker and rank them."""
+    from strategy_factory.backtest import (
+        Execution,
+        StrategyGrid,
+        capture_signals,
+        regime_filter_text,
+        simulate_grid,
+    )
+    from strategy_factory.evaluate import metrics_table
+
     grid = StrategyGrid(
         thresholds=threshold or [0.0],
         z_limits=[_z_limit(z) for z in z_limit] if z_limit else [None],

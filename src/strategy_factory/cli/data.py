@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from strategy_factory.cli.output import console, moment, print_json, print_table
-from strategy_factory.data import BarCatalog, BarMeta, synthetic_bars
-from strategy_factory.settings import get_settings
+from strategy_factory.errors import FactoryError
+
+if TYPE_CHECKING:
+    from strategy_factory.data import BarCatalog, BarMeta
 
 app = typer.Typer(
     help="Bars: bundled real datasets, imported files, synthetic series.", no_args_is_help=True
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+SERIES = "The series"  # the help panel of the generator's options
 
 
 def catalog() -> BarCatalog:
     """The bar store under ``FACTORY_HOME``."""
+    from strategy_factory.data import BarCatalog
+    from strategy_factory.settings import get_settings
+
     return BarCatalog(get_settings().bars_dir)
 
 
@@ -106,30 +112,120 @@ def synth(
     symbol: Annotated[
         str, typer.Option("--symbol", help="Name to store the bars under.")
     ] = "SYNTH",
-    bars: Annotated[int, typer.Option(help="Number of bars.")] = 100_000,
-    freq: Annotated[str, typer.Option(help="Bar frequency, e.g. 1min, 5min, 1h, 1D.")] = "1min",
-    start: Annotated[str, typer.Option(help="Timestamp of the first bar.")] = "2020-01-01",
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bars.")] = 0,
+    bars: Annotated[
+        int, typer.Option(help="Number of bars (at least 2).", rich_help_panel=SERIES)
+    ] = 100_000,
+    freq: Annotated[
+        str,
+        typer.Option(
+            help="Bar frequency, a pandas offset: 1min, 5min, 1h, 1D, B (weekdays).",
+            rich_help_panel=SERIES,
+        ),
+    ] = "1min",
+    start: Annotated[
+        str,
+        typer.Option(
+            help="Timestamp of the first bar (UTC unless it has an offset).",
+            rich_help_panel=SERIES,
+        ),
+    ] = "2020-01-01",
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Random seed (>= 0); the same seed and options give the same bars.",
+            rich_help_panel=SERIES,
+        ),
+    ] = 0,
+    volatility: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Annualized volatility (> 0) of one hidden regime; repeat for more: one regime "
+            "per value. Default: two regimes, 0.12 and 0.35.",
+            rich_help_panel=SERIES,
+        ),
+    ] = None,
+    drift: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Annualized drift of log returns, one per regime in --volatility order "
+            "(default 0: nothing to find but the planted feature).",
+            rich_help_panel=SERIES,
+        ),
+    ] = None,
+    mean_duration: Annotated[
+        float,
+        typer.Option(
+            help="Mean length of a regime in bars (>= 1); lengths are geometric.",
+            rich_help_panel=SERIES,
+        ),
+    ] = 500.0,
     planted: Annotated[
-        float, typer.Option(help="Strength of a planted predictive feature (0 = pure random walk).")
+        float,
+        typer.Option(
+            help="Strength of a planted feature that leads the next bar's open-to-close return, "
+            "about its information coefficient (0 = pure random walk; strength² + gap < 1).",
+            rich_help_panel=SERIES,
+        ),
     ] = 0.0,
-    mean_duration: Annotated[float, typer.Option(help="Mean regime length in bars.")] = 500.0,
+    tail_df: Annotated[
+        float | None,
+        typer.Option(
+            help="Student-t degrees of freedom (> 2) of the innovations, for fat tails as real "
+            "returns have (3 is the classic choice); default normal.",
+            rich_help_panel=SERIES,
+        ),
+    ] = None,
+    gap: Annotated[
+        float,
+        typer.Option(
+            help="Share of each bar's variance between the previous close and the open, in [0, 1).",
+            rich_help_panel=SERIES,
+        ),
+    ] = 0.05,
+    start_price: Annotated[
+        float, typer.Option(help="Price the walk starts from (> 0).", rich_help_panel=SERIES)
+    ] = 100.0,
     replace: Annotated[bool, typer.Option(help="Overwrite an existing symbol.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Generate a seeded regime-switching random walk and store it as a symbol."""
-    frame = synthetic_bars(
-        bars,
-        freq=freq,
-        start=start,
-        seed=seed,
-        planted_strength=planted,
-        mean_duration=mean_duration,
-    )
-    meta = catalog().save(
-        symbol, frame, source=f"synthetic(seed={seed}, planted={planted})", replace=replace
-    )
+    """Generate a seeded regime-switching random walk, optionally with a planted predictive
+    feature, and store it as a symbol; nothing is stored if an option is invalid."""
+    from strategy_factory.data import DEFAULT_REGIMES, Regime, synthetic_bars
+
+    volatilities = volatility or [r.volatility for r in DEFAULT_REGIMES]
+    drifts = drift or [0.0] * len(volatilities)
+    if len(drifts) != len(volatilities):
+        raise FactoryError(
+            f"--drift takes one value per regime, and there is one regime per --volatility: "
+            f"got {len(drifts)} --drift and {len(volatilities)} --volatility values"
+        )
+    regimes = tuple(Regime(d, v) for d, v in zip(drifts, volatilities, strict=True))
+    options = {
+        "freq": freq,
+        "start": start,
+        "seed": seed,
+        "regimes": regimes,
+        "mean_duration": mean_duration,
+        "planted_strength": planted,
+        "tail_df": tail_df,
+        "gap": gap,
+        "start_price": start_price,
+    }
+    frame = synthetic_bars(bars, **options)
+    meta = catalog().save(symbol, frame, source=_synthetic_source(bars, options), replace=replace)
     if as_json:
         print_json(_meta_json(meta))
         return
     console.print(f"stored {meta.rows} synthetic {meta.frequency} bars as {meta.symbol}")
+
+
+def _synthetic_source(bars: int, options: dict[str, Any]) -> str:
+    """Every option the series was generated with: enough to generate it again."""
+    described: dict[str, Any] = {"bars": bars}
+    for name, value in options.items():
+        if name == "regimes":
+            described["volatility"] = "/".join(f"{r.volatility:g}" for r in value)
+            described["drift"] = "/".join(f"{r.drift:g}" for r in value)
+        else:
+            described[name] = value
+    return "synthetic(" + ", ".join(f"{k}={v}" for k, v in described.items()) + ")"

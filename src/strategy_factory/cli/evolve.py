@@ -5,18 +5,18 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from strategy_factory.cli.output import console, errors, print_json, print_table
 from strategy_factory.errors import FactoryError
-from strategy_factory.evaluate import PRESETS, PromotionCriteria
-from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
-from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
-from strategy_factory.execution import Executor, InlineExecutor, LocalExecutor
-from strategy_factory.store import Run, create_store
+
+if TYPE_CHECKING:
+    from strategy_factory.evolution.ownership import LeaseKeeper
+    from strategy_factory.execution import Executor
+    from strategy_factory.store import Run
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="Store URL (default FACTORY_DB or sqlite:///factory.db).")
@@ -64,6 +64,8 @@ def _overrides(**options: Any) -> dict[str, Any]:
 
 def criteria_option(value: str | None) -> str | dict[str, Any] | None:
     """``--criteria``: a preset's name, or a YAML file of criteria ranges read here."""
+    from strategy_factory.evaluate import PRESETS, PromotionCriteria
+
     if value is None or value in PRESETS:
         return value
     path = Path(value)
@@ -76,6 +78,8 @@ def criteria_option(value: str | None) -> str | dict[str, Any] | None:
 
 def executor_for(workers: int | None) -> Executor:
     """A process pool of ``workers`` (default: every core), or in-process work for 1."""
+    from strategy_factory.execution import InlineExecutor, LocalExecutor
+
     count = workers if workers is not None else (os.cpu_count() or 1)
     return InlineExecutor() if count <= 1 else LocalExecutor(count)
 
@@ -126,6 +130,10 @@ def evolve(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Run the evolution: train → prune → simulate → judge on the holdout → promote."""
+    from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
+    from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
+    from strategy_factory.store import create_store
+
     store = create_store(db)
     if resume is None:
         fields = _overrides(

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from strategy_factory.cli.data import catalog
 from strategy_factory.cli.output import console, moment, print_json, print_table, print_warning
 from strategy_factory.errors import FactoryError
-from strategy_factory.evolution.prepare import default_periods
-from strategy_factory.features import (
-    RegimeLabeler,
-    build_feature_matrix,
-    default_labelers,
-    feature_descriptions,
-    label_regimes,
-    make_target,
-)
-from strategy_factory.features.report import regime_distribution, summarize_features
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from strategy_factory.features import RegimeLabeler
 
 app = typer.Typer(
     help="Features: the indicators a symbol can feed, and how they look.", no_args_is_help=True
@@ -49,6 +43,8 @@ def list_features(
     symbol: str, reference: ReferenceOption = None, as_json: JsonFlag = False
 ) -> None:
     """The features SYMBOL (with its references) can feed, with what each one is."""
+    from strategy_factory.features import feature_descriptions
+
     bars, references = _load(symbol, reference)
     described = feature_descriptions(bars, references)
     if as_json:
@@ -90,6 +86,14 @@ def report(
     of every feature of SYMBOL over the training period, and how its bars fall into regimes."""
     if period not in PERIODS:
         raise FactoryError(f"--period is train or all, got {period!r}")
+    from strategy_factory.features import (
+        build_feature_matrix,
+        default_labelers,
+        label_regimes,
+        make_target,
+    )
+    from strategy_factory.features.report import regime_distribution, summarize_features
+
     bars, references = _load(symbol, reference)
     shown = bars if period == "all" else _training_bars(bars, symbol, reference or [])
     fit_until = train_end
@@ -127,6 +131,10 @@ def report(
 
 def _training_bars(bars: pd.DataFrame, symbol: str, references: list[str]) -> pd.DataFrame:
     """The bars before the selection period of `factory evolve` on these symbols."""
+    import pandas as pd
+
+    from strategy_factory.evolution.prepare import default_periods
+
     try:
         selection_start = default_periods(symbol, references).selection_start
     except FactoryError as exc:
@@ -143,6 +151,8 @@ def _print_report(
     labelers: dict[str, RegimeLabeler],
     train_end: str | None,
 ) -> None:
+    from strategy_factory.features.report import regime_distribution
+
     first, last = moment(shown.index[0]), moment(shown.index[-1])
     print_table(
         f"Features of {symbol}, {PERIODS[period]} {first} → {last} "

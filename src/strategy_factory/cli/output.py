@@ -8,8 +8,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from strategy_factory.json_values import dumps
-
 # Piped output is not cut to 80 columns: tables stay whole in logs and files.
 console = Console(width=None if Console().is_terminal else 160)
 errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
@@ -40,6 +38,8 @@ def print_warning(text: str) -> None:
 def print_json(payload: Any) -> None:
     """Print ``payload`` as strict JSON on stdout (the one convention of
     :mod:`strategy_factory.json_values`: a non-finite number is ``null``)."""
+    from strategy_factory.json_values import dumps  # NumPy: only output that needs it pays
+
     print(dumps(payload, indent=2, default=str))
 
 

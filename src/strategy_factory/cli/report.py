@@ -9,8 +9,6 @@ import typer
 
 from strategy_factory.cli.evolve import DbOption
 from strategy_factory.cli.output import console
-from strategy_factory.evolution.report import write_report
-from strategy_factory.store import create_store
 
 
 def report(
@@ -23,6 +21,9 @@ def report(
 ) -> None:
     """Write an interactive HTML report of a run: config, verdict, equity and trades of the
     best strategy on selection and holdout, lineage, features, SQN grid, criteria."""
+    from strategy_factory.evolution.report import write_report
+    from strategy_factory.store import create_store
+
     path = write_report(create_store(db), run_id, output or Path(f"run-{run_id}.html"))
     size = path.stat().st_size / 1e6
     console.print(f"wrote {path} ({size:.1f} MB); it opens offline in any browser")

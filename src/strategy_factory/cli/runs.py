@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from strategy_factory.cli.evolve import DbOption, show_summary
 from strategy_factory.cli.output import console, moment, print_json, print_table
-from strategy_factory.evolution import generations, run_json, run_summary
-from strategy_factory.store import Run, create_store
+
+if TYPE_CHECKING:
+    from strategy_factory.store import Run
 
 runs_app = typer.Typer(help="Evolution runs: list, inspect, stop.", no_args_is_help=True)
 promoted_app = typer.Typer(help="Promoted strategies (the hall of fame).", no_args_is_help=True)
@@ -25,8 +26,13 @@ def list_runs(
     as_json: JsonFlag = False,
 ) -> None:
     """Runs, newest first, with both phases' progress."""
+    from strategy_factory.store import create_store
+
     found = create_store(db).runs.recent(status=status, limit=limit)
     if as_json:
+        # Only JSON needs the evolution package (and the libraries under it).
+        from strategy_factory.evolution import run_json
+
         print_json([run_json(r) for r in found])
         return
     print_table(
@@ -68,6 +74,9 @@ def _status(run: Run) -> str:
 @runs_app.command("show")
 def show_run(run_id: str, db: DbOption = None, as_json: JsonFlag = False) -> None:
     """One run: per-generation results, best configuration, verdict."""
+    from strategy_factory.evolution import run_summary
+    from strategy_factory.store import create_store
+
     summary = run_summary(create_store(db), run_id)
     if as_json:
         print_json(summary)
@@ -80,6 +89,9 @@ def show_run(run_id: str, db: DbOption = None, as_json: JsonFlag = False) -> Non
 @runs_app.command("generations")
 def show_generations(run_id: str, db: DbOption = None, as_json: JsonFlag = False) -> None:
     """Per generation: features kept and pruned, best selection result, holdout verdict."""
+    from strategy_factory.evolution import generations
+    from strategy_factory.store import create_store
+
     rows = generations(create_store(db), run_id)
     if as_json:
         print_json(rows)
@@ -105,6 +117,8 @@ def show_generations(run_id: str, db: DbOption = None, as_json: JsonFlag = False
 @runs_app.command("stop")
 def stop_run(run_id: str, db: DbOption = None) -> None:
     """Stop a run: at once if nobody drives it, else after its driver's current unit."""
+    from strategy_factory.store import create_store
+
     store = create_store(db)
     if not store.runs.request_stop(run_id):
         console.print(f"run {run_id} has already finished")
@@ -130,6 +144,8 @@ def list_promoted(
     as_json: JsonFlag = False,
 ) -> None:
     """Promoted strategies, newest first."""
+    from strategy_factory.store import create_store
+
     found = create_store(db).promoted.recent(limit=limit)
     if as_json:
         print_json([{**asdict(p), "created_at": p.created_at.isoformat()} for p in found])
@@ -175,6 +191,8 @@ def list_promoted(
 @promoted_app.command("show")
 def show_promoted(promoted_id: str, db: DbOption = None, as_json: JsonFlag = False) -> None:
     """One promotion: strategy, criteria verdict, metrics and its full lineage."""
+    from strategy_factory.store import create_store
+
     data = _promotion_json(create_store(db), promoted_id)
     if as_json:
         print_json(data)

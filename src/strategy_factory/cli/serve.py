@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from strategy_factory.cli.evolve import DbOption
-from strategy_factory.service import ServiceSettings, configure_logging, create_app
 
 
 def serve(
@@ -24,6 +22,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the REST API and the dashboard; runs go through the job queue to workers."""
+    import uvicorn
+
+    from strategy_factory.service import ServiceSettings, configure_logging, create_app
+
     given = {"host": host, "port": port, "db": db, "workers": workers}
     settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})
     settings.check_exposure()

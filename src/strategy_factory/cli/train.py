@@ -3,29 +3,17 @@ save the winner and print what it chose, how it validated and what it uses."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
 from strategy_factory.cli.data import catalog
 from strategy_factory.cli.output import console, print_json, print_table, print_warning
-from strategy_factory.features import (
-    build_feature_matrix,
-    default_labelers,
-    drop_warm_up,
-    label_regimes,
-    make_target,
-)
-from strategy_factory.models import (
-    DEFAULT_REGIME_CONFIGS,
-    TrainedModel,
-    TrainingConfig,
-    save_model,
-    train,
-)
-from strategy_factory.settings import get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from strategy_factory.models import TrainedModel
 
 Option = typer.Option
 
@@ -60,6 +48,12 @@ def command(
     as_json: Annotated[bool, Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Train a model grid on SYMBOL with purged walk-forward validation and save the best."""
+    import pandas as pd
+
+    from strategy_factory.features import default_labelers, label_regimes, make_target
+    from strategy_factory.models import DEFAULT_REGIME_CONFIGS, TrainingConfig, save_model, train
+    from strategy_factory.settings import get_settings
+
     store = catalog()
     bars = store.load(symbol)
     references = {name.upper(): store.load(name) for name in reference or []}
@@ -111,6 +105,8 @@ def _warnings(model: TrainedModel) -> list[str]:
 def _feature_matrix(
     bars: pd.DataFrame, references: dict[str, pd.DataFrame], features: list[str] | None
 ) -> pd.DataFrame:
+    from strategy_factory.features import build_feature_matrix, drop_warm_up
+
     matrix = drop_warm_up(build_feature_matrix(bars, references, features))
     if features:
         return matrix
@@ -150,7 +146,7 @@ def _print(model: TrainedModel) -> None:
     print_table(
         f"Top features ({model.importance.method})",
         ["feature", "importance"],
-        ([name, float(np.round(value, 4))] for name, value in top.items()),
+        ([name, round(float(value), 4)] for name, value in top.items()),
     )
     if model.importance.note:
         console.print(model.importance.note)

@@ -9,8 +9,6 @@ import typer
 
 from strategy_factory.cli.output import console
 from strategy_factory.errors import FactoryError
-from strategy_factory.execution import HttpJobSource, JobSource, run_worker
-from strategy_factory.store import Store, create_store
 
 
 def worker(
@@ -41,6 +39,9 @@ def worker(
     ] = 1,
 ) -> None:
     """Run queued jobs until stopped: Ctrl-C/SIGTERM finishes the current job, twice abandons it."""
+    from strategy_factory.execution import HttpJobSource, JobSource, run_worker
+    from strategy_factory.store import Store, create_store
+
     if db and server:
         raise FactoryError("give either --db or --server, not both")
     logging.basicConfig(

@@ -20,6 +20,7 @@ is nothing to find.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,15 +74,8 @@ def synthetic_bars(
 
         bars = synthetic_bars(1_000_000, freq="1min", seed=7, planted_strength=0.05)
     """
-    _check(n_bars, regimes, mean_duration, planted_strength, gap, start_price)
-    if tail_df is not None and not tail_df > 2:
-        raise FactoryError(f"tail_df (Student-t degrees of freedom) must be above 2, got {tail_df}")
-    try:
-        spaced = pd.date_range(start, periods=n_bars, freq=freq, tz="UTC", name="timestamp")
-    except ValueError as exc:
-        raise FactoryError(f"cannot build {n_bars} bars of frequency {freq!r}: {exc}") from exc
-    # Stored bars carry no fixed frequency (real calendars have gaps), so neither do these.
-    index = pd.DatetimeIndex(spaced, freq=None)
+    _check(n_bars, seed, regimes, mean_duration, planted_strength, gap, start_price, tail_df)
+    index = _timestamps(n_bars, freq, start)
     step = index[1] - index[0]
     per_year = _YEAR / step
     state = regime_path(n_bars, mean_duration, len(regimes), seed)
@@ -122,20 +116,51 @@ def _student(
     return tuple(z / np.sqrt(rng.chisquare(df, size=z.size) / df) * scale for z in normals)
 
 
+def _timestamps(n_bars: int, freq: str, start: str) -> pd.DatetimeIndex:
+    """``n_bars`` UTC timestamps from ``start`` (UTC unless it has an offset), ``freq`` apart."""
+    try:
+        first = pd.Timestamp(start)
+    except ValueError as exc:
+        raise FactoryError(f"start {start!r} is not a timestamp: {exc}") from exc
+    if first is pd.NaT:
+        raise FactoryError(f"start {start!r} is not a timestamp")
+    first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+    try:
+        spaced = pd.date_range(first, periods=n_bars, freq=freq, name="timestamp")
+    except ValueError as exc:
+        raise FactoryError(f"cannot build {n_bars} bars of frequency {freq!r}: {exc}") from exc
+    if spaced[1] <= spaced[0]:
+        raise FactoryError(f"frequency {freq!r} must move forward in time")
+    # Stored bars carry no fixed frequency (real calendars have gaps), so neither do these.
+    return pd.DatetimeIndex(spaced, freq=None)
+
+
 def _check(
     n_bars: int,
+    seed: int,
     regimes: tuple[Regime, ...],
     mean_duration: float,
     planted_strength: float,
     gap: float,
     start_price: float,
+    tail_df: float | None,
 ) -> None:
     if n_bars < 2:
         raise FactoryError(f"n_bars must be at least 2, got {n_bars}")
+    if seed < 0:
+        raise FactoryError(f"seed must be >= 0, got {seed}")
     if not regimes:
         raise FactoryError("give at least one regime")
+    numbers = {"mean_duration": mean_duration, "start_price": start_price, "tail_df": tail_df}
+    for i, regime in enumerate(regimes):
+        numbers |= {f"regime {i} drift": regime.drift, f"regime {i} volatility": regime.volatility}
+    for name, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            raise FactoryError(f"{name} must be a finite number, got {value}")
     if any(r.volatility <= 0 for r in regimes):
         raise FactoryError("every regime needs a positive volatility")
+    if tail_df is not None and not tail_df > 2:
+        raise FactoryError(f"tail_df (Student-t degrees of freedom) must be above 2, got {tail_df}")
     if mean_duration < 1:
         raise FactoryError(f"mean_duration is in bars and must be >= 1, got {mean_duration}")
     if not 0 <= gap < 1:

@@ -15,10 +15,10 @@ Two things differ between SQLite and PostgreSQL and are settled here once:
 from __future__ import annotations
 
 import math
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 from sqlalchemy import JSON, DateTime, Double, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -83,13 +83,16 @@ class JsonDocument(TypeDecorator[Any]):
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, np.generic):
+    # A NumPy value exists only once NumPy is imported: the store itself never imports it,
+    # so commands that only read the store start without it.
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
         return {str(key): _encode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, list | tuple) or (numpy is not None and isinstance(value, numpy.ndarray)):
         return [_encode(item) for item in value]
     return value
 
