@@ -214,7 +214,7 @@ def test_the_whole_history_is_used_without_a_late_reference(factory_home: Path) 
 
     run = create_run(create_store(), EvolveConfig.load({"symbol": "SP500", "max_generations": 1}))
     periods = run.config["periods"]
-    assert periods["cut_by"] == ["the features' warm-up (the longest indicator window)"]
+    assert periods["cut_by"] == []  # only the indicators' warm-up
     assert periods["used"]["bars"] > 0.9 * periods["stored"]["bars"]
     assert periods["warnings"] == []
 

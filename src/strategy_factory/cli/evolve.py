@@ -191,8 +191,8 @@ def announce_periods(periods: dict[str, Any] | None) -> None:
     )
     if periods["cut_by"]:
         errors.print(
-            f"[yellow]history cut short by {', '.join(periods['cut_by'])}[/]: drop that "
-            "option (e.g. the --reference) to use the whole history"
+            f"[yellow]history cut short by {', '.join(periods['cut_by'])}[/]: drop it "
+            "(the reference, or the start date) to use the whole history"
         )
     for name in ("training", "selection", "holdout"):
         span = periods[name]

@@ -154,7 +154,8 @@ def create_run(
 
 def describe_periods(spec: DatasetSpec, dataset: Dataset) -> dict[str, Any]:
     """The bars a run will use: the primary symbol's stored history, the part the run can
-    use (every feature defined), what cut it short, and each period's first and last bar
+    use (every feature defined, after the indicators' warm-up), the options that cut it
+    shorter (a later ``start``, a reference that starts later), and each period's first and last bar
     and bar count — said before the run starts, so a shortened history is no surprise."""
     catalog = BarCatalog(get_settings().bars_dir)
     stored = catalog.meta(spec.symbol)
@@ -171,8 +172,6 @@ def describe_periods(spec: DatasetSpec, dataset: Dataset) -> dict[str, Any]:
         meta = catalog.meta(reference)
         if meta.first > stored.first:
             cut_by.append(f"reference {reference} starts {meta.first.date()}")
-    if index[0] > stored.first and not cut_by:
-        cut_by.append("the features' warm-up (the longest indicator window)")
     return {
         "symbol": spec.symbol,
         "stored": {

@@ -318,8 +318,8 @@ def _describe(best: dict[str, Any]) -> str:
 def _missed(best: dict[str, Any]) -> str:
     briefs = ", ".join(m["text"] for m in best["misses"])
     if not best["candidate"]:
-        return f"met no criteria set on the selection period: {briefs}"
-    return f"missed on the holdout: {briefs}"
+        return f"was not a candidate on the selection period: {briefs}"
+    return f"was a candidate but missed on the holdout: {briefs}"
 
 
 def _clause(miss: dict[str, Any], judged: int) -> str:
