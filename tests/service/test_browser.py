@@ -14,6 +14,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from strategy_factory.store import create_store
+from tests.service.recorded_runs import (
+    CELLS,
+    LUCKY_SQN,
+    Recorded,
+    record_promoted_run,
+    record_running_run,
+)
 from tests.service.server import Server, serving
 from tests.service.test_evolve import SEEDS
 
@@ -222,3 +230,73 @@ def test_the_browser_enforces_the_policy(browser: Browser, server: Server) -> No
     page.wait_for_function("window.cspViolations.length > 0")
     assert "script-src" in page.evaluate("window.cspViolations[0]")
     context.close()
+
+
+@pytest.fixture
+def promoted_run(server: Server) -> Recorded:
+    """A run recorded in the server's store: promoted in generation 2, then stopped."""
+    with create_store(server.db) as store:
+        return record_promoted_run(store)
+
+
+def column(page: Page, table: str, index: int) -> list[str]:
+    return page.locator(f"{table} tbody tr").evaluate_all(
+        f"rows => rows.map((row) => row.cells[{index}].textContent)"
+    )
+
+
+def test_a_run_that_stopped_early_shows_what_it_did(page: Page, promoted_run: Recorded) -> None:
+    run_id = promoted_run.run_id
+    page.goto("/ui/runs")
+    row = page.locator("#runs-table tbody tr").filter(has_text=run_id)
+    expect(row).to_contain_text(f"{2 * CELLS} cells; stopped early: promoted")
+    expect(row).not_to_contain_text(f"{8 * CELLS}")
+
+    page.goto(f"/ui/runs/{run_id}")
+    expect(page.locator("#simulation-text")).to_have_text(
+        f"{2 * CELLS} cells; stopped early after generation 2: promoted"
+    )
+    expect(page.locator("#training-text")).to_have_text("4 models")
+    holdout = page.locator("#generations-table tbody tr td:last-child")
+    expect(holdout).to_have_text(
+        [
+            "SQN-100 0.4 is below 1",
+            "not simulated: same model as parent",
+            "met every criterion on the holdout",
+            "not run: the run stopped",
+        ]
+    )
+
+
+def test_top_results_are_distinct_configurations_with_enough_trades(
+    page: Page, promoted_run: Recorded
+) -> None:
+    page.goto(f"/ui/runs/{promoted_run.run_id}")
+    expect(page.locator("#top-heading")).to_contain_text("at least 30 trades, by SQN-100")
+    rows = page.locator("#top-table tbody tr")
+    expect(rows).to_have_count(10)
+    texts = rows.evaluate_all("rows => rows.map((row) => row.textContent)")
+    assert len(set(texts)) == len(texts), texts
+    assert min(int(t.replace(",", "")) for t in column(page, "#top-table", 6)) >= 30
+    ranks = [float(t) for t in column(page, "#top-table", 7)]
+    assert ranks == sorted(ranks, reverse=True)
+    chart = page.locator("#sqn-chart")
+    expect(chart.locator(".main-svg").first).to_be_attached()
+    best = chart.evaluate("c => c.data[0].y")
+    assert len(best) == 2 and LUCKY_SQN not in best  # generations 0 and 2, ranked alike
+    assert max(best) == ranks[0]
+    shot(page, "7-run-stopped-early")
+
+
+def test_a_running_run_has_no_verdict_yet(page: Page, server: Server) -> None:
+    with create_store(server.db) as store:
+        running = record_running_run(store)
+        assert store.runs.get(running.run_id).status == "running"
+    page.goto(f"/ui/runs/{running.run_id}")
+    expect(page.locator("#simulation-text")).to_have_text(f"{CELLS} of {2 * CELLS}")
+    verdict = page.locator("#run-verdict")
+    expect(verdict).to_contain_text("In progress")
+    expect(verdict).not_to_contain_text("not promoted")
+    expect(page.locator("#generations-table tbody tr td:last-child").last).to_have_text(
+        "not simulated yet"
+    )
