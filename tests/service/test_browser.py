@@ -300,3 +300,21 @@ def test_a_running_run_has_no_verdict_yet(page: Page, server: Server) -> None:
     expect(page.locator("#generations-table tbody tr td:last-child").last).to_have_text(
         "not simulated yet"
     )
+
+
+def test_the_lineage_chart_shows_every_node_label_whole(page: Page, promoted_run: Recorded) -> None:
+    page.goto(f"/ui/promoted/{promoted_run.promoted_id}")
+    labels = page.locator("#lineage-chart .textpoint text")
+    expect(labels).to_have_count(4)
+    expect(labels.filter(has_text="promoted")).to_have_count(1)
+    area = page.locator("#lineage-chart .draglayer .nsewdrag").bounding_box()
+    assert area is not None
+    for box in labels.evaluate_all("nodes => nodes.map((n) => n.getBoundingClientRect().toJSON())"):
+        inside = (
+            area["x"] <= box["left"]
+            and box["right"] <= area["x"] + area["width"]
+            and area["y"] <= box["top"]
+            and box["bottom"] <= area["y"] + area["height"]
+        )
+        assert inside, (box, area)
+    shot(page, "8-lineage")
