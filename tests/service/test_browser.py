@@ -8,6 +8,7 @@ Screenshots of every step go to ``test-artifacts/`` at the repository root.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,7 +49,9 @@ expect.set_options(timeout=POLL_CEILING_MS)
 @pytest.fixture
 def server(bars_home: Path, tmp_path: Path) -> Iterator[Server]:
     db = f"sqlite:///{tmp_path / 'factory.db'}"
-    with serving(bars_home, db, tmp_path / "server.log", workers=2) as started:
+    # Unbuffered, so that its access log shows each request as it is answered.
+    unbuffered = {"PYTHONUNBUFFERED": "1"}
+    with serving(bars_home, db, tmp_path / "server.log", workers=2, env=unbuffered) as started:
         yield started
 
 
@@ -318,3 +321,50 @@ def test_the_lineage_chart_shows_every_node_label_whole(page: Page, promoted_run
         )
         assert inside, (box, area)
     shot(page, "8-lineage")
+
+
+ACCESS_LINE = re.compile(r'"[A-Z]+ (\S+) HTTP/[\d.]+" (\d{3})')
+
+
+def served_since(server: Server, offset: int) -> list[tuple[str, int]]:
+    """Every request the server answered since byte ``offset`` of its log: path, status."""
+    with server.log.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    return [(path, int(status)) for path, status in ACCESS_LINE.findall(text)]
+
+
+def test_no_request_of_any_page_fails(
+    browser: Browser, server: Server, promoted_run: Recorded
+) -> None:
+    # A context without request routing: Chromium fetches no page icon while Playwright
+    # routes requests. Playwright does not report that fetch either: the server's access
+    # log does.
+    context = browser.new_context(base_url=server.url)
+    context.set_default_timeout(POLL_CEILING_MS)
+    page = context.new_page()
+    offset = server.log.stat().st_size
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    pages = [
+        ("/ui", "#overview[aria-busy=false]"),
+        ("/ui/evolve", "#symbol option"),
+        ("/ui/runs", "#runs-region[aria-busy=false]"),
+        (f"/ui/runs/{promoted_run.run_id}", "#run-progress[aria-busy=false]"),
+        ("/ui/promoted", "#promoted-region[aria-busy=false]"),
+        (f"/ui/promoted/{promoted_run.promoted_id}", "#promotion-root[aria-busy=false]"),
+        ("/ui/jobs", "#jobs-region[aria-busy=false]"),
+    ]
+    for path, ready in pages:
+        page.goto(path)
+        expect(page.locator(ready).first).to_be_attached()
+    deadline = time.monotonic() + POLL_CEILING_MS / 1000
+    while not any("favicon" in path for path, _ in served_since(server, offset)):
+        assert time.monotonic() < deadline, "the browser never asked for the page's icon"
+        time.sleep(0.2)
+    served = served_since(server, offset)
+    assert failed == []
+    assert [(path, status) for path, status in served if status >= 400] == []
+    favicon = page.request.get("/favicon.ico")
+    assert favicon.ok and favicon.headers["content-type"].startswith("image/svg+xml")
+    context.close()
