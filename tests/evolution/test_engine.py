@@ -150,6 +150,29 @@ def test_progress_is_recorded_as_it_goes(markets: Path, store: Store) -> None:
     assert run.best_sqn_100 is not None and run.best_model_id is not None
 
 
+def test_the_simulation_total_is_what_the_run_will_simulate_from_the_start(
+    markets: Path, store: Store
+) -> None:
+    # Four seed features and min_features 3 allow two generations, not the ten asked for.
+    seed = ["exo_planted", "ret_1", "rsi_14", "vol_20"]
+    config = EvolveConfig(
+        symbol="PLANTED", seed_features=seed, min_features=3, max_generations=10, early_stop=False
+    )
+    seen = []
+    run = Evolution(store, InlineExecutor(), seen.append).run(create_run(store, config).id)
+    assert run.stop_reason == "cannot_prune"
+    simulated = store.simulations.count(run.id, period="selection")
+    assert simulated == run.simulations_completed == run.simulations_total
+    assert [r.models_total for r in seen] == [2] * len(seen)
+    # Two models planned, each with its grid: never the grids of the ten generations asked
+    # for. The child turned out to predict what its parent did, so only the seed's counts.
+    seed_cells = store.simulations.count(
+        run.id, model_id=store.lineage.of_run(run.id)[0].child_model_id, period="selection"
+    )
+    assert seen[0].simulations_total == 2 * seed_cells
+    assert seen[-1].simulations_total == seed_cells == simulated
+
+
 def test_a_resume_recounts_work_recorded_but_not_counted(
     markets: Path, store: Store, evolve: Evolve
 ) -> None:

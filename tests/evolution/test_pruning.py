@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategy_factory.evolution import prune
-from strategy_factory.evolution.pruning import NoRankingError
+from strategy_factory.evolution.pruning import NoRankingError, lineage_length
 
 names = st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_size=30, unique=True)
 
@@ -60,3 +60,25 @@ def test_a_model_that_scores_every_feature_zero_gives_no_ranking() -> None:
 
 def test_unscored_features_count_as_zero() -> None:
     assert prune(["x", "y", "z"], {"x": 0.2, "y": 0.8}, 0.34, 1) == (["x", "y"], ["z"])
+
+
+@given(
+    seed=st.integers(1, 60),
+    fraction=st.floats(0.01, 0.99),
+    min_features=st.integers(1, 10),
+    max_generations=st.integers(1, 30),
+)
+def test_the_lineage_length_is_known_before_training(
+    seed: int, fraction: float, min_features: int, max_generations: int
+) -> None:
+    features = [f"f{k}" for k in range(seed)]
+    generations = 1
+    while generations < max_generations:
+        # Any importances: the count pruned never depends on them.
+        features, pruned = prune(
+            features, {f: 1.0 + k for k, f in enumerate(features)}, fraction, min_features
+        )
+        if not pruned:
+            break
+        generations += 1
+    assert lineage_length(seed, fraction, min_features, max_generations) == generations

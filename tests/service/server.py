@@ -37,6 +37,7 @@ class Server:
         env: dict[str, str] | None = None,
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.db = db
         self.log = log
         extra = env or {}
         env = {**os.environ, "FACTORY_HOME": str(home), "FACTORY_DB": db, **extra}

@@ -8,12 +8,21 @@ Screenshots of every step go to ``test-artifacts/`` at the repository root.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from strategy_factory.store import create_store
+from tests.service.recorded_runs import (
+    CELLS,
+    LUCKY_SQN,
+    Recorded,
+    record_promoted_run,
+    record_running_run,
+)
 from tests.service.server import Server, serving
 from tests.service.test_evolve import SEEDS
 
@@ -40,7 +49,9 @@ expect.set_options(timeout=POLL_CEILING_MS)
 @pytest.fixture
 def server(bars_home: Path, tmp_path: Path) -> Iterator[Server]:
     db = f"sqlite:///{tmp_path / 'factory.db'}"
-    with serving(bars_home, db, tmp_path / "server.log", workers=2) as started:
+    # Unbuffered, so that its access log shows each request as it is answered.
+    unbuffered = {"PYTHONUNBUFFERED": "1"}
+    with serving(bars_home, db, tmp_path / "server.log", workers=2, env=unbuffered) as started:
         yield started
 
 
@@ -221,4 +232,139 @@ def test_the_browser_enforces_the_policy(browser: Browser, server: Server) -> No
     expect(page.locator("body")).to_be_visible()
     page.wait_for_function("window.cspViolations.length > 0")
     assert "script-src" in page.evaluate("window.cspViolations[0]")
+    context.close()
+
+
+@pytest.fixture
+def promoted_run(server: Server) -> Recorded:
+    """A run recorded in the server's store: promoted in generation 2, then stopped."""
+    with create_store(server.db) as store:
+        return record_promoted_run(store)
+
+
+def column(page: Page, table: str, index: int) -> list[str]:
+    return page.locator(f"{table} tbody tr").evaluate_all(
+        f"rows => rows.map((row) => row.cells[{index}].textContent)"
+    )
+
+
+def test_a_run_that_stopped_early_shows_what_it_did(page: Page, promoted_run: Recorded) -> None:
+    run_id = promoted_run.run_id
+    page.goto("/ui/runs")
+    row = page.locator("#runs-table tbody tr").filter(has_text=run_id)
+    expect(row).to_contain_text(f"{2 * CELLS} cells; stopped early: promoted")
+    expect(row).not_to_contain_text(f"{8 * CELLS}")
+
+    page.goto(f"/ui/runs/{run_id}")
+    expect(page.locator("#simulation-text")).to_have_text(
+        f"{2 * CELLS} cells; stopped early after generation 2: promoted"
+    )
+    expect(page.locator("#training-text")).to_have_text("4 models")
+    holdout = page.locator("#generations-table tbody tr td:last-child")
+    expect(holdout).to_have_text(
+        [
+            "SQN-100 0.4 is below 1",
+            "not simulated: same model as parent",
+            "met every criterion on the holdout",
+            "not run: the run stopped",
+        ]
+    )
+
+
+def test_top_results_are_distinct_configurations_with_enough_trades(
+    page: Page, promoted_run: Recorded
+) -> None:
+    page.goto(f"/ui/runs/{promoted_run.run_id}")
+    expect(page.locator("#top-heading")).to_contain_text("at least 30 trades, by SQN-100")
+    rows = page.locator("#top-table tbody tr")
+    expect(rows).to_have_count(10)
+    texts = rows.evaluate_all("rows => rows.map((row) => row.textContent)")
+    assert len(set(texts)) == len(texts), texts
+    assert min(int(t.replace(",", "")) for t in column(page, "#top-table", 6)) >= 30
+    ranks = [float(t) for t in column(page, "#top-table", 7)]
+    assert ranks == sorted(ranks, reverse=True)
+    chart = page.locator("#sqn-chart")
+    expect(chart.locator(".main-svg").first).to_be_attached()
+    best = chart.evaluate("c => c.data[0].y")
+    assert len(best) == 2 and LUCKY_SQN not in best  # generations 0 and 2, ranked alike
+    assert max(best) == ranks[0]
+    shot(page, "7-run-stopped-early")
+
+
+def test_a_running_run_has_no_verdict_yet(page: Page, server: Server) -> None:
+    with create_store(server.db) as store:
+        running = record_running_run(store)
+        assert store.runs.get(running.run_id).status == "running"
+    page.goto(f"/ui/runs/{running.run_id}")
+    expect(page.locator("#simulation-text")).to_have_text(f"{CELLS} of {2 * CELLS}")
+    verdict = page.locator("#run-verdict")
+    expect(verdict).to_contain_text("In progress")
+    expect(verdict).not_to_contain_text("not promoted")
+    expect(page.locator("#generations-table tbody tr td:last-child").last).to_have_text(
+        "not simulated yet"
+    )
+
+
+def test_the_lineage_chart_shows_every_node_label_whole(page: Page, promoted_run: Recorded) -> None:
+    page.goto(f"/ui/promoted/{promoted_run.promoted_id}")
+    labels = page.locator("#lineage-chart .textpoint text")
+    expect(labels).to_have_count(4)
+    expect(labels.filter(has_text="promoted")).to_have_count(1)
+    area = page.locator("#lineage-chart .draglayer .nsewdrag").bounding_box()
+    assert area is not None
+    for box in labels.evaluate_all("nodes => nodes.map((n) => n.getBoundingClientRect().toJSON())"):
+        inside = (
+            area["x"] <= box["left"]
+            and box["right"] <= area["x"] + area["width"]
+            and area["y"] <= box["top"]
+            and box["bottom"] <= area["y"] + area["height"]
+        )
+        assert inside, (box, area)
+    shot(page, "8-lineage")
+
+
+ACCESS_LINE = re.compile(r'"[A-Z]+ (\S+) HTTP/[\d.]+" (\d{3})')
+
+
+def served_since(server: Server, offset: int) -> list[tuple[str, int]]:
+    """Every request the server answered since byte ``offset`` of its log: path, status."""
+    with server.log.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    return [(path, int(status)) for path, status in ACCESS_LINE.findall(text)]
+
+
+def test_no_request_of_any_page_fails(
+    browser: Browser, server: Server, promoted_run: Recorded
+) -> None:
+    # A context without request routing: Chromium fetches no page icon while Playwright
+    # routes requests. Playwright does not report that fetch either: the server's access
+    # log does.
+    context = browser.new_context(base_url=server.url)
+    context.set_default_timeout(POLL_CEILING_MS)
+    page = context.new_page()
+    offset = server.log.stat().st_size
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    pages = [
+        ("/ui", "#overview[aria-busy=false]"),
+        ("/ui/evolve", "#symbol option"),
+        ("/ui/runs", "#runs-region[aria-busy=false]"),
+        (f"/ui/runs/{promoted_run.run_id}", "#run-progress[aria-busy=false]"),
+        ("/ui/promoted", "#promoted-region[aria-busy=false]"),
+        (f"/ui/promoted/{promoted_run.promoted_id}", "#promotion-root[aria-busy=false]"),
+        ("/ui/jobs", "#jobs-region[aria-busy=false]"),
+    ]
+    for path, ready in pages:
+        page.goto(path)
+        expect(page.locator(ready).first).to_be_attached()
+    deadline = time.monotonic() + POLL_CEILING_MS / 1000
+    while not any("favicon" in path for path, _ in served_since(server, offset)):
+        assert time.monotonic() < deadline, "the browser never asked for the page's icon"
+        time.sleep(0.2)
+    served = served_since(server, offset)
+    assert failed == []
+    assert [(path, status) for path, status in served if status >= 400] == []
+    favicon = page.request.get("/favicon.ico")
+    assert favicon.ok and favicon.headers["content-type"].startswith("image/svg+xml")
     context.close()

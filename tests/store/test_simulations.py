@@ -133,6 +133,41 @@ def test_top_results_match_a_plain_sort(store: Store, run_id: str) -> None:
     assert worst[0].sqn == min(row["sqn"] for row in rows if not math.isnan(row["sqn"]))
 
 
+def _sqn_100(row: dict) -> float:
+    return row["sqn"] * math.sqrt(min(row["trades"], 100) / row["trades"])
+
+
+def test_distinct_best_results_by_sqn_100_show_each_outcome_once(store: Store, run_id: str) -> None:
+    first, second = add_model(store, run_id), add_model(store, run_id)
+    rows = grid(seed=2)[:300]
+    rows[7]["sqn"] = math.nan
+    rows[8] |= {"trades": 2, "sqn": 50.0}  # two lucky trades: never ranked
+    # The second model trades half of the first one's cells alike; another ticker too.
+    alike = [{**row, "ticker": "SPY"} if k % 3 == 0 else row for k, row in enumerate(rows)]
+    store.simulations.add_many(run_id, first, "selection", rows)
+    store.simulations.add_many(run_id, second, "selection", alike[:150])
+    outcomes: dict[tuple, list[dict]] = {}
+    for row in rows + alike[:150]:
+        if row["trades"] >= 30 and not math.isnan(row["sqn"]):
+            key = (int(row["trades"]), row["sqn"], row["profit_factor"], float(row["sharpe"]))
+            outcomes.setdefault(key, []).append(row)
+    expected = sorted(
+        outcomes.values(),
+        key=lambda same: (-_sqn_100(same[0]), -same[0]["sharpe"], -same[0]["trades"]),
+    )[:12]
+
+    best = store.simulations.distinct_best(run_id, min_trades=30, limit=12)
+    assert [(r.sqn, r.trades, alike) for r, alike in best] == [
+        (same[0]["sqn"], same[0]["trades"], len(same)) for same in expected
+    ]
+    assert all(r.model_id == first for r, _ in best)  # the first recorded stands for all
+
+    per_model = store.simulations.best_per_model(run_id, min_trades=30)
+    assert set(per_model) == {first, second}
+    ranked = [row for row in alike[:150] if row["trades"] >= 30 and not math.isnan(row["sqn"])]
+    assert per_model[second].sqn == max(ranked, key=_sqn_100)["sqn"]
+
+
 def test_every_metric_is_kept_and_round_trips(store: Store, run_id: str) -> None:
     model_id = add_model(store, run_id)
     row = grid()[0]

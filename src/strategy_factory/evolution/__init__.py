@@ -11,6 +11,7 @@ from strategy_factory.evolution.prepare import RunContext, create_run, run_conte
 from strategy_factory.evolution.pruning import prune
 from strategy_factory.evolution.report import write_report
 from strategy_factory.evolution.summary import generations, run_json, run_summary
+from strategy_factory.evolution.top_results import top_results
 
 __all__ = [
     "DataOptions",
@@ -25,5 +26,6 @@ __all__ = [
     "run_context",
     "run_json",
     "run_summary",
+    "top_results",
     "write_report",
 ]

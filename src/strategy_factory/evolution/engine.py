@@ -28,8 +28,8 @@ from typing import Any
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.prepare import RunContext, run_context
-from strategy_factory.evolution.pruning import NoRankingError, prune
-from strategy_factory.evolution.simulation import SimulationPhase, estimated_cells
+from strategy_factory.evolution.pruning import NoRankingError, lineage_length, prune
+from strategy_factory.evolution.simulation import SimulationPhase
 from strategy_factory.evolution.trainer import ModelTrainer
 from strategy_factory.execution import Executor
 from strategy_factory.store import (
@@ -111,13 +111,15 @@ class Evolution:
     def _evolve(self, context: RunContext) -> tuple[str, str | None]:
         config = context.config
         phase = SimulationPhase(self.store, self.executor, context, self._update, self._stop_check)
-        phase.planned = config.max_generations
         features, parent, pruned = list(context.seed_features), None, []
+        phase.planned = lineage_length(
+            len(features), config.prune_fraction, config.min_features, config.max_generations
+        )
         reason = "max_generations"
         self._update(
             context.run_id,
-            models_total=config.max_generations,
-            simulations_total=config.max_generations * estimated_cells(context),
+            models_total=phase.planned,
+            simulations_total=phase.simulations_total(),
             step_status="starting",
         )
         trained = 0
@@ -131,6 +133,7 @@ class Evolution:
             if config.pipelining and phase.collect(wait=False):
                 return "promoted", phase.promoted_id
             phase.add(generation, record, parent, now=config.pipelining)
+            self._update(context.run_id, simulations_total=phase.simulations_total())
             try:
                 kept, pruned = prune(
                     features,

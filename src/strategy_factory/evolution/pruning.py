@@ -38,15 +38,14 @@ def prune(
               tie_break={"b": 0.02, "d": 0.01})
         # (['a', 'b', 'c'], ['d'])
     """
-    room = len(features) - min_features
-    if room <= 0:
+    count = prune_count(len(features), fraction, min_features)
+    if count == 0:
         return list(features), []
     if not any(scores.get(name, 0.0) > 0 for name in features):
         raise NoRankingError(
             "the model gives every feature zero importance (it predicts a constant): "
             "there is no ranking to prune by"
         )
-    count = min(room, max(1, math.floor(len(features) * fraction)))
     ties = tie_break or {}
     position = {name: k for k, name in enumerate(features)}
     ranked = sorted(
@@ -59,3 +58,25 @@ def prune(
     )
     pruned = ranked[:count]
     return [f for f in features if f not in pruned], pruned
+
+
+def prune_count(features: int, fraction: float, min_features: int) -> int:
+    """How many of ``features`` features a pruning takes (0: the lineage cannot go on)."""
+    room = features - min_features
+    return 0 if room <= 0 else min(room, max(1, math.floor(features * fraction)))
+
+
+def lineage_length(features: int, fraction: float, min_features: int, max_generations: int) -> int:
+    """How many generations a lineage seeded with ``features`` features can have.
+
+    The count of features pruned never depends on the importances, so the length of a
+    lineage is known before anything is trained; only a model without signal ends it
+    sooner. Example: ``lineage_length(4, 0.25, 3, 10)`` is 2 (4 features, then 3).
+    """
+    generations = 1
+    while generations < max_generations and (
+        count := prune_count(features, fraction, min_features)
+    ):
+        features -= count
+        generations += 1
+    return generations

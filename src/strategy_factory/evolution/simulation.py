@@ -25,7 +25,7 @@ from strategy_factory.evolution.prepare import RunContext
 from strategy_factory.evolution.promotion import Judgement, best_configuration, judge, rank_key
 from strategy_factory.evolution.trials import TRIAL_BLOCKS, Trials
 from strategy_factory.execution import SIMULATE, Executor, validate_result
-from strategy_factory.execution.units import period_bounds
+from strategy_factory.execution.units import period_bounds, strategy_grid
 from strategy_factory.models import TrainedModel, model_from_bytes
 from strategy_factory.store import MIN_RANKED_TRADES, LineageEdge, ModelRecord, Store
 
@@ -62,6 +62,7 @@ class SimulationPhase:
     cells: int = 0
     _predictions: dict[str, np.ndarray] = field(default_factory=dict)
     _best_sqn_of: dict[str, float] = field(default_factory=dict)
+    _grid_cells: dict[str, int] = field(default_factory=dict)
 
     def add(
         self, generation: int, record: ModelRecord, parent: ModelRecord | None, now: bool
@@ -74,6 +75,7 @@ class SimulationPhase:
             self.store.lineage.note(self.context.run_id, record.id, IDENTICAL_NOTE)
             self.planned -= 1
             return
+        self._grid_cells[record.id] = self._grid_size(record)
         future = self._submit(record, parent) if now else None
         self.pending.append(_Pending(generation, record, parent, future))
 
@@ -102,8 +104,21 @@ class SimulationPhase:
         return False
 
     def simulations_total(self) -> int:
-        """Cells simulated so far plus an estimate for the models still to simulate."""
-        return self.cells + max(self.planned - self.simulated, 0) * estimated_cells(self.context)
+        """Cells simulated so far, the grids of the models waiting to be simulated, and for
+        the planned models not trained yet the last known grid (else the configured one)."""
+        waiting = sum(self._grid_cells[entry.record.id] for entry in self.pending)
+        untrained = max(self.planned - self.simulated - len(self.pending), 0)
+        known = list(self._grid_cells.values())
+        per_model = known[-1] if known else estimated_cells(self.context)
+        return self.cells + waiting + untrained * per_model
+
+    def _grid_size(self, record: ModelRecord) -> int:
+        """The cells the simulation of ``record`` will have: its grid on every ticker."""
+        context = self.context
+        model = model_from_bytes(self.store.models.artifact(record.id))
+        strategy = context.config.strategy.model_dump(mode="json")
+        grid = strategy_grid(model, context.dataset, strategy, context.default_regime_filters())
+        return len(grid) * len(context.dataset.tickers)
 
     def _predictions_of(self, record: ModelRecord) -> np.ndarray:
         if record.id not in self._predictions:

@@ -12,9 +12,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, case, func, select
 
 from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate.metrics import SQN_CAP
 from strategy_factory.store.database import Database
 from strategy_factory.store.records import Period, SimulationResult, canonical_json, parse_enum
 from strategy_factory.store.tables import simulation_results as results
@@ -99,6 +100,46 @@ class SimulationRepository:
             lambda c: [SimulationResult.from_row(row) for row in c.execute(limited)]
         )
 
+    def distinct_best(
+        self, run_id: str, *, period: str = Period.SELECTION.value, min_trades: int, limit: int
+    ) -> list[tuple[SimulationResult, int]]:
+        """The best distinct outcomes of a run by SQN-100, among results with at least
+        ``min_trades`` trades, each with how many results had exactly that outcome.
+
+        An outcome is the key metrics: models or tickers that trade alike repeat it, and
+        it is shown once (by its first recorded result). Ties: Sharpe, then trades.
+        """
+        outcome = [results.c[name] for name in KEY_METRICS]
+        first = func.min(results.c.id)
+        query = (
+            _ranked(select(first, func.count()), run_id, period, min_trades)
+            .group_by(*outcome)
+            .order_by(*_by_sqn_100(), first)
+            .limit(limit)
+        )
+
+        def read(connection: Connection) -> list[tuple[SimulationResult, int]]:
+            counts = dict(connection.execute(query).all())
+            rows = connection.execute(select(results).where(results.c.id.in_(list(counts))))
+            found = {row.id: SimulationResult.from_row(row) for row in rows}
+            return [(found[result_id], alike) for result_id, alike in counts.items()]
+
+        return self._db.reading(read)
+
+    def best_per_model(
+        self, run_id: str, *, period: str = Period.SELECTION.value, min_trades: int
+    ) -> dict[str, SimulationResult]:
+        """Each model's best result by SQN-100 among those with at least ``min_trades``."""
+        rank = func.row_number().over(
+            partition_by=results.c.model_id, order_by=[*_by_sqn_100(), results.c.id]
+        )
+        ranked = _ranked(select(results.c.id, rank.label("rank")), run_id, period, min_trades)
+        best = ranked.subquery()
+        query = select(results).join(best, best.c.id == results.c.id).where(best.c.rank == 1)
+        return self._db.reading(
+            lambda c: {row.model_id: SimulationResult.from_row(row) for row in c.execute(query)}
+        )
+
     def find(
         self, run_id: str, model_id: str, period: str, strategy: Mapping[str, Any]
     ) -> SimulationResult | None:
@@ -176,6 +217,24 @@ def _number(value: Any) -> float | None:
     # NaN means "undefined": store NULL so it sorts last on both backends.
     number = None if value is None else float(value)
     return None if number is None or math.isnan(number) else number
+
+
+def _ranked(query: Select, run_id: str, period: str, min_trades: int) -> Select:
+    """Results that can be ranked by SQN-100: a defined SQN and enough trades."""
+    scoped = _scoped(query, run_id, None, period)
+    return scoped.where(results.c.sqn.is_not(None), results.c.trades >= min_trades)
+
+
+def _by_sqn_100() -> list[ColumnElement[Any]]:
+    """Best first by SQN-100, then Sharpe, then trades.
+
+    SQN-100 is SQN · √(min(n, 100) / n); its signed square orders alike and needs no
+    square root (which SQLite may lack).
+    """
+    trades = results.c.trades
+    signed_square = results.c.sqn * func.abs(results.c.sqn)
+    key = case((trades <= SQN_CAP, signed_square), else_=signed_square * SQN_CAP / trades)
+    return [key.desc(), results.c.sharpe.desc().nulls_last(), trades.desc()]
 
 
 def _scoped(query: Select, run_id: str, model_id: str | None, period: str | None) -> Select:

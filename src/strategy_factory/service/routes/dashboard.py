@@ -96,6 +96,12 @@ def jobs_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _page(request, settings, "jobs.html", "jobs")
 
 
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The dashboard's icon, for browsers that ask for it before reading a page's link."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+
 @router.get("/vendor/plotly.min.js")
 def plotly_js() -> FileResponse:
     """Plotly's browser bundle, from the installed package."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import status as http_status
 
 from strategy_factory.errors import FactoryError
-from strategy_factory.evolution import generations, run_json, run_summary
+from strategy_factory.evolution import generations, run_json, run_summary, top_results
 from strategy_factory.service.deps import CoordinatorDep, Reader, StoreDep, Writer
 from strategy_factory.service.schemas.runs import (
     GenerationOut,
@@ -16,6 +16,7 @@ from strategy_factory.service.schemas.runs import (
     RunOut,
     RunSummaryOut,
     StopResponse,
+    TopResultsOut,
 )
 from strategy_factory.store import RunStatus
 
@@ -44,6 +45,17 @@ def get_generations(run_id: str, store: StoreDep) -> list[dict[str, Any]]:
     """Per generation: features kept and pruned, best selection result, holdout judgement."""
     store.runs.get(run_id)
     return generations(store, run_id)
+
+
+@router.get("/{run_id}/top", response_model=TopResultsOut, dependencies=[Reader])
+def get_top_results(
+    run_id: str,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many configurations.")] = 10,
+) -> dict[str, Any]:
+    """The best distinct configurations of the selection period by SQN-100 (with at least
+    the 30 trades the promotion gate ranks by), and each generation's best."""
+    return top_results(store, run_id, limit=limit)
 
 
 @router.post("/{run_id}/stop", response_model=StopResponse, dependencies=[Writer])

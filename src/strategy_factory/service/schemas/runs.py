@@ -73,9 +73,13 @@ class GenerationOut(BaseModel):
 
     generation: int
     state: str = Field(
-        description="judged, no_signal, too_few_trades, same_as_parent, pending or not_simulated"
+        description=(
+            "judged, no_signal, too_few_trades (no configuration traded often enough to be "
+            "judged), same_as_parent (not simulated again), pending, or not_simulated (the "
+            "run ended first)."
+        )
     )
-    note: str = Field(description="Why a generation was not judged, in words")
+    note: str = Field(description="Why a generation was not judged, in words.")
     model_id: str
     parent_model_id: str | None
     parent_sqn: float | None = Field(description="The parent's best SQN-100 (queue priority)")
@@ -86,6 +90,23 @@ class GenerationOut(BaseModel):
     simulations: int
     best_selection: SimulationOut | None
     holdout: SimulationOut | None
+
+
+class TopResultOut(SimulationOut):
+    """A configuration among a run's best: its result, generation and SQN-100."""
+
+    generation: int | None
+    sqn_100: float | None
+    alike: int = Field(description="How many results (models, tickers) had this very outcome.")
+
+
+class TopResultsOut(BaseModel):
+    """A run's best distinct configurations, ranked as the promotion gate ranks them."""
+
+    ranked_by: str
+    min_trades: int = Field(description="Only configurations with at least this many trades.")
+    results: list[TopResultOut]
+    per_generation: list[TopResultOut]
 
 
 class PromotionBrief(BaseModel):

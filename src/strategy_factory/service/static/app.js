@@ -72,21 +72,46 @@ export function regime(filter) {
     .join("; ");
 }
 
-export function progress(done, total, label) {
-  const known = total > 0 ? Math.max(total, done) : 0;
-  const bar = el("progress", { max: known || 1, "aria-label": label });
-  if (known) bar.value = done;
-  else bar.removeAttribute("value");
-  const text = known ? `${done} / ${known}` : `${done} / ?`;
-  return el("span", { class: "progress-cell" }, bar, el("span", { class: "progress-text", text }));
+const FINISHED = ["completed", "failed", "stopped"];
+
+export function finished(run) {
+  return FINISHED.includes(run.status);
 }
 
-export function setProgress(bar, textNode, done, total) {
-  const known = total > 0 ? Math.max(total, done) : 0;
-  bar.max = known || 1;
-  if (known) bar.value = done;
+// A phase's progress as shown: "done of total" while the run goes on. Once it has ended,
+// what was done (a total it never reached was a plan, not progress), and whether the run
+// stopped before its plan, after which generation and why.
+export function phaseProgress(run, phase, lastGeneration = null) {
+  const training = phase === "training";
+  const done = training ? run.models_trained : run.simulations_completed;
+  const total = training ? run.models_total : run.simulations_total;
+  if (!finished(run)) {
+    const max = total > 0 ? Math.max(total, done) : 0;
+    return { done, max, text: `${number(done)} of ${max ? number(max) : "?"}` };
+  }
+  const text = `${number(done)} ${training ? "models" : "cells"}`;
+  return { done, max: Math.max(done, 1), text: training ? text : text + endedEarly(run, lastGeneration) };
+}
+
+function endedEarly(run, lastGeneration) {
+  const asPlanned = ["max_generations", "cannot_prune"].includes(run.stop_reason);
+  if (!run.stop_reason || (asPlanned && run.simulations_completed >= run.simulations_total)) return "";
+  const after = lastGeneration === null ? "" : ` after generation ${lastGeneration}`;
+  return `; stopped early${after}: ${run.stop_reason.replaceAll("_", " ")}`;
+}
+
+export function drawProgress(bar, textNode, state) {
+  bar.max = state.max || 1;
+  if (state.max) bar.value = state.done;
   else bar.removeAttribute("value");
-  textNode.textContent = known ? `${done} of ${known}` : `${done} of ?`;
+  textNode.textContent = state.text;
+}
+
+export function progress(state, label) {
+  const bar = el("progress", { "aria-label": label });
+  const text = el("span", { class: "progress-text" });
+  drawProgress(bar, text, state);
+  return el("span", { class: "progress-cell" }, bar, text);
 }
 
 export function fillTable(tbody, rows, empty = "None.") {

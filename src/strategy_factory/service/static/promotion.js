@@ -81,12 +81,13 @@ function renderLineage(p, generations) {
   const nodes = {
     x: generations.map((g) => g.generation),
     y: generations.map((g) => g.features),
-    text: generations.map((g) => `model ${shortId(g.model_id)}<br>${g.features} features<br>pruned: ${g.pruned_features.join(", ") || "none"}<br>best SQN ${number(g.best_selection ? g.best_selection.sqn : null)}`),
+    text: generations.map((g) => `model ${shortId(g.model_id)}<br>${g.features} features<br>pruned: ${g.pruned_features.join(", ") || "none"}<br>SQN-100 ${number(g.best_selection ? g.best_selection.sqn_100 : null)}`),
     texttemplate: generations.map((g) => (g.model_id === p.model_id ? "promoted" : shortId(g.model_id).slice(0, 6))),
     hoverinfo: "text",
     type: "scatter",
     mode: "markers+text",
     textposition: "top center",
+    cliponaxis: false,
     marker: {
       size: generations.map((g) => (g.model_id === p.model_id ? 22 : 14)),
       color: generations.map((g) => (ancestry.has(g.model_id) ? colour : "#8a939c")),
@@ -94,15 +95,18 @@ function renderLineage(p, generations) {
     },
     name: "models",
   };
+  // Room above the top node for its label and below the lowest node, at any scale.
+  const low = Math.min(...nodes.y);
+  const high = Math.max(...nodes.y);
+  const span = Math.max(high - low, 1);
   const edges = { x: edgeX, y: edgeY, type: "scatter", mode: "lines", hoverinfo: "skip", line: { color: "#8a939c", width: 2 }, name: "pruned into" };
   window.Plotly.react(
     "lineage-chart",
     [edges, nodes],
     chartLayout({
       showlegend: false,
-      // Room around the outermost nodes for their labels.
-      xaxis: { title: { text: "generation" }, dtick: 1, range: [-0.5, Math.max(...nodes.x) + 0.5] },
-      yaxis: { title: { text: "features kept" }, range: [Math.min(...nodes.y) - 1, Math.max(...nodes.y) + 1.5] },
+      xaxis: { title: { text: "generation" }, dtick: 1, range: [-0.6, Math.max(...nodes.x) + 0.6] },
+      yaxis: { title: { text: "features kept" }, range: [low - 0.15 * span - 1, high + 0.3 * span + 1] },
     }),
     { displaylogo: false, responsive: true },
   );

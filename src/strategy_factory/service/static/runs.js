@@ -1,4 +1,4 @@
-import { api, el, fillTable, moment, number, poll, progress, showError } from "./app.js";
+import { api, el, fillTable, moment, number, phaseProgress, poll, progress, showError } from "./app.js";
 
 const region = document.getElementById("runs-region");
 const body = document.querySelector("#runs-table tbody");
@@ -16,8 +16,8 @@ function render(runs) {
       el("a", { href: `/ui/runs/${run.id}`, text: run.id }),
       run.symbol,
       el("span", { class: `status status-${run.status}`, "data-run-status": run.status, text: statusText(run) }),
-      progress(run.models_trained, run.models_total, `Training progress of run ${run.id}`),
-      progress(run.simulations_completed, run.simulations_total, `Simulation progress of run ${run.id}`),
+      progress(phaseProgress(run, "training"), `Training progress of run ${run.id}`),
+      progress(phaseProgress(run, "simulation"), `Simulation progress of run ${run.id}`),
       number(run.best_sqn_100),
       run.promoted ? "yes" : "no",
       moment(run.created_at),
