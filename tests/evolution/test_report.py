@@ -407,9 +407,11 @@ def test_charts_escape_feature_names() -> None:
 
 def test_a_pending_run_reports_its_recorded_periods(lab: Lab) -> None:
     page = report_of(lab, lab.pending)
-    spec = lab.store.runs.get(lab.pending).config["dataset"]
+    periods = lab.store.runs.get(lab.pending).config["periods"]
     assert 'id="run-status">pending<' in page and "No model was trained." in page
-    assert f"before {spec['selection_start'][:10]}" in page
+    shown = {c["data-period"]: number(c["data-value"]) for c in cells(page) if "data-period" in c}
+    # The periods recorded when the run was created, bar counts included.
+    assert shown == {name: periods[name]["bars"] for name in ("training", "selection", "holdout")}
 
 
 @given(st.integers(1, 5000), st.integers(2, 300), st.lists(st.integers(0, 4999), max_size=5))

@@ -151,7 +151,8 @@ TEMPLATE = (
       {% endfor %}
     </table>
     {% if periods and periods[0].bars is none %}
-    <p class="muted">Boundaries as recorded: nothing was simulated, so no bars were loaded.</p>
+    <p class="muted">Boundaries as recorded by a run from before periods were stored:
+      nothing was simulated, so no bars were loaded.</p>
     {% endif %}
   </div>
 </section>
