@@ -51,3 +51,6 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # a bad option or argument, e.g. --limit abc
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+        sys.exit(2)
