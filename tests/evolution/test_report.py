@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -188,6 +189,24 @@ def test_the_report_is_self_contained(lab: Lab) -> None:
     outside = re.sub(r"<script[^>]*>.*?</script>", "", lab.page, flags=re.DOTALL)
     assert "http://" not in outside and "https://" not in outside
     assert "url(" not in outside and "@import" not in outside
+
+
+def test_a_cdn_report_loads_plotly_from_its_cdn_and_nothing_else(lab: Lab) -> None:
+    path = write_report(lab.store, lab.promoted, lab.root / "cdn.html", plotly="cdn")
+    page = path.read_text()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.DOTALL)
+    assert not [body for _, body in scripts if "plotly.js v" in body[:200]]
+    sources = [re.search(r'src="([^"]+)"', tag) for tag, _ in scripts]
+    version = plotly.offline.get_plotlyjs_version()
+    assert [m.group(1) for m in sources if m] == [f"https://cdn.plot.ly/plotly-{version}.min.js"]
+    assert 'integrity="sha256-' in page
+    for div_id in CHART_IDS:
+        assert f'id="{div_id}"' in page
+    assert "the charts need the network" in page
+    full = (lab.root / "promoted.html").stat().st_size
+    assert path.stat().st_size < full - 4_500_000
+    with pytest.raises(FactoryError, match="plotly must be one of full, cdn, not 'partial'"):
+        write_report(lab.store, lab.promoted, lab.root / "partial.html", plotly="partial")
 
 
 def test_every_chart_is_there_with_its_title(lab: Lab) -> None:
@@ -448,6 +467,18 @@ def test_cli_writes_the_report(lab: Lab) -> None:
     assert result.returncode == 0, result.stderr
     assert "cli.html" in result.stdout
     assert 'id="equity-chart"' in out.read_text()
+
+
+def test_cli_writes_a_cdn_report_on_request(lab: Lab) -> None:
+    out = lab.root / "cli-cdn.html"
+    db = ["--db", lab.env["FACTORY_DB"]]
+    result = factory(lab, "report", lab.promoted, "-o", str(out), "--plotly", "cdn", *db)
+    assert result.returncode == 0, result.stderr
+    assert "load Plotly from the network" in result.stdout
+    assert "cdn.plot.ly" in out.read_text()
+    refused = factory(lab, "report", lab.promoted, "--plotly", "partial", *db)
+    assert refused.returncode == 2 and "'full', 'cdn'" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_cli_unknown_run_exits_2_without_traceback(lab: Lab) -> None:

@@ -1,10 +1,12 @@
 """The run report: one self-contained HTML file showing what an evolution run did.
 
 The page (see :mod:`.report_page`) opens offline in any browser: Plotly's JavaScript and
-the CSS are inlined, and every chart's data is embedded. It shows the run's config and
-verdict, the best strategy's equity, drawdown and trades on the selection and holdout
-periods (re-traded from the stored model), the lineage, the features kept per generation,
-the best model's threshold × z-score SQN map and the holdout criteria verdict.
+the CSS are inlined, and every chart's data is embedded. With ``plotly="cdn"`` Plotly is
+loaded from its CDN instead (a much smaller file whose charts need the network). It shows
+the run's config and verdict, the best strategy's equity, drawdown and trades on the
+selection and holdout periods (re-traded from the stored model), the lineage, the
+features kept per generation, the best model's threshold × z-score SQN map and the
+holdout criteria verdict.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from pathlib import Path
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.report_data import gather_report
-from strategy_factory.evolution.report_page import render_report
+from strategy_factory.evolution.report_page import PlotlyBundle, render_report
 from strategy_factory.store import Store
 
 
-def write_report(store: Store, run_id: str, path: str | Path) -> Path:
+def write_report(
+    store: Store, run_id: str, path: str | Path, plotly: PlotlyBundle | str = PlotlyBundle.FULL
+) -> Path:
     """Write the HTML report of run ``run_id`` to ``path`` and return the path.
 
-    The file is written whole or not at all. Raises
-    :class:`~strategy_factory.errors.NotFoundError` for an unknown run id.
+    ``plotly``: ``full`` inlines Plotly's JavaScript (self-contained, the default), ``cdn``
+    loads it from Plotly's CDN (smaller; the charts need the network). The file is written
+    whole or not at all. Raises :class:`~strategy_factory.errors.NotFoundError` for an
+    unknown run id.
 
     Example: ``write_report(create_store(), "3f2a9c01b7de", "report.html")``.
     """
@@ -30,7 +36,10 @@ def write_report(store: Store, run_id: str, path: str | Path) -> Path:
         raise FactoryError(
             f"cannot write the report to {target}: folder {target.parent} does not exist"
         )
-    page = render_report(gather_report(store, run_id))
+    if plotly not in set(PlotlyBundle):
+        choices = ", ".join(PlotlyBundle)
+        raise FactoryError(f"plotly must be one of {choices}, not {plotly!r}")
+    page = render_report(gather_report(store, run_id), PlotlyBundle(plotly))
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(page, encoding="utf-8")
     partial.replace(target)

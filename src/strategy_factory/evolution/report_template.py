@@ -251,8 +251,9 @@ TEMPLATE = (
   {{ chart("sqn-heatmap", "The best model has no selection results.") }}
 </section>
 </main>
-<footer>Strategy Factory run report · generated {{ generated_at }} UTC · self-contained:
-  opens offline and loads nothing.</footer>
+<footer>Strategy Factory run report · generated {{ generated_at }} UTC ·
+{% if plotly == "cdn" %}Plotly's JavaScript comes from its CDN: the charts need the network.
+{% else %}self-contained: opens offline and loads nothing.{% endif %}</footer>
 </body>
 </html>
 """

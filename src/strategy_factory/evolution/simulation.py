@@ -4,9 +4,11 @@ best configuration on the holdout, promote what passes.
 Models arrive from the training phase generation by generation. A model whose
 predictions on the selection period equal its parent's (pruning took only features it
 did not use) would trade exactly the parent's strategies: it is not simulated again, and
-its generation says so. Simulations are queued with the parent's best SQN as priority
-(children of the best parents first) and judged in generation order; a promotion ends
-the run when ``early_stop`` is set.
+its generation says so. A child's simulation is queued once its parent has been judged,
+with the parent's best SQN as its priority (children of the best parents first; a model
+that was not simulated again stands for its parent's SQN), and judgements come in
+generation order; a promotion ends the run when ``early_stop`` is set, before the
+children of the promoted model were queued at all.
 """
 
 from __future__ import annotations
@@ -61,29 +63,34 @@ class SimulationPhase:
     simulated: int = 0
     cells: int = 0
     _predictions: dict[str, np.ndarray] = field(default_factory=dict)
-    _best_sqn_of: dict[str, float] = field(default_factory=dict)
+    # The judged models' best SQN (None when not finite), and who stands for a model
+    # that was not simulated again because it predicts what its parent predicted.
+    _best_sqn_of: dict[str, float | None] = field(default_factory=dict)
+    _same_as: dict[str, str] = field(default_factory=dict)
     _grid_cells: dict[str, int] = field(default_factory=dict)
 
     def add(
         self, generation: int, record: ModelRecord, parent: ModelRecord | None, now: bool
     ) -> None:
-        """Queue a generation's model (``now``: submit it at once, else at :meth:`submit_all`).
+        """Queue a generation's model (``now``: submit it as soon as its parent is judged,
+        else from :meth:`submit_all` on).
 
         A model that predicts exactly what its parent predicted is noted and skipped.
         """
         if parent is not None and self._same_as_parent(record, parent):
             self.store.lineage.note(self.context.run_id, record.id, IDENTICAL_NOTE)
+            self._same_as[record.id] = parent.id
             self.planned -= 1
             return
         self._grid_cells[record.id] = self._grid_size(record)
-        future = self._submit(record, parent) if now else None
-        self.pending.append(_Pending(generation, record, parent, future))
+        self.pending.append(_Pending(generation, record, parent, None))
+        if now:
+            self._submit_ready()
 
     def submit_all(self) -> None:
-        """Submit every model queued without a simulation yet."""
-        for entry in self.pending:
-            if entry.future is None:
-                entry.future = self._submit(entry.record, entry.parent)
+        """Submit every queued model whose parent has been judged (the others follow as
+        their parents are judged, in :meth:`collect`)."""
+        self._submit_ready()
 
     def collect(self, wait: bool) -> bool:
         """Judge simulated generations in order; True when a promotion ends the run."""
@@ -92,15 +99,14 @@ class SimulationPhase:
             if entry.future is None:  # queued without pipelining: submit it now
                 entry.future = self._submit(entry.record, entry.parent)
             judgement = self._judge(entry.generation, entry.record, entry.future.result())
-            if judgement is None:
-                continue
-            if judgement.promoted and self.promoted_id is None:
+            if judgement is not None and judgement.promoted and self.promoted_id is None:
                 self.promoted_id = self._promote(entry.record, judgement)
             if self.promoted_id and self.context.config.early_stop:
                 for later in self.pending:
                     if later.future is not None:
                         later.future.cancel()
                 return True
+            self._submit_ready()
         return False
 
     def simulations_total(self) -> int:
@@ -119,6 +125,19 @@ class SimulationPhase:
         strategy = context.config.strategy.model_dump(mode="json")
         grid = strategy_grid(model, context.dataset, strategy, context.default_regime_filters())
         return len(grid) * len(context.dataset.tickers)
+
+    def _standing_for(self, model_id: str) -> str:
+        """The simulated model whose results stand for ``model_id``."""
+        while model_id in self._same_as:
+            model_id = self._same_as[model_id]
+        return model_id
+
+    def _submit_ready(self) -> None:
+        for entry in self.pending:
+            parent = entry.parent
+            ready = parent is None or self._standing_for(parent.id) in self._best_sqn_of
+            if entry.future is None and ready:
+                entry.future = self._submit(entry.record, parent)
 
     def _predictions_of(self, record: ModelRecord) -> np.ndarray:
         if record.id not in self._predictions:
@@ -144,7 +163,7 @@ class SimulationPhase:
             "default_regime_filters": self.context.default_regime_filters(),
             "blocks": TRIAL_BLOCKS,
         }
-        priority = None if parent is None else self._best_sqn_of.get(parent.id)
+        priority = None if parent is None else self._best_sqn_of.get(self._standing_for(parent.id))
         return self.executor.submit(SIMULATE, payload, priority=priority)
 
     def _judge(self, generation: int, record: ModelRecord, raw: dict[str, Any]) -> Judgement | None:
@@ -169,12 +188,12 @@ class SimulationPhase:
             most = max((int(r["trades"] or 0) for r in rows), default=0)
             note = f"{TOO_FEW_TRADES_NOTE} on the selection period (the most: {most})"
             self.store.lineage.note(run_id, record.id, note)
+            self._best_sqn_of[record.id] = None  # judged as far as it goes: children may go
             self.store.lineage.set_parent_sqn(run_id, record.id, None)
             self.update(run_id, **progress, step_status=f"generation {generation}: {note}")
             return None
         best_sqn = _finite(rows[index].get("sqn_100"))
-        if best_sqn is not None:
-            self._best_sqn_of[record.id] = best_sqn
+        self._best_sqn_of[record.id] = best_sqn
         self.store.lineage.set_parent_sqn(run_id, record.id, best_sqn)
         model: TrainedModel = model_from_bytes(self.store.models.artifact(record.id))
         execution = context.config.strategy.execution()
