@@ -142,6 +142,8 @@ def test_distinct_best_results_by_sqn_100_show_each_outcome_once(store: Store, r
     rows = grid(seed=2)[:300]
     rows[7]["sqn"] = math.nan
     rows[8] |= {"trades": 2, "sqn": 50.0}  # two lucky trades: never ranked
+    for row in rows:  # as in a metrics table: the gate's SQN-100 beside the raw SQN
+        row["sqn_100"] = _sqn_100(row)
     # The second model trades half of the first one's cells alike; another ticker too.
     alike = [{**row, "ticker": "SPY"} if k % 3 == 0 else row for k, row in enumerate(rows)]
     store.simulations.add_many(run_id, first, "selection", rows)

@@ -12,10 +12,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from strategy_factory.errors import FactoryError
-from strategy_factory.evaluate.metrics import SQN_CAP
 from strategy_factory.store.database import Database
 from strategy_factory.store.records import Period, SimulationResult, canonical_json, parse_enum
 from strategy_factory.store.tables import simulation_results as results
@@ -220,21 +219,18 @@ def _number(value: Any) -> float | None:
 
 
 def _ranked(query: Select, run_id: str, period: str, min_trades: int) -> Select:
-    """Results that can be ranked by SQN-100: a defined SQN and enough trades."""
+    """Results that can be ranked by SQN-100: a defined SQN-100 and enough trades."""
     scoped = _scoped(query, run_id, None, period)
-    return scoped.where(results.c.sqn.is_not(None), results.c.trades >= min_trades)
+    return scoped.where(results.c.sqn_100.is_not(None), results.c.trades >= min_trades)
 
 
 def _by_sqn_100() -> list[ColumnElement[Any]]:
-    """Best first by SQN-100, then Sharpe, then trades.
-
-    SQN-100 is SQN · √(min(n, 100) / n); its signed square orders alike and needs no
-    square root (which SQLite may lack).
-    """
-    trades = results.c.trades
-    signed_square = results.c.sqn * func.abs(results.c.sqn)
-    key = case((trades <= SQN_CAP, signed_square), else_=signed_square * SQN_CAP / trades)
-    return [key.desc(), results.c.sharpe.desc().nulls_last(), trades.desc()]
+    """Best first by SQN-100, then Sharpe, then trades (the gate's ranking)."""
+    return [
+        results.c.sqn_100.desc().nulls_last(),
+        results.c.sharpe.desc().nulls_last(),
+        results.c.trades.desc(),
+    ]
 
 
 def _scoped(query: Select, run_id: str, model_id: str | None, period: str | None) -> Select:
