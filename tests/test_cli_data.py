@@ -120,6 +120,7 @@ def test_synth_exposes_every_generator_option(factory_home: Path) -> None:
     ("args", "message"),
     [
         (["--bars", "1"], "n_bars must be at least 2"),
+        (["--bars", "50000001"], "n_bars is at most 50,000,000"),
         (["--seed", "-1"], "seed must be >= 0"),
         (["--volatility", "0.2", "--volatility", "-0.1"], "positive volatility"),
         (["--volatility", "0.2", "--drift", "0", "--drift", "0.1"], "one value per regime"),

@@ -211,6 +211,7 @@ def synth(
         "gap": gap,
         "start_price": start_price,
     }
+    catalog().writable(symbol, replace)  # before minutes of generating, not after
     frame = synthetic_bars(bars, **options)
     meta = catalog().save(symbol, frame, source=_synthetic_source(bars, options), replace=replace)
     if as_json:

@@ -31,7 +31,7 @@ def list_runs(
     found = create_store(db).runs.recent(status=status, limit=limit)
     if as_json:
         # Only JSON needs the evolution package (and the libraries under it).
-        from strategy_factory.evolution import run_json
+        from strategy_factory.store import run_json
 
         print_json([run_json(r) for r in found])
         return

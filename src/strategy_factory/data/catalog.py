@@ -92,7 +92,7 @@ class BarCatalog:
         self, path: str | Path, symbol: str, timezone: str | None = None, replace: bool = False
     ) -> BarMeta:
         """Validate a CSV/Parquet file and store it as ``symbol``; nothing changes on error."""
-        name = self._writable(symbol, replace)
+        name = self.writable(symbol, replace)
         bars = read_bars(path, timezone)
         return self._write(name, bars, source=str(Path(path).name))
 
@@ -100,7 +100,7 @@ class BarCatalog:
         self, symbol: str, bars: pd.DataFrame, source: str = "python", replace: bool = False
     ) -> BarMeta:
         """Validate a bar frame built in Python (e.g. synthetic bars) and store it."""
-        name = self._writable(symbol, replace)
+        name = self.writable(symbol, replace)
         return self._write(name, normalize_bars(bars, source), source)
 
     def _known(self, symbol: str) -> str:
@@ -112,7 +112,9 @@ class BarCatalog:
             f"Import it with `factory data import FILE --symbol {name}`"
         )
 
-    def _writable(self, symbol: str, replace: bool) -> str:
+    def writable(self, symbol: str, replace: bool) -> str:
+        """The stored name ``symbol`` would be saved under, or a FactoryError saying why it
+        cannot be (a bundled dataset, or an existing symbol without ``replace``)."""
         name = normalize_symbol(symbol)
         if name in BUNDLED:
             raise FactoryError(

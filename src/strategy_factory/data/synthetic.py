@@ -41,6 +41,9 @@ class Regime:
 
 DEFAULT_REGIMES: tuple[Regime, ...] = (Regime(0.0, 0.12), Regime(0.0, 0.35))
 
+# The longest series generated at once: about 95 years of minute bars, 3 GB in memory.
+MAX_SYNTHETIC_BARS = 50_000_000
+
 
 def regime_path(n_bars: int, mean_duration: float, n_regimes: int, seed: int) -> np.ndarray:
     """Hidden regime of every bar: geometric run lengths, each run a different state."""
@@ -147,6 +150,10 @@ def _check(
 ) -> None:
     if n_bars < 2:
         raise FactoryError(f"n_bars must be at least 2, got {n_bars}")
+    if n_bars > MAX_SYNTHETIC_BARS:
+        raise FactoryError(
+            f"n_bars is at most {MAX_SYNTHETIC_BARS:,} (about 3 GB of bars), got {n_bars:,}"
+        )
     if seed < 0:
         raise FactoryError(f"seed must be >= 0, got {seed}")
     if not regimes:

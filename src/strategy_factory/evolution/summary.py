@@ -14,46 +14,11 @@ from typing import Any
 from strategy_factory.evolution.config import EvolveConfig
 from strategy_factory.evolution.promotion import rank_key
 from strategy_factory.evolution.simulation import IDENTICAL_NOTE, TOO_FEW_TRADES_NOTE
-from strategy_factory.store import LineageEdge, Run, SimulationResult, Store
+from strategy_factory.store import LineageEdge, Run, SimulationResult, Store, run_json
 from strategy_factory.store.simulations import STRATEGY_FIELDS
 
 # The metrics a verdict shows of the best configuration, on each period.
 SHOWN_METRICS = ("trades", "sqn_100", "sqn", "profit_factor", "weekly_consistency", "sharpe")
-
-RUN_FIELDS = (
-    "id",
-    "status",
-    "symbol",
-    "algorithm",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "current_generation",
-    "max_generations",
-    "models_trained",
-    "models_total",
-    "simulations_completed",
-    "simulations_total",
-    "step_status",
-    "best_sqn_100",
-    "best_model_id",
-    "promoted",
-    "promotion_id",
-    "configurations_tried",
-    "stop_reason",
-    "error",
-    "owner_id",
-)
-
-
-def run_json(run: Run) -> dict[str, Any]:
-    """The run's progress and outcome as plain JSON values."""
-    data = {name: getattr(run, name) for name in RUN_FIELDS}
-    for name in ("created_at", "started_at", "finished_at"):
-        data[name] = None if data[name] is None else data[name].isoformat()
-    # A running run whose driver stopped heartbeating: nobody will move it on by itself.
-    data["abandoned"] = run.abandoned()
-    return data
 
 
 def result_json(result: SimulationResult | None) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from strategy_factory.store.records import (
     SimulationResult,
     StopReason,
     Worker,
+    run_json,
 )
 from strategy_factory.store.runs import LeaseLostError
 from strategy_factory.store.simulations import KEY_METRICS, strategy_key
@@ -56,5 +57,6 @@ __all__ = [
     "create_store",
     "is_transient",
     "normalize_url",
+    "run_json",
     "strategy_key",
 ]

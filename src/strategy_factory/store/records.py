@@ -323,3 +323,40 @@ class Worker(_Record):
     last_heartbeat: datetime
     status: str
     current_job_id: int | None
+
+
+# The fields of a run shown as JSON (the CLI's --json and the API).
+RUN_FIELDS = (
+    "id",
+    "status",
+    "symbol",
+    "algorithm",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "current_generation",
+    "max_generations",
+    "models_trained",
+    "models_total",
+    "simulations_completed",
+    "simulations_total",
+    "step_status",
+    "best_sqn_100",
+    "best_model_id",
+    "promoted",
+    "promotion_id",
+    "configurations_tried",
+    "stop_reason",
+    "error",
+    "owner_id",
+)
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """The run's progress and outcome as plain JSON values."""
+    data = {name: getattr(run, name) for name in RUN_FIELDS}
+    for name in ("created_at", "started_at", "finished_at"):
+        data[name] = None if data[name] is None else data[name].isoformat()
+    # A running run whose driver stopped heartbeating: nobody will move it on by itself.
+    data["abandoned"] = run.abandoned()
+    return data
