@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from strategy_factory.store import create_store
 from tests.service.recorded_runs import (
@@ -368,3 +368,28 @@ def test_no_request_of_any_page_fails(
     favicon = page.request.get("/favicon.ico")
     assert favicon.ok and favicon.headers["content-type"].startswith("image/svg+xml")
     context.close()
+
+
+def test_a_late_answer_for_an_earlier_symbol_does_not_replace_the_features(page: Page) -> None:
+    held: list[Route] = []
+
+    def hold_others(route: Route) -> None:  # the first symbol's features answer last
+        if "symbol=SYN" in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/api/features/columns\?"), hold_others)
+    page.goto("/ui/evolve")
+    deadline = time.monotonic() + POLL_CEILING_MS / 1000
+    while not held:
+        assert time.monotonic() < deadline, "the form never asked for the first features"
+        page.wait_for_timeout(50)
+    page.get_by_label("Symbol").select_option("SYN")
+    planted = page.locator("#seed-features option[value='exo_planted']")
+    expect(planted).to_be_attached()
+    with page.expect_response(lambda r: "/api/features/columns" in r.url):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(500)  # let the late answer be handled (if it were used)
+    expect(planted).to_be_attached()

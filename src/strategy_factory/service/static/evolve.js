@@ -26,11 +26,17 @@ function renderReferences(symbols) {
   );
 }
 
+// Each change of symbol or references asks again; only the latest answer may fill the
+// list (an earlier, slower answer for another symbol must not overwrite it).
+let featureRequests = 0;
+
 async function loadFeatures() {
+  const request = ++featureRequests;
   const query = new URLSearchParams({ symbol: symbol.value });
   for (const reference of chosenReferences()) query.append("reference", reference);
   try {
     const columns = await api(`/api/features/columns?${query}`);
+    if (request !== featureRequests) return;
     seedFeatures.replaceChildren(
       ...columns.features.map((feature) =>
         el("option", { value: feature.name, title: feature.description, text: feature.name }),
@@ -38,7 +44,7 @@ async function loadFeatures() {
     );
     showError(errors, null);
   } catch (problem) {
-    showError(errors, problem);
+    if (request === featureRequests) showError(errors, problem);
   }
 }
 
