@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from strategy_factory.cli.output import console, errors, print_json, print_table
+from strategy_factory.cli.output import console, errors, moment, print_json, print_table
 from strategy_factory.errors import FactoryError
 
 if TYPE_CHECKING:
@@ -205,11 +206,8 @@ def announce_periods(periods: dict[str, Any] | None) -> None:
 
 
 def _moment(stamp: str | None) -> str:
-    """An ISO bar time, shortened: the date alone for midnight, else to the minute."""
-    if stamp is None:
-        return "—"
-    day, _, clock = stamp.partition("T")
-    return day if clock.startswith("00:00:00") else f"{day} {clock[:5]}"
+    """A recorded ISO bar time as :func:`moment` shows it."""
+    return "—" if stamp is None else moment(datetime.fromisoformat(stamp))
 
 
 def _take_over(keeper: LeaseKeeper, run_id: str) -> Run:

@@ -22,6 +22,7 @@ from strategy_factory.store.records import (
     LineageEdge,
     Period,
 )
+from strategy_factory.store.simulations import by_sqn_100, rankable
 from strategy_factory.store.tables import evolution_log as edges
 from strategy_factory.store.tables import models, simulation_results
 
@@ -182,11 +183,6 @@ def _generation_counts(run_id: str) -> Select:
     )
 
 
-def _ranked(columns: Any) -> Any:
-    """A result that can be "best": enough trades, and a defined SQN-100."""
-    return and_(columns.trades >= MIN_RANKED_TRADES, columns.sqn_100.is_not(None))
-
-
 def _best_per_generation(run_id: str) -> Select:
     window = {"partition_by": models.c.generation}
     ranked = (
@@ -199,8 +195,8 @@ def _best_per_generation(run_id: str) -> Select:
             .over(
                 **window,
                 order_by=(
-                    case((_ranked(simulation_results.c), 0), else_=1),
-                    simulation_results.c.sqn_100.desc().nulls_last(),
+                    case((rankable(MIN_RANKED_TRADES), 0), else_=1),
+                    *by_sqn_100(),
                     simulation_results.c.id,
                 ),
             )

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.store.database import Database
@@ -113,7 +113,7 @@ class SimulationRepository:
         query = (
             _ranked(select(first, func.count()), run_id, period, min_trades)
             .group_by(*outcome)
-            .order_by(*_by_sqn_100(), first)
+            .order_by(*by_sqn_100(), first)
             .limit(limit)
         )
 
@@ -130,7 +130,7 @@ class SimulationRepository:
     ) -> dict[str, SimulationResult]:
         """Each model's best result by SQN-100 among those with at least ``min_trades``."""
         rank = func.row_number().over(
-            partition_by=results.c.model_id, order_by=[*_by_sqn_100(), results.c.id]
+            partition_by=results.c.model_id, order_by=[*by_sqn_100(), results.c.id]
         )
         ranked = _ranked(select(results.c.id, rank.label("rank")), run_id, period, min_trades)
         best = ranked.subquery()
@@ -219,12 +219,16 @@ def _number(value: Any) -> float | None:
 
 
 def _ranked(query: Select, run_id: str, period: str, min_trades: int) -> Select:
-    """Results that can be ranked by SQN-100: a defined SQN-100 and enough trades."""
-    scoped = _scoped(query, run_id, None, period)
-    return scoped.where(results.c.sqn_100.is_not(None), results.c.trades >= min_trades)
+    """Results of a run's period that can be ranked by SQN-100 (see :func:`rankable`)."""
+    return _scoped(query, run_id, None, period).where(rankable(min_trades))
 
 
-def _by_sqn_100() -> list[ColumnElement[Any]]:
+def rankable(min_trades: int) -> ColumnElement[bool]:
+    """A result that can be "best": a defined SQN-100 and at least ``min_trades`` trades."""
+    return and_(results.c.sqn_100.is_not(None), results.c.trades >= min_trades)
+
+
+def by_sqn_100() -> list[ColumnElement[Any]]:
     """Best first by SQN-100, then Sharpe, then trades (the gate's ranking)."""
     return [
         results.c.sqn_100.desc().nulls_last(),
