@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import Any
@@ -111,3 +112,27 @@ def test_bad_options_are_refused_before_anything_runs(store: Store) -> None:
         run_worker(store, max_jobs=0)
     with pytest.raises(FactoryError, match="must be positive"):
         run_worker(store, lease_seconds=0)
+
+
+def test_a_stop_signal_landing_inside_an_event_wait_cannot_deadlock_the_worker() -> None:
+    # A signal handler runs in the main thread between two bytecodes, possibly while that
+    # thread is inside Event.wait holding the event's (non-reentrant) lock. Reproduce that
+    # moment: hold the stop event's lock and run the handler in the same thread. A handler
+    # that set the event itself would block forever on the lock it already holds.
+    from strategy_factory.execution.worker import _Control
+
+    control = _Control(threading.Event())
+    handled = threading.Event()
+
+    def signal_arrives_inside_wait() -> None:
+        with control.stop._cond:  # what Event.wait holds between its checks
+            control.signal(signal.SIGTERM, None)
+        handled.set()
+
+    with control.signals():
+        inside = threading.Thread(target=signal_arrives_inside_wait, daemon=True)
+        inside.start()
+        assert handled.wait(30), "the signal handler blocked on the stop event's lock"
+        assert control.stop.wait(30) and not control.abandon.is_set()
+        control.signal(signal.SIGTERM, None)  # a second one, no job running: abandon only
+        assert control.abandon.wait(30)

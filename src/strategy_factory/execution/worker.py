@@ -16,6 +16,7 @@ the queue untried where the source can, else its lease simply runs out).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -100,22 +101,40 @@ class _Heartbeat(threading.Thread):
 
 
 class _Control:
-    """Stop requests: ``stop`` ends the loop after the current job, ``abandon`` at once."""
+    """Stop requests: ``stop`` ends the loop after the current job, ``abandon`` at once.
+
+    A signal handler runs between two bytecodes of the main thread, which may be inside
+    ``Event.wait`` holding the very lock ``Event.set`` takes: setting an event there can
+    deadlock the worker (it then never exits). So the handler only counts the signal and
+    writes a byte to a pipe; a relay thread reads it and sets the event.
+    """
+
+    STOP, ABANDON, CLOSE = b"s", b"a", b"c"
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self.abandon = threading.Event()
         self.busy = False
+        self.received = 0
+        self.pipe: tuple[int, int] | None = None
 
     def signal(self, signum: int, _frame: Any) -> None:
-        name = signal.Signals(signum).name
-        if not self.stop.is_set():
-            log.info("%s: stopping after the current job (again to abandon it)", name)
-            self.stop.set()
-            return
-        self.abandon.set()
-        if self.busy:  # only a running job needs interrupting; otherwise the loop sees it
+        self.received += 1
+        second = self.received > 1 or self.stop.is_set()  # reading the flag takes no lock
+        if self.pipe is not None:
+            os.write(self.pipe[1], self.ABANDON if second else self.STOP)
+        if second and self.busy:  # only a running job needs interrupting
             raise WorkerInterruptedError
+
+    def relay(self, read_end: int) -> None:
+        """Turn the handler's bytes into events (and log them) until told to close."""
+        while (request := os.read(read_end, 1)) not in (self.CLOSE, b""):
+            if request == self.STOP:
+                log.info("stop requested: stopping after the current job (again to abandon it)")
+                self.stop.set()
+            else:
+                log.info("second stop request: abandoning the current job")
+                self.abandon.set()
 
     @contextmanager
     def signals(self) -> Iterator[None]:
@@ -123,12 +142,22 @@ class _Control:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        self.pipe = os.pipe()
+        relay = threading.Thread(
+            target=self.relay, args=(self.pipe[0],), name="stop-signals", daemon=True
+        )
+        relay.start()
         previous = {s: signal.signal(s, self.signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            os.write(self.pipe[1], self.CLOSE)
+            relay.join()
+            for end in self.pipe:
+                os.close(end)
+            self.pipe = None
 
 
 def _persist(call: Callable[[], T], give_up: threading.Event, what: str) -> T | None:
