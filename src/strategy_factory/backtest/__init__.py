@@ -20,7 +20,12 @@ from strategy_factory.backtest.detail import (
     config_signal,
     simulate_config,
 )
-from strategy_factory.backtest.grid import CONFIG_COLUMNS, GridStats, simulate_grid
+from strategy_factory.backtest.grid import (
+    CONFIG_COLUMNS,
+    GridStats,
+    simulate_configs,
+    simulate_grid,
+)
 from strategy_factory.backtest.market import Market
 from strategy_factory.backtest.rules import (
     RULES,
@@ -53,5 +58,6 @@ __all__ = [
     "replay",
     "rule_predictions",
     "simulate_config",
+    "simulate_configs",
     "simulate_grid",
 ]

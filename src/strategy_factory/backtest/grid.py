@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from strategy_factory.backtest.config import Execution, StrategyConfig, StrategyGrid
+from strategy_factory.backtest.config import (
+    Execution,
+    RegimeFilter,
+    StrategyConfig,
+    StrategyGrid,
+    regime_filter_text,
+)
 from strategy_factory.backtest.kernel import STAT_NAMES, simulate_cells
 from strategy_factory.backtest.market import Market
 from strategy_factory.data import bars_per_year
@@ -158,13 +164,85 @@ def simulate_grid(
         table = strategy_factory.evaluate.metrics_table(stats)
     """
     listed = as_markets(markets)
+    cells = _cells(len(listed), grid)
+    axes = _Axes(
+        np.asarray(grid.thresholds, dtype=np.float64)[cells["threshold"]],
+        list(grid.z_limits),
+        list(grid.regime_filters),
+        np.asarray([m == "long_only" for m in grid.modes])[cells["mode"]],
+    )
+    return _simulate(listed, cells, axes, _configs(listed, grid, cells), execution, blocks)
+
+
+def simulate_configs(
+    markets: Market | Sequence[Market],
+    configs: Sequence[StrategyConfig],
+    execution: Execution | None = None,
+    blocks: int = 0,
+) -> GridStats:
+    """Simulate a list of configurations (any mix, not a grid) in one parallel pass.
+
+    Row ``i`` of the result is ``configs[i]``; the statistics are exactly those
+    :func:`simulate_grid` gives the same cell.
+    """
+    listed = as_markets(markets)
+    if not configs:
+        raise FactoryError("give at least one configuration to simulate")
+    tickers = {m.ticker: k for k, m in enumerate(listed)}
+    unknown = sorted({c.ticker for c in configs} - set(tickers))
+    if unknown:
+        raise FactoryError(f"no market for ticker(s) {', '.join(unknown)}")
+    z_limits = list(dict.fromkeys(c.z_limit for c in configs))
+    filters = list({regime_filter_text(c.regime_filter): c.regime_filter for c in configs}.values())
+    filter_texts = [regime_filter_text(f) for f in filters]
+    cells = {
+        "market": np.array([tickers[c.ticker] for c in configs], dtype=np.int64),
+        "z": np.array([z_limits.index(c.z_limit) for c in configs], dtype=np.int64),
+        "regime": np.array(
+            [filter_texts.index(regime_filter_text(c.regime_filter)) for c in configs],
+            dtype=np.int64,
+        ),
+    }
+    axes = _Axes(
+        np.array([c.threshold for c in configs], dtype=np.float64),
+        z_limits,
+        filters,
+        np.array([c.mode == "long_only" for c in configs]),
+    )
+    frame = pd.DataFrame(
+        {
+            column: pd.Series([c.as_row()[column] for c in configs], dtype=object)
+            for column in CONFIG_COLUMNS
+        }
+    )
+    frame["threshold"] = frame["threshold"].astype(np.float64)
+    return _simulate(listed, cells, axes, frame, execution, blocks)
+
+
+@dataclass(frozen=True)
+class _Axes:
+    """Per-cell thresholds and long-only flags; the distinct z-limits and regime filters."""
+
+    thresholds: np.ndarray
+    z_limits: list[float | None]
+    regime_filters: list[RegimeFilter | None]
+    long_only: np.ndarray
+
+
+def _simulate(
+    listed: list[Market],
+    cells: dict[str, np.ndarray],
+    axes: _Axes,
+    configs: pd.DataFrame,
+    execution: Execution | None,
+    blocks: int,
+) -> GridStats:
     execution = execution or Execution()
     bounds = np.cumsum([0] + [len(m.bars) for m in listed])
-    z_ok = np.stack([np.concatenate([z_mask(m, z) for m in listed]) for z in grid.z_limits])
+    z_ok = np.stack([np.concatenate([z_mask(m, z) for m in listed]) for z in axes.z_limits])
     regime_ok = np.stack(
-        [np.concatenate([m.regime_mask(f) for m in listed]) for f in grid.regime_filters]
+        [np.concatenate([m.regime_mask(f) for m in listed]) for f in axes.regime_filters]
     )
-    cells = _cells(len(listed), grid)
     raw, block_stats = simulate_cells(
         np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
         np.concatenate([fill_prices(m.bars, execution) for m in listed]),
@@ -175,10 +253,10 @@ def simulate_grid(
         bounds[:-1].astype(np.int64),
         bounds[1:].astype(np.int64),
         cells["market"],
-        np.asarray(grid.thresholds, dtype=np.float64)[cells["threshold"]],
+        axes.thresholds,
         cells["z"],
         cells["regime"],
-        np.asarray([m == "long_only" for m in grid.modes])[cells["mode"]],
+        axes.long_only,
         execution.fee,
         execution.slippage,
         np.concatenate([block_numbers(len(m.bars), blocks) for m in listed]),
@@ -188,7 +266,7 @@ def simulate_grid(
     local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
     timing = _timing(listed, cells, local.astype(np.int64))
     return GridStats(
-        _configs(listed, grid, cells),
+        configs,
         pd.concat([stats, timing], axis=1),
         execution,
         block_sums=block_stats[:, :, 0].T if blocks else None,
