@@ -1,5 +1,12 @@
-"""Backtests: signal rules, the vectorized grid simulation, costs, trades, signal capture."""
+"""Backtests: signal rules, the vectorized grid simulation, costs, trades, signal capture,
+blends of strategies."""
 
+from strategy_factory.backtest.blend import (
+    BLEND_FIELDS,
+    BlendDetail,
+    replay_weight_sets,
+    simulate_blend,
+)
 from strategy_factory.backtest.capture import (
     CapturedSignals,
     capture_signals,
@@ -36,9 +43,11 @@ from strategy_factory.backtest.rules import (
 )
 
 __all__ = [
+    "BLEND_FIELDS",
     "CONFIG_COLUMNS",
     "RULES",
     "TRADE_COLUMNS",
+    "BlendDetail",
     "CapturedSignals",
     "Execution",
     "GridStats",
@@ -56,7 +65,9 @@ __all__ = [
     "read_signals",
     "regime_filter_text",
     "replay",
+    "replay_weight_sets",
     "rule_predictions",
+    "simulate_blend",
     "simulate_config",
     "simulate_configs",
     "simulate_grid",
