@@ -18,6 +18,10 @@ class Settings(BaseSettings):
         default=Path(".factory"),
         description="Folder for the bar cache and model artifacts (FACTORY_HOME).",
     )
+    results: Path = Field(
+        default=Path("results"),
+        description="Folder of workflow workspaces, one per workflow (FACTORY_RESULTS).",
+    )
     db: str = Field(
         default="sqlite:///factory.db",
         description="SQLAlchemy URL of the store (FACTORY_DB); a SQLite file by default.",

@@ -22,6 +22,7 @@ from strategy_factory.cli import (
     serve,
     train,
     worker,
+    workflow,
 )
 from strategy_factory.errors import FactoryError
 
@@ -42,6 +43,7 @@ app.add_typer(runs.promoted_app, name="promoted")
 app.command("worker")(worker.worker)
 app.command("report")(report.report)
 app.command("serve")(serve.serve)
+app.add_typer(workflow.app, name="workflow")
 
 
 def main() -> None:

@@ -1,0 +1,45 @@
+"""Multi-phase regime-adaptive workflows: discover → per-regime → ensemble replay → validate.
+
+Example::
+
+    config = WorkflowConfig.from_yaml("examples/workflow.yaml")
+    workspace = create_workflow(config, Path("results"))
+    manifest = run_workflow(workspace)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from strategy_factory.workflow.config import WorkflowConfig
+from strategy_factory.workflow.coordinator import Coordinator, Listener, create
+from strategy_factory.workflow.workspace import Workspace, list_workspaces
+
+
+def create_workflow(
+    config: WorkflowConfig, results: Path, workflow_id: str | None = None
+) -> Workspace:
+    """Check ``config`` against its data and make the workspace ``results/<id>/``."""
+    return create(config, results, workflow_id)
+
+
+def run_workflow(
+    workspace: Workspace, from_phase: str | None = None, listener: Listener | None = None
+) -> dict[str, Any]:
+    """Run (or resume) a workflow's phases; ``from_phase`` reruns that phase and the later ones."""
+    coordinator = Coordinator(workspace, listener)
+    if from_phase is not None:
+        coordinator.restart_from(from_phase)
+    return coordinator.run()
+
+
+__all__ = [
+    "Coordinator",
+    "Listener",
+    "WorkflowConfig",
+    "Workspace",
+    "create_workflow",
+    "list_workspaces",
+    "run_workflow",
+]

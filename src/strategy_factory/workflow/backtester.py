@@ -1,0 +1,225 @@
+"""The backtester role: run exactly the trials it is given, on the period it is told.
+
+A trial is a family plus one point of its parameter space. The backtester turns the
+family's signal parameters (e.g. a rule's lookback) into predictions over the whole
+series (causal, so the warm-up comes from the bars before the period), trades each
+trial's strategy parameters (threshold, z-limit, mode) through the grid kernel, once
+overall and once restricted to every regime of every classifier, and captures each
+trial's per-bar signal. It decides nothing: what to try comes from the optimizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from strategy_factory.backtest import (
+    Execution,
+    Market,
+    StrategyConfig,
+    config_signal,
+    load_predictions,
+    rule_predictions,
+    simulate_configs,
+)
+from strategy_factory.backtest.grid import z_mask
+from strategy_factory.errors import FactoryError
+from strategy_factory.evaluate import metrics_table
+from strategy_factory.workflow.bars import WorkflowBars
+from strategy_factory.workflow.config import Family
+
+PBO_BLOCKS = 16
+METRICS: tuple[str, ...] = (
+    "trades",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "sqn_100",
+    "profit_factor",
+    "win_rate",
+    "total_return",
+    "cagr",
+    "max_drawdown",
+    "exposure",
+    "weekly_consistency",
+)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One point of a family's space: its number within the family and its parameters."""
+
+    number: int
+    params: dict[str, Any]
+
+    def strategy(self, symbol: str, regime_filter: dict | None = None) -> StrategyConfig:
+        """The strategy configuration of this trial's threshold, z-limit and mode."""
+        return StrategyConfig(
+            ticker=symbol,
+            threshold=float(self.params["threshold"]),
+            z_limit=self.params["z_limit"],
+            regime_filter=regime_filter,
+            mode=self.params["mode"],
+        )
+
+
+@cache
+def _predictions_file(path: str) -> pd.DataFrame:
+    return load_predictions(path)
+
+
+def family_predictions(family: Family, params: dict[str, Any], data: WorkflowBars) -> pd.Series:
+    """The family's predictions on every bar (known at each bar's close)."""
+    close = data.bars["close"]
+    if family.kind == "rule":
+        return rule_predictions(close, family.rule or "", int(params["lookback"]))
+    table = _predictions_file(str(family.path))
+    column = family.column or table.columns[0]
+    if column not in table.columns:
+        raise FactoryError(
+            f"{Path(str(family.path)).name}: no column {column!r}; "
+            f"columns: {', '.join(map(str, table.columns))}"
+        )
+    series = table[column].reindex(data.bars.index)
+    judged = data.bars.index >= data.selection_start
+    missing = np.flatnonzero(judged & series.isna().to_numpy())
+    if missing.size:
+        raise FactoryError(
+            f"{Path(str(family.path)).name}: no prediction for bar {data.bars.index[missing[0]]} "
+            f"({missing.size} bars of the selection and holdout periods lack one); the file "
+            "must cover every bar from the selection period on"
+        )
+    return series.fillna(0.0).rename("prediction")
+
+
+def signal_key(family: Family, params: dict[str, Any]) -> tuple[Any, ...]:
+    """What the predictions depend on: trials sharing it share one prediction series."""
+    return tuple(params[name] for name in family.signal_parameters())
+
+
+def regime_filters(data: WorkflowBars) -> list[tuple[str, int]]:
+    """Every (classifier, label) pair a trial is also measured in."""
+    return [(name, label) for name, labels in data.labels.items() for label in labels]
+
+
+def _metric_rows(table: pd.DataFrame) -> list[dict[str, float]]:
+    """The :data:`METRICS` of every cell of a metrics table, as plain floats."""
+    columns = [name for name in METRICS if name != "calmar"]
+    values = table[columns].to_numpy(dtype=np.float64)
+    drawdown = values[:, columns.index("max_drawdown")]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        calmar = np.where(drawdown < 0, values[:, columns.index("cagr")] / -drawdown, np.nan)
+    rows = [dict(zip(columns, row, strict=True)) for row in values.tolist()]
+    for row, value in zip(rows, calmar.tolist(), strict=True):
+        row["calmar"] = value
+    return rows
+
+
+def trial_signal_matrix(market: Market, trials: Sequence[Trial]) -> np.ndarray:
+    """Every trial's signal (bars × trials, int8), exactly as ``config_signal`` forms it."""
+    prediction = market.predictions.to_numpy(dtype=np.float64)[:, None]
+    threshold = np.array([float(t.params["threshold"]) for t in trials])
+    long_only = np.array([t.params["mode"] == "long_only" for t in trials])
+    signal = (prediction > threshold).astype(np.int8)
+    signal -= ((prediction < -threshold) & ~long_only).astype(np.int8)
+    z_limits = [t.params["z_limit"] for t in trials]
+    for z_limit in set(z_limits) - {None}:
+        columns = np.array([z == z_limit for z in z_limits])
+        blocked = ~z_mask(market, z_limit)
+        signal[np.ix_(blocked, columns)] = 0
+    return signal
+
+
+@dataclass(frozen=True)
+class TrialResults:
+    """What a batch of trials did: per-bar signals and one row per simulated cell.
+
+    ``cells``: one row per (trial, cell) — the cell ``overall`` or ``<classifier>=<label>``
+    (the trial trading only in that regime) — with its :data:`METRICS`, the ``bars`` of
+    the period in that regime, and the sums (``s0``…) and sums of squares (``q0``…) of its
+    bar returns per block of the period (the inputs of the PBO).
+    """
+
+    signals: pd.DataFrame  # one int8 column per trial ("t<number>"), rows = period bars
+    cells: pd.DataFrame
+
+
+def _cells(stats: Any, trials: Sequence[Trial], names: list[str], bars: list[int]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "trial": np.repeat([t.number for t in trials], len(names)),
+            "cell": names * len(trials),
+            "bars": bars * len(trials),
+        }
+    )
+    metrics = pd.DataFrame(_metric_rows(metrics_table(stats)), columns=list(METRICS))
+    sums = pd.DataFrame(stats.block_sums.T, columns=[f"s{b}" for b in range(PBO_BLOCKS)])
+    squares = pd.DataFrame(stats.block_squares.T, columns=[f"q{b}" for b in range(PBO_BLOCKS)])
+    return pd.concat([frame, metrics, sums, squares], axis=1)
+
+
+def records_of(trials: Sequence[Trial], cells: pd.DataFrame) -> list[dict[str, Any]]:
+    """One performance record per trial (params, metrics overall and per regime)."""
+    values = cells[list(METRICS)].to_numpy(dtype=np.float64).tolist()
+    by_trial: dict[int, list[int]] = {}
+    for row, number in enumerate(cells["trial"].tolist()):
+        by_trial.setdefault(number, []).append(row)
+    names, bars = cells["cell"].tolist(), cells["bars"].tolist()
+    records = []
+    for trial in trials:
+        rows = by_trial[trial.number]
+        record: dict[str, Any] = {"trial": trial.number, "params": trial.params, "regimes": {}}
+        for row in rows:
+            metrics = dict(zip(METRICS, values[row], strict=True))
+            if names[row] == "overall":
+                record["overall"] = metrics
+                continue
+            classifier, label = names[row].split("=")
+            record["regimes"].setdefault(classifier, {})[label] = metrics | {"bars": bars[row]}
+        records.append(record)
+    return records
+
+
+def run_trials(
+    data: WorkflowBars,
+    family: Family,
+    trials: Sequence[Trial],
+    period: str,
+    execution: Execution,
+) -> TrialResults:
+    """Trade every trial on ``period``: metrics overall and per regime, signals captured.
+
+    All trials must share one signal key (one prediction series).
+    """
+    keys = {signal_key(family, t.params) for t in trials}
+    if len(keys) != 1:
+        raise FactoryError(f"one batch runs one prediction series; got signal keys {keys}")
+    predictions = family_predictions(family, trials[0].params, data)
+    market = data.market(period, predictions)
+    pairs = regime_filters(data)
+    filters: list[dict | None] = [None, *({name: [label]} for name, label in pairs)]
+    configs = [t.strategy(data.symbol, f) for t in trials for f in filters]
+    stats = simulate_configs(market, configs, execution, blocks=PBO_BLOCKS)
+    names = ["overall", *(f"{name}={label}" for name, label in pairs)]
+    bars = [len(market.bars)] + [
+        int((market.regimes[name].to_numpy() == label).sum()) for name, label in pairs
+    ]
+    signals = pd.DataFrame(
+        trial_signal_matrix(market, trials),
+        index=market.bars.index,
+        columns=[f"t{t.number}" for t in trials],
+    )
+    return TrialResults(signals, _cells(stats, trials, names, bars))
+
+
+def trial_signals(data: WorkflowBars, family: Family, trial: Trial, period: str) -> np.ndarray:
+    """The per-bar signal (-1, 0, 1) of one trial on ``period`` (no regime filter)."""
+    predictions = family_predictions(family, trial.params, data)
+    market = data.market(period, predictions)
+    return config_signal(market, trial.strategy(data.symbol))

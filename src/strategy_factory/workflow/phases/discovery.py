@@ -1,0 +1,142 @@
+"""Phase 1, parameter discovery: every trial of every family on the selection period.
+
+Trials are run in chunks (one prediction series, at most :data:`CHUNK` trials); each
+finished chunk is checkpointed as a Parquet file of signals and a JSON file of records
+(written last: its presence marks the chunk done), so a resumed phase recomputes no
+finished trial. The outputs are assembled from the chunks in trial order, so they are
+identical however often the phase was interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from strategy_factory.workflow.backtester import (
+    PBO_BLOCKS,
+    Trial,
+    records_of,
+    run_trials,
+    signal_key,
+)
+from strategy_factory.workflow.config import Family, ParameterDiscovery
+from strategy_factory.workflow.optimizer import OPTUNA_BATCH, expand, optuna_batch
+from strategy_factory.workflow.phases.context import PhaseContext
+from strategy_factory.workflow.workspace import (
+    read_parquet,
+    write_json,
+    write_parquet,
+)
+
+CHUNK = 256
+PERIOD = "selection"
+
+
+def _chunks(trials: list[Trial], family: Family) -> Iterator[list[Trial]]:
+    groups: dict[tuple, list[Trial]] = {}
+    for trial in trials:
+        groups.setdefault(signal_key(family, trial.params), []).append(trial)
+    for group in groups.values():
+        for start in range(0, len(group), CHUNK):
+            yield group[start : start + CHUNK]
+
+
+def _run_chunk(
+    context: PhaseContext, family: Family, trials: list[Trial], name: str
+) -> pd.DataFrame:
+    """The chunk's cells: from its checkpoint if it finished before, else computed.
+
+    Its signals go straight to their final place, a part of the family's signal folder;
+    the cells checkpoint is written after them, so its presence marks the chunk done.
+    """
+    cells = context.checkpoints / family.name / f"{name}.parquet"
+    if cells.is_file():
+        return read_parquet(cells)
+    execution = context.config.costs.execution()
+    results = run_trials(context.data, family, trials, PERIOD, execution)
+    part = context.outputs["signals"] / family.name / f"{name}.parquet"
+    write_parquet(part, results.signals.reset_index(names="timestamp"))
+    write_parquet(cells, results.cells)
+    return results.cells
+
+
+def _run_trials(
+    context: PhaseContext, family: Family, trials: list[Trial], prefix: str = ""
+) -> list[pd.DataFrame]:
+    return [
+        _run_chunk(context, family, chunk, f"{prefix}trials-{chunk[0].number:06d}")
+        for chunk in _chunks(trials, family)
+    ]
+
+
+def _optuna(context: PhaseContext, family: Family) -> tuple[list[Trial], list[pd.DataFrame]]:
+    phase: ParameterDiscovery = context.phase
+    trials: list[Trial] = []
+    found: list[pd.DataFrame] = []
+    told: list[tuple[dict[str, Any], float]] = []
+    for start in range(0, phase.search.trials, OPTUNA_BATCH):
+        size = min(OPTUNA_BATCH, phase.search.trials - start)
+        asked = optuna_batch(family, phase.search, told, size)
+        batch = [Trial(start + i, params) for i, params in enumerate(asked)]
+        cells = _run_trials(context, family, batch, f"batch-{start // OPTUNA_BATCH:05d}-")
+        records = {r["trial"]: r for r in records_of(batch, pd.concat(cells))}
+        for trial in batch:
+            value = records[trial.number]["overall"][phase.metric]
+            told.append((trial.params, value))
+        trials.extend(batch)
+        found.extend(cells)
+    return trials, found
+
+
+def run(context: PhaseContext) -> dict[str, Any]:
+    """Run (or finish) the discovery; write performance and signals; return a summary."""
+    phase: ParameterDiscovery = context.phase
+    data = context.data
+    families: dict[str, Any] = {}
+    signal_folder = context.outputs["signals"]
+    total = sum(
+        phase.search.trials if phase.search.method != "grid" else f.grid_size()
+        for f in phase.families
+    )
+    done, tables = 0, []
+    for family in phase.families:
+        if phase.search.method == "optuna":
+            trials, found = _optuna(context, family)
+        else:
+            trials = [Trial(i, p) for i, p in enumerate(expand(family, phase.search))]
+            found = _run_trials(context, family, trials)
+        cells = pd.concat(found, ignore_index=True).sort_values("trial", kind="stable")
+        tables.append(cells.assign(family=family.name))
+        records = records_of(sorted(trials, key=lambda t: t.number), cells)
+        families[family.name] = {"kind": family.kind, "trials": records}
+        done += len(records)
+        context.progress(done, total)
+    cut = data.period(PERIOD)
+    regimes = data.regimes.iloc[cut].astype("int8")
+    write_parquet(signal_folder / "regimes.parquet", regimes.reset_index(names="timestamp"))
+    prices = data.bars.iloc[cut][["open", "close"]]
+    write_parquet(signal_folder / "prices.parquet", prices.reset_index(names="timestamp"))
+    rows = (cut.stop - cut.start) // PBO_BLOCKS
+    write_parquet(context.outputs["cells"], pd.concat(tables, ignore_index=True))
+    write_json(
+        context.outputs["performance"],
+        {
+            "phase": phase.name,
+            "period": data.describe()[PERIOD],
+            "labels": data.labels,
+            "label_names": {
+                k: {str(a): b for a, b in v.items()} for k, v in data.label_names.items()
+            },
+            "rows_per_block": max(rows, 1),
+            "families": families,
+        },
+        indent=None,  # large: the C encoder writes it 5× faster
+    )
+    trades = [r["overall"]["trades"] for f in families.values() for r in f["trials"]]
+    never = sum(1 for t in trades if not t)
+    summary: dict[str, Any] = {"trials": len(trades), "never_traded": never}
+    if never:
+        summary["warning"] = f"{never} of {len(trades)} trials never traded in the selection period"
+    return summary
