@@ -24,8 +24,8 @@ import pandas as pd
 
 from strategy_factory.backtest.blend_kernel import blend_path, blend_stats, replay_blends
 from strategy_factory.backtest.config import Execution
-from strategy_factory.backtest.detail import _trade_frame
-from strategy_factory.backtest.grid import GridStats, _timing, fill_prices
+from strategy_factory.backtest.detail import trade_frame_of
+from strategy_factory.backtest.grid import GridStats, cell_timing, fill_prices
 from strategy_factory.backtest.kernel import STAT_NAMES
 from strategy_factory.backtest.market import Market
 from strategy_factory.errors import FactoryError
@@ -139,7 +139,7 @@ def _stats_frame(raw: np.ndarray, market: Market) -> pd.DataFrame:
     """Statistics rows as in :attr:`GridStats.stats`: the kernel's plus timing columns."""
     local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
     cells = {"market": np.zeros(len(raw), dtype=np.int64)}
-    timing = _timing([market], cells, local.astype(np.int64))
+    timing = cell_timing([market], cells, local.astype(np.int64))
     return pd.concat([pd.DataFrame(raw, columns=list(STAT_NAMES)), timing], axis=1)
 
 
@@ -180,7 +180,7 @@ def simulate_blend(
         {"exposure": exposure, "position": position, "equity": equity, "returns": returns},
         index=index,
     )
-    trade_frame = _trade_frame(trades, index, bool(position[-1] != 0.0))
+    trade_frame = trade_frame_of(trades, index, bool(position[-1] != 0.0))
     return BlendDetail(execution, per_bar, trade_frame, _stats_frame(raw[None], market).iloc[0])
 
 

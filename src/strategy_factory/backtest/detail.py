@@ -81,7 +81,7 @@ def config_signal(market: Market, config: StrategyConfig) -> np.ndarray:
     return signal
 
 
-def _trade_frame(raw: np.ndarray, index: pd.DatetimeIndex, still_open: bool) -> pd.DataFrame:
+def trade_frame_of(raw: np.ndarray, index: pd.DatetimeIndex, still_open: bool) -> pd.DataFrame:
     fields = dict(zip(TRADE_FIELDS, raw.T, strict=True))
     entry_bar = fields["entry_bar"].astype(np.int64)
     exit_bar = fields["exit_bar"].astype(np.int64)
@@ -127,7 +127,7 @@ def simulate_signal_detail(
         {"signal": signal, "position": positions, "equity": equity, "returns": returns},
         index=index,
     )
-    trade_frame = _trade_frame(trades, index, bool(positions[-1] != 0))
+    trade_frame = trade_frame_of(trades, index, bool(positions[-1] != 0))
     return StrategyDetail(config, execution, per_bar, trade_frame)
 
 

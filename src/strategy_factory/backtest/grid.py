@@ -118,7 +118,7 @@ def _configs(markets: list[Market], grid: StrategyGrid, cells: dict) -> pd.DataF
     )
 
 
-def _timing(markets: list[Market], cells: dict, local: np.ndarray) -> pd.DataFrame:
+def cell_timing(markets: list[Market], cells: dict, local: np.ndarray) -> pd.DataFrame:
     """Annualization and drawdown timestamps of every cell from its market's index."""
     per_year = np.array([bars_per_year(m.index) for m in markets])
     years = np.array([(m.index[-1] - m.index[0]) / _YEAR for m in markets])
@@ -264,7 +264,7 @@ def _simulate(
     )
     stats = pd.DataFrame(raw, columns=list(STAT_NAMES))
     local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
-    timing = _timing(listed, cells, local.astype(np.int64))
+    timing = cell_timing(listed, cells, local.astype(np.int64))
     return GridStats(
         configs,
         pd.concat([stats, timing], axis=1),
