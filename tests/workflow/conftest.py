@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from strategy_factory.data import BarCatalog
-from tests.workflow.planted import regime_dependent_bars
+from strategy_factory.data import BarCatalog, regime_autocorrelated_bars
 
 BARS = 3000
 
@@ -16,8 +15,8 @@ BARS = 3000
 @pytest.fixture
 def planted_home(catalog: BarCatalog) -> BarCatalog:
     """FACTORY_HOME with PLANTED (momentum when calm, reversal when volatile) and WALK."""
-    catalog.save("PLANTED", regime_dependent_bars(BARS, seed=5)[0])
-    catalog.save("WALK", regime_dependent_bars(BARS, seed=6, phi=(0.0, 0.0))[0])
+    catalog.save("PLANTED", regime_autocorrelated_bars(BARS, seed=5)[0])
+    catalog.save("WALK", regime_autocorrelated_bars(BARS, seed=6, phi=(0.0, 0.0))[0])
     return catalog
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategy_factory.backtest import Execution, replay_weight_sets, simulate_config
-from strategy_factory.data import BarCatalog
+from strategy_factory.data import BarCatalog, regime_autocorrelated_bars
 from strategy_factory.evaluate import metrics_table
 from strategy_factory.workflow import WorkflowConfig, create_workflow, run_workflow
 from strategy_factory.workflow.adaptive import AdaptivePlan, run_adaptive
@@ -20,7 +20,6 @@ from strategy_factory.workflow.bars import prepare_bars
 from strategy_factory.workflow.config import Classifier, Family, WorkflowData
 from strategy_factory.workflow.files import read_signals
 from tests.workflow.conftest import small_workflow
-from tests.workflow.planted import regime_dependent_bars
 
 EXECUTION = Execution(fee_bps=2, slippage_bps=1)
 MOMENTUM = Family(name="momentum", kind="rule", rule="momentum")
@@ -34,7 +33,7 @@ def prepared(bars: pd.DataFrame):  # type: ignore[no-untyped-def]
     return prepare_bars(bars, {}, data, classifiers)
 
 
-BARS = regime_dependent_bars(2000, seed=3)[0]
+BARS = regime_autocorrelated_bars(2000, seed=3)[0]
 DATA = prepared(BARS)
 
 

@@ -12,7 +12,13 @@ from strategy_factory.data.schema import (
     bars_per_year,
     infer_frequency,
 )
-from strategy_factory.data.synthetic import DEFAULT_REGIMES, Regime, regime_path, synthetic_bars
+from strategy_factory.data.synthetic import (
+    DEFAULT_REGIMES,
+    Regime,
+    regime_autocorrelated_bars,
+    regime_path,
+    synthetic_bars,
+)
 from strategy_factory.data.validation import normalize_bars
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "normalize_bars",
     "normalize_symbol",
     "read_bars",
+    "regime_autocorrelated_bars",
     "regime_path",
     "resample_bars",
     "synthetic_bars",

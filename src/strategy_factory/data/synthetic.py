@@ -178,3 +178,46 @@ def _check(
         )
     if start_price <= 0:
         raise FactoryError(f"start_price must be positive, got {start_price}")
+
+
+def regime_autocorrelated_bars(
+    n_bars: int,
+    seed: int,
+    phi: tuple[float, float] = (0.25, -0.25),
+    volatility: tuple[float, float] = (0.006, 0.02),
+    mean_duration: float = 120.0,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Business-day bars whose edge depends on a regime that volatility reveals, and the
+    true regime of each bar.
+
+    Two regimes switch by a Markov chain (:func:`regime_path`). Daily log returns follow
+    an AR(1) whose coefficient is ``phi[s]`` in regime ``s``: with the defaults returns
+    continue in the calm regime (momentum pays) and reverse in the volatile one (mean
+    reversion pays); ``phi=(0, 0)`` is a regime-switching random walk with no edge. The
+    open is the previous close. It is how the workflow's power and honesty are measured.
+    """
+    if n_bars < 2 or not all(abs(p) < 1 for p in phi) or min(volatility) <= 0:
+        raise FactoryError("need n_bars >= 2, |phi| < 1 and positive volatilities")
+    state = regime_path(n_bars, mean_duration, 2, seed)
+    rng = np.random.default_rng([seed, 7])
+    noise = rng.standard_normal(n_bars) * np.asarray(volatility)[state]
+    coefficient = np.asarray(phi)[state]
+    returns = np.empty(n_bars)
+    previous = 0.0
+    for t in range(n_bars):  # a recursion: each return feeds the next
+        previous = coefficient[t] * previous + noise[t]
+        returns[t] = previous
+    close = 100.0 * np.exp(np.cumsum(returns))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    wick = np.abs(rng.standard_normal(n_bars)) * 0.002
+    bars = pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * (1 + wick),
+            "low": np.minimum(open_, close) * (1 - wick),
+            "close": close,
+            "volume": np.full(n_bars, 1e6),
+        },
+        index=pd.date_range("2000-01-03", periods=n_bars, freq="B", tz="UTC", name="timestamp"),
+    )
+    return bars, state
