@@ -79,23 +79,33 @@ def family_predictions(family: Family, params: dict[str, Any], data: WorkflowBar
     close = data.bars["close"]
     if family.kind == "rule":
         return rule_predictions(close, family.rule or "", int(params["lookback"]))
+    if family.kind == "model":
+        from strategy_factory.workflow.models import model_predictions
+
+        found = model_predictions(family, data.symbol, data.selection_start)
+        return _onto_bars(found.predictions, data, f"model {found.model_id}")
     table = _predictions_file(str(family.path))
     column = family.column or table.columns[0]
+    name = Path(str(family.path)).name
     if column not in table.columns:
         raise FactoryError(
-            f"{Path(str(family.path)).name}: no column {column!r}; "
-            f"columns: {', '.join(map(str, table.columns))}"
+            f"{name}: no column {column!r}; columns: {', '.join(map(str, table.columns))}"
         )
-    series = table[column].reindex(data.bars.index)
+    return _onto_bars(table[column], data, name)
+
+
+def _onto_bars(series: pd.Series, data: WorkflowBars, source: str) -> pd.Series:
+    """Predictions aligned onto the bars: every bar from the selection period on needs one."""
+    aligned = series.reindex(data.bars.index)
     judged = data.bars.index >= data.selection_start
-    missing = np.flatnonzero(judged & series.isna().to_numpy())
+    missing = np.flatnonzero(judged & aligned.isna().to_numpy())
     if missing.size:
         raise FactoryError(
-            f"{Path(str(family.path)).name}: no prediction for bar {data.bars.index[missing[0]]} "
-            f"({missing.size} bars of the selection and holdout periods lack one); the file "
-            "must cover every bar from the selection period on"
+            f"{source}: no prediction for bar {data.bars.index[missing[0]]} ({missing.size} "
+            "bars of the selection and holdout periods lack one); predictions must cover "
+            "every bar from the selection period on"
         )
-    return series.fillna(0.0).rename("prediction")
+    return aligned.fillna(0.0).rename("prediction")
 
 
 def signal_key(family: Family, params: dict[str, Any]) -> tuple[Any, ...]:

@@ -64,7 +64,8 @@ class Family(BaseModel):
     """A strategy family and its parameter space.
 
     ``kind``: ``rule`` (``rule``: momentum or mean_reversion, parameter ``lookback``),
-    ``predictions`` (a user's file: ``path`` and ``column``). Every family also takes
+    ``predictions`` (a user's file: ``path`` and ``column``) or ``model`` (a model of an
+    evolution run in the store: ``model`` id or ``promotion`` id). Every family also takes
     the strategy parameters ``threshold`` (minimum |prediction|), ``z_limit`` (null: no
     volatility filter) and ``mode`` (long_short, long_only). A parameter is a list of
     values (grid) or a ``{low, high}`` span (random and Optuna search).
@@ -73,8 +74,10 @@ class Family(BaseModel):
     model_config = _STRICT
 
     name: Name
-    kind: Literal["rule", "predictions"]
+    kind: Literal["rule", "predictions", "model"]
     rule: Literal["momentum", "mean_reversion"] | None = None
+    model: str | None = Field(None, max_length=128, description="a model id (kind: model)")
+    promotion: str | None = Field(None, max_length=128, description="or a promotion id")
     path: str | None = Field(None, max_length=4096)
     column: str | None = Field(None, max_length=256)
     parameters: dict[str, Values | Span] = Field(default_factory=dict)
@@ -85,6 +88,8 @@ class Family(BaseModel):
             raise ValueError(f"a rule family needs rule: one of {', '.join(RULES)}")
         if self.kind == "predictions" and not self.path:
             raise ValueError("a predictions family needs path: the predictions file")
+        if self.kind == "model" and (self.model is None) == (self.promotion is None):
+            raise ValueError("a model family names exactly one of model (id) or promotion (id)")
         allowed = {*STRATEGY_PARAMETERS, *self.signal_parameters()}
         unknown = sorted(set(self.parameters) - allowed)
         if unknown:

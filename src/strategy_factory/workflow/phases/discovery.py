@@ -137,6 +137,28 @@ def run(context: PhaseContext) -> dict[str, Any]:
     trades = [r["overall"]["trades"] for f in families.values() for r in f["trials"]]
     never = sum(1 for t in trades if not t)
     summary: dict[str, Any] = {"trials": len(trades), "never_traded": never}
-    if never:
-        summary["warning"] = f"{never} of {len(trades)} trials never traded in the selection period"
+    warnings = [f"{never} of {len(trades)} trials never traded in the selection period"]
+    warnings = warnings[:never] + _second_looks(phase, data)
+    if warnings:
+        summary["warning"] = "; ".join(warnings)
     return summary
+
+
+def _second_looks(phase: ParameterDiscovery, data: Any) -> list[str]:
+    """Model families whose run already judged bars of this workflow's holdout."""
+    from strategy_factory.workflow.models import model_predictions
+
+    notes = []
+    for family in phase.families:
+        if family.kind != "model":
+            continue
+        found = model_predictions(family, data.symbol, data.selection_start)
+        holdout = data.bars.index[data.period("holdout")]
+        seen = int((holdout >= found.holdout_start).sum())
+        if seen:
+            notes.append(
+                f"model {found.model_id} was judged by its run on bars from "
+                f"{found.holdout_start:%Y-%m-%d}: {seen} of the {len(holdout)} holdout bars "
+                "are a second look"
+            )
+    return notes
