@@ -1,15 +1,18 @@
 """Phase 1, parameter discovery: every trial of every family on the selection period.
 
-Trials are run in chunks (one prediction series, at most :data:`CHUNK` trials); each
-finished chunk is checkpointed as a Parquet file of signals and a JSON file of records
-(written last: its presence marks the chunk done), so a resumed phase recomputes no
-finished trial. The outputs are assembled from the chunks in trial order, so they are
-identical however often the phase was interrupted.
+Trials are run in chunks (one prediction series, at most :data:`CHUNK` trials). A
+chunk's signals go straight to their final place (a part of the family's signal folder)
+and its cells to a checkpoint written after them, whose presence marks the chunk done, so
+a resumed phase recomputes no finished trial. The files are written by a background
+thread while the kernel runs the next chunk (Parquet encoding is single-threaded: it
+would otherwise leave a core idle). The outputs are assembled from the chunks in trial
+order, so they are identical however often the phase was interrupted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -43,35 +46,63 @@ def _chunks(trials: list[Trial], family: Family) -> Iterator[list[Trial]]:
             yield group[start : start + CHUNK]
 
 
-def _run_chunk(
-    context: PhaseContext, family: Family, trials: list[Trial], name: str
-) -> pd.DataFrame:
-    """The chunk's cells: from its checkpoint if it finished before, else computed.
+class _Writer:
+    """Writes files on one background thread; :meth:`drain` waits (and re-raises)."""
 
-    Its signals go straight to their final place, a part of the family's signal folder;
-    the cells checkpoint is written after them, so its presence marks the chunk done.
-    """
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="discovery-writer")
+        self.pending: list[Future] = []
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self.pending.append(self.pool.submit(write))
+
+    def drain(self) -> None:
+        pending, self.pending = self.pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self.pool.shutdown()
+
+
+def _run_chunk(
+    context: PhaseContext, family: Family, trials: list[Trial], name: str, writer: _Writer
+) -> pd.DataFrame:
+    """The chunk's cells: from its checkpoint if it finished before, else computed."""
     cells = context.checkpoints / family.name / f"{name}.parquet"
     if cells.is_file():
         return read_parquet(cells)
     execution = context.config.costs.execution()
     results = run_trials(context.data, family, trials, PERIOD, execution)
     part = context.outputs["signals"] / family.name / f"{name}.parquet"
-    write_parquet(part, results.signals.reset_index(names="timestamp"))
-    write_parquet(cells, results.cells)
+
+    def write() -> None:  # the signals first: the cells file marks the chunk done
+        write_parquet(part, results.signals.reset_index(names="timestamp"))
+        write_parquet(cells, results.cells)
+
+    writer.submit(write)
     return results.cells
 
 
 def _run_trials(
-    context: PhaseContext, family: Family, trials: list[Trial], prefix: str = ""
+    context: PhaseContext,
+    family: Family,
+    trials: list[Trial],
+    writer: _Writer,
+    prefix: str = "",
 ) -> list[pd.DataFrame]:
     return [
-        _run_chunk(context, family, chunk, f"{prefix}trials-{chunk[0].number:06d}")
+        _run_chunk(context, family, chunk, f"{prefix}trials-{chunk[0].number:06d}", writer)
         for chunk in _chunks(trials, family)
     ]
 
 
-def _optuna(context: PhaseContext, family: Family) -> tuple[list[Trial], list[pd.DataFrame]]:
+def _optuna(
+    context: PhaseContext, family: Family, writer: _Writer
+) -> tuple[list[Trial], list[pd.DataFrame]]:
     phase: ParameterDiscovery = context.phase
     trials: list[Trial] = []
     found: list[pd.DataFrame] = []
@@ -80,7 +111,8 @@ def _optuna(context: PhaseContext, family: Family) -> tuple[list[Trial], list[pd
         size = min(OPTUNA_BATCH, phase.search.trials - start)
         asked = optuna_batch(family, phase.search, told, size)
         batch = [Trial(start + i, params) for i, params in enumerate(asked)]
-        cells = _run_trials(context, family, batch, f"batch-{start // OPTUNA_BATCH:05d}-")
+        prefix = f"batch-{start // OPTUNA_BATCH:05d}-"
+        cells = _run_trials(context, family, batch, writer, prefix)
         records = {r["trial"]: r for r in records_of(batch, pd.concat(cells))}
         for trial in batch:
             value = records[trial.number]["overall"][phase.metric]
@@ -101,18 +133,23 @@ def run(context: PhaseContext) -> dict[str, Any]:
         for f in phase.families
     )
     done, tables = 0, []
-    for family in phase.families:
-        if phase.search.method == "optuna":
-            trials, found = _optuna(context, family)
-        else:
-            trials = [Trial(i, p) for i, p in enumerate(expand(family, phase.search))]
-            found = _run_trials(context, family, trials)
-        cells = pd.concat(found, ignore_index=True).sort_values("trial", kind="stable")
-        tables.append(cells.assign(family=family.name))
-        records = records_of(sorted(trials, key=lambda t: t.number), cells)
-        families[family.name] = {"kind": family.kind, "trials": records}
-        done += len(records)
-        context.progress(done, total)
+    writer = _Writer()
+    try:
+        for family in phase.families:
+            if phase.search.method == "optuna":
+                trials, found = _optuna(context, family, writer)
+            else:
+                trials = [Trial(i, p) for i, p in enumerate(expand(family, phase.search))]
+                found = _run_trials(context, family, trials, writer)
+            cells = pd.concat(found, ignore_index=True).sort_values("trial", kind="stable")
+            tables.append(cells.assign(family=family.name))
+            records = records_of(sorted(trials, key=lambda t: t.number), cells)
+            families[family.name] = {"kind": family.kind, "trials": records}
+            done += len(records)
+            writer.drain()  # a family reported done has every file on disk
+            context.progress(done, total)
+    finally:
+        writer.close()
     cut = data.period(PERIOD)
     regimes = data.regimes.iloc[cut].astype("int8")
     write_parquet(signal_folder / "regimes.parquet", regimes.reset_index(names="timestamp"))
