@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,7 +108,7 @@ def list_workflows(results: ResultsOption = None, as_json: JsonFlag = False) -> 
                 m["name"],
                 m["state"],
                 f"{sum(p['state'] == 'done' for p in m['phases'])}/{len(m['phases'])}",
-                moment(m["created_at"]),
+                moment(datetime.fromisoformat(m["created_at"])),
             ]
             for m in manifests
         ],

@@ -77,8 +77,9 @@ def inputs(config: WorkflowConfig, position: int) -> dict[str, str]:
         earlier = [p for p in config.phases[:position] if p.type == producer]
         if not earlier:
             raise FactoryError(
-                f"phase {phase.name} ({phase.type}) reads the {role} a {producer} phase writes, "
-                f"and no {producer} phase comes before it: add one or reorder the phases"
+                f"phase {phase.name} ({phase.type}) reads the {role} that a phase of type "
+                f"{producer} writes, and no {producer} phase comes before it: add one or "
+                "reorder the phases"
             )
         found[role] = outputs(earlier[-1])[role]
     return found
