@@ -3,8 +3,6 @@ the store (tables) or to an independent re-trade with ``strategy_detail`` (chart
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 import sqlite3
@@ -13,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +42,7 @@ from strategy_factory.execution import InlineExecutor, strategy_detail
 from strategy_factory.models import model_from_bytes
 from strategy_factory.store import Store, create_store
 from strategy_factory.store.tables import simulation_results
+from tests.report_pages import assert_self_contained, cells, figure, values
 
 # A symbol no other test module uses: datasets are cached per process by their spec.
 SYMBOL = "REPORTSYN"
@@ -116,25 +114,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield Lab(root, env, store, promoted, judged, failed, pending, page)
 
 
-def figure(page: str, div_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The data and layout a chart's ``Plotly.newPlot`` call embeds."""
-    found = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*', page)
-    assert found, f"no chart {div_id}"
-    decoder = json.JSONDecoder()
-    data, end = decoder.raw_decode(page, found.end())
-    layout, _ = decoder.raw_decode(page, re.compile(r",\s*").match(page, end).end())
-    return data, layout
-
-
-def values(encoded: Any) -> np.ndarray:
-    """An array as Plotly embeds it: a list, or base64 typed-array data."""
-    if isinstance(encoded, dict):
-        array = np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=np.dtype(encoded["dtype"]))
-        shape = encoded.get("shape")
-        return array.reshape([int(s) for s in str(shape).split(",")]) if shape else array
-    return np.asarray(encoded)
-
-
 def trace(data: list[dict[str, Any]], name: str, xaxis: str = "x") -> dict[str, Any]:
     (found,) = [t for t in data if t.get("name") == name and t.get("xaxis", "x") == xaxis]
     return found
@@ -146,30 +125,6 @@ def utc(times: Any) -> pd.DatetimeIndex:
     return (index if index.tz is None else index.tz_convert(None)).as_unit("ns")
 
 
-class Cells(HTMLParser):
-    """Every element's ``data-*`` attributes, with those of the enclosing row."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.row: dict[str, str] = {}
-        self.cells: list[dict[str, str]] = []
-        self.links: list[tuple[str, str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {k: v or "" for k, v in attrs}
-        self.links += [(tag, k, v) for k, v in found.items() if k in ("src", "href")]
-        if tag == "tr":
-            self.row = {k: v for k, v in found.items() if k.startswith("data-")}
-        if "data-field" in found:
-            self.cells.append({**self.row, **found})
-
-
-def cells(page: str) -> list[dict[str, str]]:
-    parser = Cells()
-    parser.feed(page)
-    return parser.cells
-
-
 def number(text: str) -> float | None:
     return None if text == "" else float(text)
 
@@ -179,16 +134,7 @@ def report_of(lab: Lab, run_id: str) -> str:
 
 
 def test_the_report_is_self_contained(lab: Lab) -> None:
-    parser = Cells()
-    parser.feed(lab.page)
-    assert parser.links == []  # no <script src>, <link href>, <img src>: nothing to fetch
-    assert "<script src" not in lab.page and "<link" not in lab.page
-    scripts = re.findall(r"<script[^>]*>(.*?)</script>", lab.page, flags=re.DOTALL)
-    bundles = [s for s in scripts if "plotly.js v" in s[:200]]
-    assert len(bundles) == 1  # Plotly's JavaScript inlined once, not per chart
-    outside = re.sub(r"<script[^>]*>.*?</script>", "", lab.page, flags=re.DOTALL)
-    assert "http://" not in outside and "https://" not in outside
-    assert "url(" not in outside and "@import" not in outside
+    assert_self_contained(lab.page)
 
 
 def test_a_cdn_report_loads_plotly_from_its_cdn_and_nothing_else(lab: Lab) -> None:

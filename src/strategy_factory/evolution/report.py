@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.report_data import gather_report
-from strategy_factory.evolution.report_page import PlotlyBundle, render_report
+from strategy_factory.evolution.report_page import PlotlyBundle, render_report, write_page
 from strategy_factory.store import Store
 
 
@@ -31,16 +30,6 @@ def write_report(
 
     Example: ``write_report(create_store(), "3f2a9c01b7de", "report.html")``.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FactoryError(
-            f"cannot write the report to {target}: folder {target.parent} does not exist"
-        )
-    if plotly not in set(PlotlyBundle):
-        choices = ", ".join(PlotlyBundle)
-        raise FactoryError(f"plotly must be one of {choices}, not {plotly!r}")
-    page = render_report(gather_report(store, run_id), PlotlyBundle(plotly))
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(target)
-    return target
+    return write_page(
+        path, plotly, lambda bundle: render_report(gather_report(store, run_id), bundle)
+    )

@@ -11,8 +11,10 @@ ships only the full bundle, so there is no smaller self-contained choice.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,6 +22,7 @@ import plotly.graph_objects as go
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
+from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.report_data import RunReport
 from strategy_factory.evolution.report_lineage_charts import (
     features_figure,
@@ -50,6 +53,29 @@ class PlotlyBundle(StrEnum):
 
     FULL = "full"  # inlined: self-contained, opens offline
     CDN = "cdn"  # a script tag of cdn.plot.ly: small, needs the network
+
+
+def write_page(
+    path: str | Path, plotly: PlotlyBundle | str, render: Callable[[PlotlyBundle], str]
+) -> Path:
+    """Check ``path`` and ``plotly``, then write the page ``render`` makes, whole or not at all.
+
+    The one place a report page reaches the disk: the run report and the workflow report
+    both come through here, so both refuse the same mistakes with the same words.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FactoryError(
+            f"cannot write the report to {target}: folder {target.parent} does not exist"
+        )
+    if plotly not in set(PlotlyBundle):
+        choices = ", ".join(PlotlyBundle)
+        raise FactoryError(f"plotly must be one of {choices}, not {plotly!r}")
+    page = render(PlotlyBundle(plotly))
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(target)
+    return target
 
 
 # The metrics shown for the best strategy, in this order.
