@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from strategy_factory.cli.output import console, moment, print_json, print_table, print_warning
+from strategy_factory.cli.report import PlotlyOption, announce, plotly_bundle
 
 app = typer.Typer(
     help="Multi-phase workflows: discover → per-regime → ensemble replay → validate.",
@@ -113,6 +114,30 @@ def list_workflows(results: ResultsOption = None, as_json: JsonFlag = False) -> 
             for m in manifests
         ],
     )
+
+
+@app.command("report")
+def report(
+    workflow_id: str,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="HTML file to write (default workflow-ID.html)."),
+    ] = None,
+    results: ResultsOption = None,
+    plotly: PlotlyOption = "full",
+) -> None:
+    """Write an interactive HTML report of a workflow from its files: phase timeline, best
+    parameters and ensemble weights per regime, holdout equity with regimes and verdict."""
+    from strategy_factory.workflow import Workspace
+    from strategy_factory.workflow.report import write_workflow_report
+
+    bundle = plotly_bundle(plotly)
+    workspace = Workspace.open(_results(results), workflow_id)
+    target = output or Path(f"workflow-{workflow_id}.html")
+    path, shown = write_workflow_report(workspace, target, bundle)
+    for problem in shown.problems:
+        print_warning(f"not shown: {problem}")
+    announce(path, bundle)
 
 
 def _show(manifest: dict[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """The files phases hand each other, and their validation on the way in.
 
-Each JSON file a phase reads is checked against a model here, so a file a user edited
-between phases (or a damaged one) is refused with an error naming the file and the
-field, before any work. Signal files are Parquet: a ``timestamp`` column and one int8
-column per trial (``t<number>``) or per classifier.
+Each JSON file a phase (or the workflow report) reads is checked against a model here,
+so a file a user edited between phases (or a damaged one) is refused with an error
+naming the file and the field, before any work. Signal files are Parquet: a
+``timestamp`` column and one int8 column per trial (``t<number>``) or per classifier.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class RegimeParams(BaseModel):
     metric: str
     labels: dict[str, list[int]]
     families: dict[str, FamilyChoices] = Field(min_length=1)
+    label_names: dict[str, dict[str, str]] = {}  # classifier -> label -> "calmest", …
+    best_family: dict[str, dict[str, str | None]] = {}  # classifier -> label -> family
 
 
 class Member(BaseModel):
@@ -126,6 +128,36 @@ class EnsembleWeights(BaseModel):
     objective: str
     overall: Blend
     regimes: dict[str, Blend]
+
+
+class MemberAlone(Member):
+    """One member of the adaptive strategy traded alone on the holdout."""
+
+    trades: float | None = None
+    sharpe: float | None = None
+    total_return: float | None = None
+    max_drawdown: float | None = None
+
+
+class ValidationResult(BaseModel):
+    """``performance/<validation>.json``: the adaptive strategy judged on the holdout."""
+
+    model_config = _FILE
+
+    phase: str
+    classifier: str
+    period: dict[str, Any]
+    metrics: dict[str, float | None]
+    overfitting: dict[str, Any]
+    criteria: dict[str, Any]
+    passed: bool
+    misses: list[str]
+    trials: dict[str, int]
+    holdout_looks: int = Field(ge=1)
+    members: list[MemberAlone]
+    switch_count: int = Field(ge=0)
+    switches: list[dict[str, Any]]
+    time_in_blend: dict[str, int] = {}
 
 
 def load(path: Path, model: type[Model]) -> Model:
