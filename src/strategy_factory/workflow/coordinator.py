@@ -158,6 +158,7 @@ class Coordinator:
             raise FactoryError(f"no phase {name!r} in this workflow; phases: {', '.join(names)}")
         for entry in self.manifest["phases"][names.index(name) :]:
             entry.update(state="pending", progress=None, summary=None, error=None, wrote={})
+            entry.update(started_at=None, finished_at=None)
             shutil.rmtree(self.workspace.path(f"checkpoints/{entry['name']}"), ignore_errors=True)
             for relative in entry["outputs"].values():
                 path = self.workspace.path(relative)
