@@ -41,6 +41,7 @@ from strategy_factory.backtest.rules import (
     momentum,
     rule_predictions,
 )
+from strategy_factory.backtest.signals import config_signals
 
 __all__ = [
     "BLEND_FIELDS",
@@ -58,6 +59,7 @@ __all__ = [
     "StrategyGrid",
     "capture_signals",
     "config_signal",
+    "config_signals",
     "load_predictions",
     "mean_reversion",
     "momentum",

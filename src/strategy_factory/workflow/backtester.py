@@ -21,14 +21,13 @@ import pandas as pd
 
 from strategy_factory.backtest import (
     Execution,
-    Market,
     StrategyConfig,
     config_signal,
     load_predictions,
     rule_predictions,
     simulate_configs,
 )
-from strategy_factory.backtest.grid import z_mask
+from strategy_factory.backtest.signals import config_signals
 from strategy_factory.errors import FactoryError
 from strategy_factory.evaluate import metrics_table
 from strategy_factory.workflow.bars import WorkflowBars
@@ -131,21 +130,6 @@ def _metric_rows(table: pd.DataFrame) -> list[dict[str, float]]:
     return rows
 
 
-def trial_signal_matrix(market: Market, trials: Sequence[Trial]) -> np.ndarray:
-    """Every trial's signal (bars × trials, int8), exactly as ``config_signal`` forms it."""
-    prediction = market.predictions.to_numpy(dtype=np.float64)[:, None]
-    threshold = np.array([float(t.params["threshold"]) for t in trials])
-    long_only = np.array([t.params["mode"] == "long_only" for t in trials])
-    signal = (prediction > threshold).astype(np.int8)
-    signal -= ((prediction < -threshold) & ~long_only).astype(np.int8)
-    z_limits = [t.params["z_limit"] for t in trials]
-    for z_limit in set(z_limits) - {None}:
-        columns = np.array([z == z_limit for z in z_limits])
-        blocked = ~z_mask(market, z_limit)
-        signal[np.ix_(blocked, columns)] = 0
-    return signal
-
-
 @dataclass(frozen=True)
 class TrialResults:
     """What a batch of trials did: per-bar signals and one row per simulated cell.
@@ -220,10 +204,9 @@ def run_trials(
     bars = [len(market.bars)] + [
         int((market.regimes[name].to_numpy() == label).sum()) for name, label in pairs
     ]
+    captured = config_signals(market, [t.strategy(data.symbol) for t in trials])
     signals = pd.DataFrame(
-        trial_signal_matrix(market, trials),
-        index=market.bars.index,
-        columns=[f"t{t.number}" for t in trials],
+        captured.T, index=market.bars.index, columns=[f"t{t.number}" for t in trials]
     )
     return TrialResults(signals, _cells(stats, trials, names, bars))
 

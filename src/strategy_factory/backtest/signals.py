@@ -1,0 +1,56 @@
+"""The signals of many configurations of one market at once (for signal capture).
+
+Each is exactly what :func:`strategy_factory.backtest.config_signal` forms for one
+configuration, computed by one parallel Numba pass per configuration instead of NumPy
+temporaries per configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+
+from strategy_factory.backtest.config import StrategyConfig, regime_filter_text
+from strategy_factory.backtest.grid import z_mask
+from strategy_factory.backtest.market import Market
+
+
+@numba.njit(parallel=True, cache=True)
+def _signals(
+    prediction: np.ndarray,
+    threshold: np.ndarray,
+    long_only: np.ndarray,
+    allowed: np.ndarray,
+    mask: np.ndarray,
+) -> np.ndarray:
+    out = np.empty((threshold.size, prediction.size), dtype=np.int8)
+    for c in numba.prange(threshold.size):
+        limit, short_ok, row = threshold[c], not long_only[c], allowed[mask[c]]
+        for t in range(prediction.size):
+            p = prediction[t]
+            out[c, t] = (int(p > limit) - int(p < -limit and short_ok)) * int(row[t])
+    return out
+
+
+def config_signals(market: Market, configs: Sequence[StrategyConfig]) -> np.ndarray:
+    """The signal (-1, 0, 1) of every configuration at every bar: (configs × bars) int8.
+
+    Example::
+
+        signals = config_signals(market, [stats.config(i) for i in range(len(stats))])
+    """
+    keys = [(c.z_limit, regime_filter_text(c.regime_filter)) for c in configs]
+    distinct = list(dict.fromkeys(keys))
+    by_key = {key: c for c, key in zip(configs, keys, strict=True)}
+    allowed = np.stack(
+        [z_mask(market, k[0]) & market.regime_mask(by_key[k].regime_filter) for k in distinct]
+    )
+    return _signals(
+        market.predictions.to_numpy(dtype=np.float64),
+        np.array([c.threshold for c in configs], dtype=np.float64),
+        np.array([c.mode == "long_only" for c in configs]),
+        allowed,
+        np.array([distinct.index(k) for k in keys], dtype=np.int64),
+    )
