@@ -43,7 +43,7 @@ def test_the_shipped_example_is_valid_and_every_phase_finds_its_inputs() -> None
         ({"classifiers": {"trend": {"type": "trend_vol"}}}, "start with regime_"),
         (
             {"data": {"symbol": "SP500", "selection_fraction": 0.6, "holdout_fraction": 0.4}},
-            "must leave bars to train on",
+            "must leave at least 10% for training",
         ),
         (
             {

@@ -221,7 +221,14 @@ def fraction_starts(
 
 
 def _check_periods(index: pd.DatetimeIndex, spec: DatasetSpec) -> None:
-    selection, holdout = pd.Timestamp(spec.selection_start), pd.Timestamp(spec.holdout_start)
+    check_periods(index, pd.Timestamp(spec.selection_start), pd.Timestamp(spec.holdout_start),
+                  spec.symbol)  # fmt: skip
+
+
+def check_periods(
+    index: pd.DatetimeIndex, selection: pd.Timestamp, holdout: pd.Timestamp, symbol: str
+) -> None:
+    """Refuse boundaries out of order, or a period with fewer than :data:`MIN_PERIOD_BARS`."""
     if selection >= holdout:
         raise FactoryError(f"selection_start {selection} must be before holdout_start {holdout}")
     sizes = {
@@ -233,6 +240,6 @@ def _check_periods(index: pd.DatetimeIndex, spec: DatasetSpec) -> None:
     if short:
         detail = ", ".join(f"{name} has {size}" for name, size in short.items())
         raise FactoryError(
-            f"each period needs at least {MIN_PERIOD_BARS} usable bars of {spec.symbol}: "
+            f"each period needs at least {MIN_PERIOD_BARS} usable bars of {symbol}: "
             f"{detail}; widen the date range or move the period boundaries"
         )

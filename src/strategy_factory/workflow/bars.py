@@ -17,6 +17,7 @@ import pandas as pd
 from strategy_factory.backtest import Market
 from strategy_factory.data import BarCatalog, resample_bars
 from strategy_factory.errors import FactoryError
+from strategy_factory.execution.dataset import MIN_PERIOD_BARS, check_periods, fraction_starts
 from strategy_factory.features import (
     GMMRegimes,
     HMMRegimes,
@@ -35,7 +36,6 @@ LABELERS: dict[str, type[RegimeLabeler]] = {
     "trend_vol": TrendVolRegimes,
     "vix": VIXRegimes,
 }
-MIN_PERIOD_BARS = 64
 PERIODS = ("training", "selection", "holdout")
 
 
@@ -101,28 +101,13 @@ def _read(symbol: str, data: WorkflowData, catalog: BarCatalog) -> pd.DataFrame:
 
 
 def _boundaries(index: pd.DatetimeIndex, data: WorkflowData) -> tuple[pd.Timestamp, pd.Timestamp]:
-    n = len(index)
-    selection = (
-        data.selection_start
-        or index[int(n * (1 - data.selection_fraction - data.holdout_fraction))]
+    selection, holdout = fraction_starts(index, data.selection_fraction, data.holdout_fraction)
+    chosen = (
+        pd.Timestamp(data.selection_start or selection),
+        pd.Timestamp(data.holdout_start or holdout),
     )
-    holdout = data.holdout_start or index[int(n * (1 - data.holdout_fraction))]
-    selection, holdout = pd.Timestamp(selection), pd.Timestamp(holdout)
-    if selection >= holdout:
-        raise FactoryError(f"selection_start {selection} must be before holdout_start {holdout}")
-    sizes = {
-        "training": int((index < selection).sum()),
-        "selection": int(((index >= selection) & (index < holdout)).sum()),
-        "holdout": int((index >= holdout).sum()),
-    }
-    short = {name: size for name, size in sizes.items() if size < MIN_PERIOD_BARS}
-    if short:
-        detail = ", ".join(f"{name} has {size}" for name, size in short.items())
-        raise FactoryError(
-            f"each period needs at least {MIN_PERIOD_BARS} bars of the symbol: {detail}; "
-            "widen data.start/end or move the period boundaries"
-        )
-    return selection, holdout
+    check_periods(index, *chosen, data.symbol)
+    return chosen
 
 
 def load_bars(

@@ -12,11 +12,9 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -24,6 +22,7 @@ from strategy_factory.backtest import RULES, Execution
 from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.evaluate import PRESETS, PromotionCriteria, criteria_preset
+from strategy_factory.evolution.config import DataOptions
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 MAX_TRIALS = 100_000
@@ -261,22 +260,17 @@ class Classifier(BaseModel):
     params: dict[str, int | float | str | list[float]] = Field(default_factory=dict)
 
 
-class WorkflowData(BaseModel):
+class WorkflowData(DataOptions):
     """The bars: one symbol (plus references such as VIX), cut into three periods.
 
     Training (classifiers are fitted there), selection (phases 1–3 look only here) and
-    the holdout (only validation trades it). Dates or fractions of the bars.
+    the holdout (only validation trades it), by dates or fractions of the bars, checked
+    as an evolution run's are.
     """
-
-    model_config = _STRICT
 
     symbol: Name
     references: list[Name] = Field(default_factory=list, max_length=8)
     timeframe: str | None = Field(None, max_length=16)
-    start: datetime | None = None
-    end: datetime | None = None
-    selection_start: datetime | None = None
-    holdout_start: datetime | None = None
     selection_fraction: float = Field(0.4, gt=0, lt=1)
     holdout_fraction: float = Field(0.3, gt=0, lt=1)
 
@@ -289,27 +283,6 @@ class WorkflowData(BaseModel):
     @classmethod
     def _references(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(normalize_symbol(r) for r in value))
-
-    @field_validator("start", "end", "selection_start", "holdout_start")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return stamp.to_pydatetime()
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WorkflowData:
-        if self.selection_fraction + self.holdout_fraction >= 0.95:
-            raise ValueError("selection_fraction + holdout_fraction must leave bars to train on")
-        if (
-            self.selection_start
-            and self.holdout_start
-            and self.selection_start >= self.holdout_start
-        ):
-            raise ValueError("selection_start must be before holdout_start")
-        return self
 
 
 class Costs(BaseModel):
