@@ -25,6 +25,8 @@ from strategy_factory.store.records import (
     SimulationResult,
     StopReason,
     Worker,
+    WorkflowRecord,
+    WorkflowState,
     run_json,
 )
 from strategy_factory.store.runs import LeaseLostError
@@ -54,6 +56,8 @@ __all__ = [
     "Store",
     "StoreUnavailableError",
     "Worker",
+    "WorkflowRecord",
+    "WorkflowState",
     "create_store",
     "is_transient",
     "normalize_url",

@@ -55,6 +55,15 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+class WorkflowState(StrEnum):
+    """Where a multi-phase workflow is (its manifest's ``state``)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class Period(StrEnum):
     """Which slice of the data a simulation ran on."""
 
@@ -323,6 +332,25 @@ class Worker(_Record):
     last_heartbeat: datetime
     status: str
     current_job_id: int | None
+
+
+@dataclass(frozen=True)
+class WorkflowRecord(_Record):
+    """A workflow as last recorded from its manifest (``results/<id>/``).
+
+    ``phases``: per phase its name, type, state, progress, summary, error, started_at and
+    finished_at; ``edits``: the files a user edited between phases.
+    """
+
+    id: str
+    name: str
+    state: str
+    workspace: str
+    config: dict[str, Any]
+    phases: list[dict[str, Any]]
+    edits: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
 
 
 # The fields of a run shown as JSON (the CLI's --json and the API).

@@ -17,13 +17,14 @@ from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.runs import RunRepository
 from strategy_factory.store.simulations import SimulationRepository
 from strategy_factory.store.workers import WorkerRepository
+from strategy_factory.store.workflows import WorkflowRepository
 
 
 class Store:
     """Everything the factory records, grouped by what it is about.
 
     ``runs``, ``models`` (and fingerprints), ``lineage``, ``simulations``, ``promoted``,
-    ``queue`` and ``workers``. Methods return frozen dataclasses, never live rows.
+    ``queue``, ``workers`` and ``workflows``. Methods return frozen dataclasses, never live rows.
     """
 
     def __init__(self, database: Database) -> None:
@@ -35,6 +36,7 @@ class Store:
         self.promoted = PromotedRepository(database)
         self.queue = JobQueue(database)
         self.workers = WorkerRepository(database)
+        self.workflows = WorkflowRepository(database)
 
     @property
     def url(self) -> str:

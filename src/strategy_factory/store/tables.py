@@ -50,6 +50,7 @@ STOP_REASONS = (
 JOB_STATUSES = ("pending", "running", "done", "failed")
 PERIODS = ("selection", "holdout")
 WORKER_STATUSES = ("running", "stopped", "lost")
+WORKFLOW_STATES = ("pending", "running", "done", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -291,4 +292,24 @@ workers = Table(
     Column("current_job_id", _SERIAL, ForeignKey("priority_jobs.id")),
     _one_of("status", WORKER_STATUSES, "status"),
     Index(None, "status", "last_heartbeat"),
+)
+
+# A mirror of each workflow's manifest (``results/<id>/metadata/workflow.json``, which stays
+# the source of truth), rewritten after every manifest save; see store.workflows.
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("config", JsonDocument(), nullable=False),
+    # Per phase: name, type, state, progress, summary, error, started_at, finished_at.
+    Column("phases", JsonDocument(), nullable=False),
+    Column("edits", JsonDocument(), nullable=False),
+    # The manifest's own times (when the workflow was created and last saved).
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    _one_of("state", WORKFLOW_STATES, "state"),
+    Index(None, "created_at"),
 )
