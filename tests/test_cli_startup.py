@@ -46,13 +46,19 @@ def loaded_by(*args: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["evolve", "--help"], ["data", "synth", "--help"], ["runs", "--help"]],
+    [
+        ["--help"],
+        ["evolve", "--help"],
+        ["data", "synth", "--help"],
+        ["runs", "--help"],
+        ["workflow", "--help"],
+    ],
 )
 def test_help_loads_neither_libraries_nor_the_store(factory_home: Path, args: list[str]) -> None:
     assert loaded_by(*args) == []
 
 
-@pytest.mark.parametrize("args", [["runs", "list"], ["promoted", "list"]])
+@pytest.mark.parametrize("args", [["runs", "list"], ["promoted", "list"], ["workflow", "list"]])
 def test_reading_the_store_loads_only_the_store(factory_home: Path, args: list[str]) -> None:
     factory("runs", "list")  # the store exists (and is migrated) before the probe opens it
     assert loaded_by(*args) == ["sqlalchemy"]

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from strategy_factory.cli import app
 from strategy_factory.data import BarCatalog, synthetic_bars
 from strategy_factory.json_values import dumps, plain
+from tests.workflow.conftest import small_workflow
 
 
 def strict(text: str) -> Any:
@@ -83,3 +85,9 @@ def test_every_json_output_of_the_cli_is_strict(home: Path) -> None:
     table = _run(home, "backtest", "--symbol", "SYN", "--rule", "momentum", "--lookback", "5",
                  "--threshold", "0.2", "--threshold", "0", "--top", "5")  # fmt: skip
     assert table["top"]
+    workflow = home / "workflow.yaml"
+    workflow.write_text(yaml.safe_dump(small_workflow("SYN")))
+    results = str(home / "results")
+    manifest = _run(home, "workflow", "run", str(workflow), "--results", results)
+    assert _run(home, "workflow", "list")[0]["id"] == manifest["id"]
+    _run(home, "workflow", "status", manifest["id"], "--results", results)

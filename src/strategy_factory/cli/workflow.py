@@ -1,15 +1,32 @@
-"""``factory workflow``: run, resume and inspect multi-phase regime-adaptive workflows."""
+"""``factory workflow``: run, resume and inspect multi-phase regime-adaptive workflows.
+
+``run`` and ``resume`` record the workflow in the store (``--db``, default FACTORY_DB)
+after every manifest save, as the server does, so ``list``, the API and the dashboard
+see workflows run from the command line too.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import contextlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from strategy_factory.cli.output import console, moment, print_json, print_table, print_warning
+from strategy_factory.cli.evolve import DbOption
+from strategy_factory.cli.output import (
+    console,
+    errors,
+    moment,
+    print_json,
+    print_table,
+    print_warning,
+)
 from strategy_factory.cli.report import PlotlyOption, announce, plotly_bundle
+
+if TYPE_CHECKING:
+    from strategy_factory.store import Store, WorkflowRecord
+    from strategy_factory.workflow import Workspace
 
 app = typer.Typer(
     help="Multi-phase workflows: discover → per-regime → ensemble replay → validate.",
@@ -27,7 +44,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def _results(results: Path | None) -> Path:
     from strategy_factory.settings import get_settings
 
-    return results or get_settings().results
+    # Absolute: the store records where the workspace is, for any process that reads it.
+    return (results or get_settings().results).resolve()
 
 
 def _announce(manifest: dict[str, Any]) -> None:
@@ -54,15 +72,21 @@ def _finish(manifest: dict[str, Any], as_json: bool) -> None:
 def run(
     config_file: Annotated[Path, typer.Argument(help="The workflow YAML file.")],
     results: ResultsOption = None,
+    db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a workflow from a YAML file and run all its phases."""
-    from strategy_factory.workflow import WorkflowConfig, create_workflow, run_workflow
+    """Create a workflow from a YAML file and run all its phases (recorded in the store)."""
+    from strategy_factory.store import create_store
+    from strategy_factory.workflow import WorkflowConfig, create_workflow
 
     config = WorkflowConfig.from_yaml(config_file)
-    workspace = create_workflow(config, _results(results))
-    console.print(f"workflow {workspace.id} in {workspace.root}", highlight=False)
-    _finish(run_workflow(workspace, listener=None if as_json else _announce), as_json)
+    # The store opens first: a wrong --db is refused before any workspace is made.
+    with create_store(db) as store:
+        workspace = create_workflow(config, _results(results))
+        shown = errors if as_json else console  # --json keeps stdout for the JSON
+        shown.print(f"workflow {workspace.id} in {workspace.root}", highlight=False)
+        manifest = _run_recorded(store, workspace, None, as_json)
+    _finish(manifest, as_json)
 
 
 @app.command("resume")
@@ -72,48 +96,112 @@ def resume(
         str | None, typer.Option("--from", help="Rerun this phase and every later one.")
     ] = None,
     results: ResultsOption = None,
+    db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Finish an interrupted workflow (finished work is kept), or rerun from a phase."""
-    from strategy_factory.workflow import Workspace, run_workflow
+    """Finish an interrupted workflow (finished work is kept), or rerun from a phase.
 
-    workspace = Workspace.open(_results(results), workflow_id)
-    manifest = run_workflow(workspace, from_phase, listener=None if as_json else _announce)
+    Without --results, a workflow that is not in ./results (or FACTORY_RESULTS) is found
+    through the workspace the store recorded for it, e.g. one started over the API.
+    """
+    from strategy_factory.store import create_store
+
+    with create_store(db) as store:
+        workspace = _workspace(workflow_id, results, db, store)
+        manifest = _run_recorded(store, workspace, from_phase, as_json)
     _finish(manifest, as_json)
+
+
+def _run_recorded(
+    store: Store, workspace: Workspace, from_phase: str | None, as_json: bool
+) -> dict[str, Any]:
+    """Run the workflow, recording every manifest save in the store (and announcing it)."""
+    from strategy_factory.workflow.recording import run_recorded
+
+    return run_recorded(store, workspace, from_phase, None if as_json else _announce)
+
+
+def _workspace(
+    workflow_id: str, results: Path | None, db: str | None, store: Store | None = None
+) -> Workspace:
+    """The workspace in the results folder, or else (no --results) where the store says."""
+    from strategy_factory.errors import NotFoundError
+    from strategy_factory.store import create_store
+    from strategy_factory.workflow import Workspace
+    from strategy_factory.workflow.workspace import MANIFEST
+
+    folder = _results(results)
+    if results is None and not (folder / workflow_id / MANIFEST).is_file():
+        with contextlib.ExitStack() as stack:
+            opened = store or stack.enter_context(create_store(db))
+            with contextlib.suppress(NotFoundError):
+                folder = Path(opened.workflows.get(workflow_id).workspace).parent
+    return Workspace.open(folder, workflow_id)
 
 
 @app.command("status")
-def status(workflow_id: str, results: ResultsOption = None, as_json: JsonFlag = False) -> None:
-    """A workflow's phases: state, progress, summary, and the files edited between phases."""
-    from strategy_factory.workflow import Workspace
+def status(
+    workflow_id: str, results: ResultsOption = None, db: DbOption = None, as_json: JsonFlag = False
+) -> None:
+    """A workflow's phases: state, progress, summary, and the files edited between phases.
 
-    manifest = Workspace.open(_results(results), workflow_id).manifest()
-    _finish(manifest, as_json)
+    Read from its manifest (the source of truth), found as ``resume`` finds it.
+    """
+    _finish(_workspace(workflow_id, results, db).manifest(), as_json)
 
 
 @app.command("list")
-def list_workflows(results: ResultsOption = None, as_json: JsonFlag = False) -> None:
-    """Workflows in the results folder, newest first."""
-    from strategy_factory.workflow import list_workspaces
+def list_workflows(
+    state: Annotated[
+        str | None,
+        typer.Option(help="Only workflows in this state (pending, running, done, failed)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Workflows recorded in the store, newest first.
 
-    manifests = [w.manifest() for w in list_workspaces(_results(results))]
+    From the store only, not the results folder: every ``factory workflow run``/``resume``
+    and every workflow started over the API records itself there, whichever results
+    folder or machine it ran in, and a folder scan would list only this machine's
+    ./results. A workspace never recorded (copied in, or run with another --db) is still
+    shown by ``factory workflow status ID --results FOLDER`` and is recorded by resuming it.
+    """
+    from strategy_factory.store import create_store
+
+    with create_store(db) as store:
+        found = store.workflows.recent(limit=limit, state=state)
     if as_json:
-        print_json([{k: m[k] for k in ("id", "name", "state", "created_at")} for m in manifests])
+        print_json([_listed(w) for w in found])
         return
     print_table(
         "Workflows",
-        ["id", "name", "state", "phases done", "created"],
+        ["id", "name", "state", "phases done", "created", "workspace"],
         [
             [
-                m["id"],
-                m["name"],
-                m["state"],
-                f"{sum(p['state'] == 'done' for p in m['phases'])}/{len(m['phases'])}",
-                moment(datetime.fromisoformat(m["created_at"])),
+                w.id,
+                w.name,
+                w.state,
+                f"{sum(p['state'] == 'done' for p in w.phases)}/{len(w.phases)}",
+                moment(w.created_at),
+                w.workspace,
             ]
-            for m in manifests
+            for w in found
         ],
     )
+
+
+def _listed(workflow: WorkflowRecord) -> dict[str, Any]:
+    return {
+        "id": workflow.id,
+        "name": workflow.name,
+        "state": workflow.state,
+        "created_at": workflow.created_at.isoformat(),
+        "updated_at": workflow.updated_at.isoformat(),
+        "workspace": workflow.workspace,
+        "phases": [{k: p[k] for k in ("name", "type", "state")} for p in workflow.phases],
+    }
 
 
 @app.command("report")
