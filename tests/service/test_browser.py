@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,13 @@ def browser(chromium: Path) -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, server: Server) -> Iterator[Page]:
     """A page of the dashboard; the test fails if anything broke the CSP or threw."""
+    with dashboard_page(browser, server) as opened:
+        yield opened
+
+
+@contextmanager
+def dashboard_page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A page of ``server``'s dashboard, failing the test if anything broke the CSP or threw."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(POLL_CEILING_MS)
     # Chromium reports what the Content-Security-Policy refused as this event, too.

@@ -18,6 +18,7 @@ from strategy_factory.service.app import FiniteJSONResponse
 from tests.service.conftest import held, serving, strict_json, wait_for
 from tests.service.test_evolve import BASE
 from tests.test_json_convention import no_number_strings, strict
+from tests.workflow.conftest import small_workflow
 
 ENDPOINTS = {
     ("post", "/evolve"),
@@ -42,6 +43,10 @@ ENDPOINTS = {
     ("get", "/api/features/symbols"),
     ("get", "/api/features/columns"),
     ("get", "/api/model/{model_id}/importance"),
+    ("post", "/workflows"),
+    ("get", "/workflows"),
+    ("get", "/workflows/{workflow_id}"),
+    ("post", "/workflows/{workflow_id}/resume"),
 }
 BODIES = {
     "/evolve": BASE,
@@ -51,6 +56,8 @@ BODIES = {
     "/jobs/1/complete": {"lease_token": "t", "result": {"x": 1}},
     "/jobs/1/fail": {"lease_token": "t", "error": "E"},
     "/workers/heartbeat": {"worker_id": "w", "hostname": "h", "pid": 1, "current_job_id": None},
+    "/workflows": small_workflow("SYN"),
+    "/workflows/wf-1/resume": {"from_phase": "validation"},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.
@@ -145,12 +152,23 @@ def test_openapi_lists_every_endpoint_with_schemas(service_env: Path, store_url:
         "strategy",
     }
     assert design <= set(request)
+    # The body of POST /workflows is the workflow config itself, each phase type named.
+    workflow = document["components"]["schemas"]["WorkflowConfig"]
+    assert {"name", "data", "costs", "classifiers", "phases"} <= set(workflow["properties"])
+    phases = workflow["properties"]["phases"]["items"]
+    assert set(phases["discriminator"]["mapping"]) == {
+        "parameter_discovery",
+        "regime_analysis",
+        "ensemble_optimization",
+        "validation",
+    }
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
 def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str) -> None:
     headers = {"Content-Type": "application/json"}
-    with serving(store_url, executor_factory=held) as client:
+    # Workflows a valid body starts wait for a slot that never frees (no work is run).
+    with serving(store_url, executor_factory=held, workflow_slots=0) as client:
 
         def post(path: str, body: object) -> None:
             response = client.post(path, content=raw_json(body), headers=headers)
@@ -189,6 +207,10 @@ def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str)
                 [
                     "/runs/{}",
                     "/runs/{}/generations",
+                    "/workflows/{}",
+                    "/workflows?state={}",
+                    "/workflows?limit={}",
+                    "/ui/workflows/{}",
                     "/promoted/{}",
                     "/api/model/{}/importance",
                     "/runs?status={}",
@@ -241,6 +263,7 @@ def test_every_answer_about_a_finished_run_is_strict_json(client: Any) -> None:
         "/health",
         "/api/features/symbols",
         "/api/features/columns?symbol=SYN",
+        "/workflows",
     ]
     paths += [f"/promoted/{p['id']}" for p in summary["promoted"]]
     paths += [f"/api/model/{g['model_id']}/importance" for g in summary["generations"]]

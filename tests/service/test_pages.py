@@ -3,6 +3,8 @@ controls, live regions, the pre-paint theme script, and Plotly served from the p
 
 from __future__ import annotations
 
+import html
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import plotly
 import pytest
 from fastapi.testclient import TestClient
 
+from strategy_factory.workflow import WorkflowConfig
 from tests.service.conftest import held, serving
 
 PAGES = [
@@ -20,6 +23,8 @@ PAGES = [
     "/ui/promoted",
     "/ui/promoted/abc",
     "/ui/jobs",
+    "/ui/workflows",
+    "/ui/workflows/abc",
 ]
 
 
@@ -98,6 +103,8 @@ def test_progress_regions_are_polite_live_regions(pages: TestClient) -> None:
         ("/ui/runs", "runs-region"),
         ("/ui/runs/abc", "run-progress"),
         ("/ui/jobs", "jobs-region"),
+        ("/ui/workflows", "workflows-region"),
+        ("/ui/workflows/abc", "workflow-progress"),
     ]:
         assert outline(pages, path).having("div", id=region, **{"aria-live": "polite"}), path
 
@@ -117,7 +124,7 @@ def test_a_token_field_appears_only_when_a_token_is_set(service_env: Path) -> No
 def test_static_files_and_plotly_come_from_the_package(pages: TestClient) -> None:
     home = pages.get("/", follow_redirects=False)
     assert (home.status_code, home.headers["location"]) == (307, "/ui")
-    for name in ("app.js", "app.css", "theme.js", "run.js", "evolve.js"):
+    for name in ("app.js", "app.css", "theme.js", "run.js", "evolve.js", "workflows.js"):
         assert pages.get(f"/static/{name}").status_code == 200, name
     bundle = pages.get("/vendor/plotly.min.js")
     assert bundle.status_code == 200
@@ -125,3 +132,19 @@ def test_static_files_and_plotly_come_from_the_package(pages: TestClient) -> Non
     local = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     assert bundle.content == local.read_bytes()
     assert "cdn" not in pages.get("/ui/runs/abc").text.lower()
+
+
+def test_the_workflow_form_starts_with_a_valid_workflow_on_bundled_data(pages: TestClient) -> None:
+    page = pages.get("/ui/workflows").text
+    example = html.unescape(page.split('id="workflow-config"', 1)[1].split(">", 1)[1])
+    config = WorkflowConfig.load(json.loads(example.split("</textarea>", 1)[0]))
+    assert config.data.symbol == "SP500"
+    assert [p.type for p in config.phases] == [
+        "parameter_discovery",
+        "regime_analysis",
+        "ensemble_optimization",
+        "validation",
+    ]
+    form = outline(pages, "/ui/workflows")
+    assert form.having("textarea", id="workflow-config") and "workflow-config" in form.labels
+    assert form.having("a", **{"aria-current": "page"})[0]["href"] == "/ui/workflows"

@@ -16,6 +16,7 @@ from strategy_factory.errors import FactoryError
 from strategy_factory.service import ServiceSettings, is_loopback
 from tests.service.conftest import held, row_counts, serving
 from tests.service.test_evolve import BASE
+from tests.workflow.conftest import small_workflow
 
 TOKEN = "s3cret-token-for-tests"
 GOOD = {"Authorization": f"Bearer {TOKEN}"}
@@ -28,6 +29,8 @@ WRITES = [
     ("/jobs/1/complete", {"lease_token": "t", "result": {}}),
     ("/jobs/1/fail", {"lease_token": "t", "error": "E"}),
     ("/workers/heartbeat", {"worker_id": "w", "hostname": "h", "pid": 1}),
+    ("/workflows", small_workflow("SYN")),
+    ("/workflows/abc/resume", {"from_phase": "validation"}),
 ]
 READS = [
     "/runs",
@@ -39,6 +42,8 @@ READS = [
     "/api/features/symbols",
     "/api/features/columns?symbol=SYN",
     "/api/model/abc/importance",
+    "/workflows",
+    "/workflows/abc",
 ]
 
 
@@ -60,11 +65,13 @@ def test_with_a_token_every_write_needs_it(service_env: Path, store_url: str) ->
             "job": None
         }
         assert client.post("/runs/abc/stop", headers=GOOD).status_code == 404
+        assert client.post("/workflows/abc/resume", headers=GOOD).status_code == 404
         assert client.get("/jobs/pending", headers=GOOD).status_code == 200
         accepted = client.post("/evolve", json=BASE, headers=GOOD)
         assert accepted.status_code == 202
         # Reads stay open on loopback, for the local dashboard.
-        for path in ("/runs", "/promoted", "/api/stats", "/health", "/ui", "/ui/runs"):
+        reads = ("/runs", "/promoted", "/api/stats", "/health", "/ui", "/ui/runs", "/workflows")
+        for path in reads:
             assert client.get(path).status_code == 200, path
 
 

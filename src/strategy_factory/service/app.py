@@ -3,9 +3,10 @@ local workers.
 
 ``create_app()`` opens the store (migrating it) and wires everything; starting the app
 (its lifespan) resumes unfinished runs and starts ``settings.workers`` local worker
-processes, and stopping it lets go of both. Every request first passes the door
-(:mod:`~strategy_factory.service.middleware`: security headers, Host and Origin checks,
-the body limit) and the text guard; errors map onto status codes in
+processes, and stopping it lets go of both and stops the workflows it runs (each in a
+process of its own, :mod:`~strategy_factory.service.workflow_runner`). Every request
+first passes the door (:mod:`~strategy_factory.service.middleware`: security headers,
+Host and Origin checks, the body limit) and the text guard; errors map onto status codes in
 :mod:`~strategy_factory.service.responses`.
 """
 
@@ -34,8 +35,10 @@ from strategy_factory.service.routes import (
     promoted,
     runs,
     system,
+    workflows,
 )
 from strategy_factory.service.routes.dashboard import STATIC_DIR
+from strategy_factory.service.workflow_runner import WorkflowRunner
 from strategy_factory.store import create_store
 
 __all__ = ["FiniteJSONResponse", "create_app"]
@@ -60,6 +63,7 @@ def create_app(
         lost_worker_seconds=settings.live_worker_seconds,
     )
     workers = LocalWorkers(settings.workers, settings.db)
+    workflow_runner = WorkflowRunner(store, settings.db, settings.workflow_slots)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +74,7 @@ def create_app(
         try:
             yield
         finally:
+            workflow_runner.shutdown()
             workers.stop()
             coordinator.shutdown()
             store.close()
@@ -77,7 +82,10 @@ def create_app(
     app = FastAPI(
         title="Strategy Factory",
         version=__version__,
-        description="Evolution runs, the job queue, promoted strategies and the dashboard.",
+        description=(
+            "Evolution runs, multi-phase workflows, the job queue, promoted strategies and "
+            "the dashboard."
+        ),
         default_response_class=FiniteJSONResponse,
         lifespan=lifespan,
         dependencies=[Depends(reject_invalid_text)],
@@ -89,7 +97,8 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.coordinator = coordinator
-    for module in (system, evolve, runs, promoted, jobs, features, dashboard, docs):
+    app.state.workflow_runner = workflow_runner
+    for module in (system, evolve, runs, promoted, jobs, workflows, features, dashboard, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_error_handlers(app)

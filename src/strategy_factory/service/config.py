@@ -26,12 +26,23 @@ _LOG_FORMAT = "%(levelname)-9s %(name)s: %(message)s"
 
 
 class ServiceSettings(Settings):
-    """Settings of ``factory serve``: the store, the token, where to listen, local workers."""
+    """Settings of ``factory serve``: the store, the token, where to listen, local workers
+    and workflow slots."""
 
     host: str = Field("127.0.0.1", description="Address to bind (FACTORY_HOST).")
     port: int = Field(8400, ge=0, le=65535, description="Port to bind (FACTORY_PORT).")
     workers: int = Field(
         0, ge=0, description="Local worker processes started with the server (FACTORY_WORKERS)."
+    )
+    workflow_slots: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description=(
+            "Workflows this server runs at once, each in a process of its own "
+            "(FACTORY_WORKFLOW_SLOTS); more wait as pending. A workflow's search already "
+            "uses every core, hence 1. 0 accepts workflows but starts none."
+        ),
     )
     live_worker_seconds: float = Field(
         60.0,

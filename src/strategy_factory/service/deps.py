@@ -1,5 +1,5 @@
-"""What every route depends on: the store, the coordinator, the token checks, and the
-guard that refuses text the store cannot keep.
+"""What every route depends on: the store, the coordinator, the workflow runner, the token
+checks, and the guard that refuses text the store cannot keep.
 
 With ``FACTORY_API_TOKEN`` set, every mutating endpoint and every job/worker endpoint
 needs ``Authorization: Bearer <token>``. Read-only endpoints stay open on loopback (the
@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator
+from strategy_factory.service.workflow_runner import WorkflowRunner
 from strategy_factory.store import Store
 
 _bearer = HTTPBearer(auto_error=False, description="FACTORY_API_TOKEN")
@@ -39,9 +40,15 @@ def get_coordinator(request: Request) -> Coordinator:
     return request.app.state.coordinator
 
 
+def get_workflow_runner(request: Request) -> WorkflowRunner:
+    """The app's workflow runner."""
+    return request.app.state.workflow_runner
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
+WorkflowRunnerDep = Annotated[WorkflowRunner, Depends(get_workflow_runner)]
 
 
 NUL_MESSAGE = "text must not contain NUL characters (\\u0000): the store cannot keep them"

@@ -7,6 +7,7 @@ from the installed ``plotly`` package: the dashboard needs no network.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import plotly
@@ -29,8 +30,38 @@ NAVIGATION = (
     ("evolve", "/ui/evolve", "Start evolution"),
     ("runs", "/ui/runs", "Runs"),
     ("promoted", "/ui/promoted", "Hall of fame"),
+    ("workflows", "/ui/workflows", "Workflows"),
     ("jobs", "/ui/jobs", "Job queue"),
 )
+# What the start-a-workflow form shows first: a small workflow on bundled data.
+EXAMPLE_WORKFLOW = {
+    "name": "sp500-adaptive",
+    "data": {"symbol": "SP500", "selection_fraction": 0.35, "holdout_fraction": 0.3},
+    "costs": {"fee_bps": 1, "slippage_bps": 1},
+    "classifiers": {"regime_vol": {"type": "gmm", "params": {"n_regimes": 2}}},
+    "phases": [
+        {
+            "type": "parameter_discovery",
+            "families": [
+                {
+                    "name": "momentum",
+                    "kind": "rule",
+                    "rule": "momentum",
+                    "parameters": {"lookback": [5, 20, 60], "threshold": [0.0, 0.01]},
+                },
+                {
+                    "name": "mean_reversion",
+                    "kind": "rule",
+                    "rule": "mean_reversion",
+                    "parameters": {"lookback": [5, 20], "threshold": [0.0, 1.0]},
+                },
+            ],
+        },
+        {"type": "regime_analysis"},
+        {"type": "ensemble_optimization", "step": 0.1},
+        {"type": "validation", "criteria": "evidence"},
+    ],
+}
 
 
 def _page(
@@ -88,6 +119,19 @@ def promoted_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 def promotion_page(request: Request, settings: SettingsDep, promoted_id: str) -> HTMLResponse:
     """One promoted strategy with its evidence and lineage graph."""
     return _page(request, settings, "promotion.html", "promoted", promoted_id=promoted_id)
+
+
+@router.get("/ui/workflows", response_class=HTMLResponse)
+def workflows_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Start a workflow; workflows with the phase each is in."""
+    example = json.dumps(EXAMPLE_WORKFLOW, indent=2)
+    return _page(request, settings, "workflows.html", "workflows", example=example)
+
+
+@router.get("/ui/workflows/{workflow_id}", response_class=HTMLResponse)
+def workflow_page(request: Request, settings: SettingsDep, workflow_id: str) -> HTMLResponse:
+    """One workflow: its phases' live progress, the validation result, edits, resume."""
+    return _page(request, settings, "workflow.html", "workflows", workflow_id=workflow_id)
 
 
 @router.get("/ui/jobs", response_class=HTMLResponse)
