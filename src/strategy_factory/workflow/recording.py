@@ -9,7 +9,9 @@ manifest again, heals it. Any other store error is raised (it is a bug, not an o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from strategy_factory.store import Store, is_transient
@@ -18,6 +20,7 @@ from strategy_factory.workflow.lock import WorkflowBusyError
 from strategy_factory.workflow.workspace import Workspace
 
 log = logging.getLogger(__name__)
+DB_VARIABLE = "FACTORY_DB"
 
 
 def run_recorded(
@@ -31,11 +34,14 @@ def run_recorded(
     Once the run ends, however it ends, the manifest is recorded once more, so the row
     ends as the manifest does even if a save missed an unreachable store. A workflow
     another process runs (:class:`WorkflowBusyError`) is left to that process to record.
+    While it runs, FACTORY_DB names ``store``: the phases read the store themselves (a
+    family of a stored model), and must read the one the workflow is recorded in.
     """
     from strategy_factory.workflow import run_workflow
 
     try:
-        manifest = run_workflow(workspace, from_phase, both(recorder(store), listener))
+        with _store_named(store):
+            manifest = run_workflow(workspace, from_phase, both(recorder(store), listener))
     except WorkflowBusyError:
         raise  # another process runs it, and records it
     except BaseException:
@@ -43,6 +49,20 @@ def run_recorded(
         raise
     record_workspace(store, workspace)
     return manifest
+
+
+@contextmanager
+def _store_named(store: Store) -> Iterator[None]:
+    """FACTORY_DB names ``store`` for the block (as it was before, afterwards)."""
+    before = os.environ.get(DB_VARIABLE)
+    os.environ[DB_VARIABLE] = store.database.engine.url.render_as_string(hide_password=False)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DB_VARIABLE, None)
+        else:
+            os.environ[DB_VARIABLE] = before
 
 
 def recorder(store: Store) -> Listener:
