@@ -1,0 +1,8 @@
+"""The learning layer: the factory learns from its own history.
+
+Forward tracking of promoted strategies (paper trading on bars that arrive after the
+promotion), an overfitting monitor that flags decay against what a promotion promised,
+a capital allocator over the promoted strategies, a meta-model that predicts a genome's
+out-of-sample fitness, a Bayesian genome search seeded by it, and the learning cycle that
+runs them in order and writes a knowledge summary.
+"""
