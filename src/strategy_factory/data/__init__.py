@@ -2,13 +2,14 @@
 and the synthetic generator."""
 
 from strategy_factory.data.bundled import BUNDLED, load_bundled
-from strategy_factory.data.catalog import BarCatalog, normalize_symbol
+from strategy_factory.data.catalog import AppendResult, BarCatalog, normalize_symbol
 from strategy_factory.data.files import read_bars
 from strategy_factory.data.resample import resample_bars
 from strategy_factory.data.schema import (
     BAR_COLUMNS,
     PRICE_COLUMNS,
     BarMeta,
+    bars_digest,
     bars_per_year,
     infer_frequency,
 )
@@ -26,9 +27,11 @@ __all__ = [
     "BUNDLED",
     "DEFAULT_REGIMES",
     "PRICE_COLUMNS",
+    "AppendResult",
     "BarCatalog",
     "BarMeta",
     "Regime",
+    "bars_digest",
     "bars_per_year",
     "infer_frequency",
     "load_bundled",

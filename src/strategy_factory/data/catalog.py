@@ -4,23 +4,38 @@ Each symbol lives in ``<root>/<SYMBOL>.parquet`` with its :class:`BarMeta` in th
 file's own schema metadata, so bars and metadata are replaced together by one
 ``os.replace`` and a failed or interrupted import leaves the previous file intact.
 Bundled datasets are copied in on first use.
+
+Bars can be appended to any stored symbol, bundled ones included (their copy in the
+store grows): :meth:`BarCatalog.append_file` checks that the new bars continue the
+series (:mod:`.append`) and rewrites the file the same atomic way. Writers of one symbol
+take turns under an operating-system lock, so two appends at once never lose one.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from strategy_factory.data.append import plan_append
 from strategy_factory.data.bundled import BUNDLED, load_bundled
-from strategy_factory.data.files import read_bars
+from strategy_factory.data.files import file_locator, read_bars
 from strategy_factory.data.schema import BarMeta, bars_digest
-from strategy_factory.data.validation import normalize_bars
+from strategy_factory.data.validation import Locator, normalize_bars
 from strategy_factory.errors import FactoryError, NotFoundError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: writers are not serialized
+    fcntl = None  # type: ignore[assignment]
 
 _META_KEY = b"strategy_factory.bar_meta"
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9_.\-^=]{0,39}$")
@@ -35,6 +50,18 @@ def normalize_symbol(symbol: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What an append did: bars added (``first``/``last`` of them) and bars it repeated."""
+
+    symbol: str
+    added: int
+    repeated: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    meta: BarMeta
 
 
 class BarCatalog:
@@ -94,14 +121,80 @@ class BarCatalog:
         """Validate a CSV/Parquet file and store it as ``symbol``; nothing changes on error."""
         name = self.writable(symbol, replace)
         bars = read_bars(path, timezone)
-        return self._write(name, bars, source=str(Path(path).name))
+        with self._locked(name):
+            self.writable(name, replace)
+            return self._write(name, bars, Path(path).name, str(Path(path).resolve()), timezone)
 
     def save(
         self, symbol: str, bars: pd.DataFrame, source: str = "python", replace: bool = False
     ) -> BarMeta:
         """Validate a bar frame built in Python (e.g. synthetic bars) and store it."""
         name = self.writable(symbol, replace)
-        return self._write(name, normalize_bars(bars, source), source)
+        normalized = normalize_bars(bars, source)
+        with self._locked(name):
+            self.writable(name, replace)
+            return self._write(name, normalized, source)
+
+    def append_file(
+        self,
+        path: str | Path,
+        symbol: str,
+        timezone: str | None = None,
+        max_gap: pd.Timedelta | None = None,
+    ) -> AppendResult:
+        """Append the bars of a CSV/Parquet file that follow the stored ones of ``symbol``.
+
+        The file may repeat stored bars unchanged; anything that does not continue the
+        series (see :mod:`strategy_factory.data.append`) raises :class:`FactoryError` and
+        changes nothing. The file is recorded as the one ``update`` reads again.
+        """
+        path = Path(path)
+        incoming = read_bars(path, timezone)
+        where = (str(path.resolve()), timezone)
+        return self._append(symbol, incoming, file_locator(path), where, max_gap)
+
+    def append(
+        self,
+        symbol: str,
+        bars: pd.DataFrame,
+        source: str = "python",
+        max_gap: pd.Timedelta | None = None,
+    ) -> AppendResult:
+        """Append a bar frame built in Python to ``symbol`` (checked like a file)."""
+        incoming = normalize_bars(bars, source)
+        return self._append(symbol, incoming, Locator(source), None, max_gap)
+
+    def update(self, symbol: str, max_gap: pd.Timedelta | None = None) -> AppendResult:
+        """Read the file ``symbol`` was last imported or appended from again and append
+        what is new in it."""
+        meta = self.meta(symbol)
+        if not meta.source_path:
+            raise FactoryError(
+                f"{meta.symbol} was not read from a file (source: {meta.source}), so there is "
+                f"nothing to read again; append bars with `factory data import FILE --symbol "
+                f"{meta.symbol} --append`"
+            )
+        return self.append_file(meta.source_path, meta.symbol, meta.timezone, max_gap)
+
+    def _append(
+        self,
+        symbol: str,
+        incoming: pd.DataFrame,
+        locate: Locator,
+        where: tuple[str, str | None] | None,
+        max_gap: pd.Timedelta | None,
+    ) -> AppendResult:
+        name = self._known(symbol)
+        with self._locked(name):
+            stored = self.load(name)
+            meta = self.meta(name)
+            plan = plan_append(stored, incoming, name, locate, max_gap)
+            path, zone = where if where is not None else (meta.source_path, meta.timezone)
+            if len(plan.new):
+                bars = pd.concat([stored, plan.new])
+                meta = self._write(name, bars, meta.source, path, zone)
+            first, last = (plan.new.index[0], plan.new.index[-1]) if len(plan.new) else (None, None)
+            return AppendResult(name, len(plan.new), plan.repeated, first, last, meta)
 
     def _known(self, symbol: str) -> str:
         name = normalize_symbol(symbol)
@@ -130,8 +223,29 @@ class BarCatalog:
             self._write(name, load_bundled(name), source=BUNDLED[name][1])
         return path
 
-    def _write(self, name: str, bars: pd.DataFrame, source: str) -> BarMeta:
-        meta = BarMeta.describe(name, bars, source)
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        """Hold the write lock of symbol ``name`` for the block (POSIX ``flock``)."""
+        if fcntl is None:  # pragma: no cover - Windows
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing lets go of the lock
+
+    def _write(
+        self,
+        name: str,
+        bars: pd.DataFrame,
+        source: str,
+        source_path: str = "",
+        timezone: str | None = None,
+    ) -> BarMeta:
+        meta = BarMeta.describe(name, bars, source, source_path, timezone)
         table = pa.Table.from_pandas(bars, preserve_index=True)
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), _META_KEY: meta.to_json().encode()}

@@ -24,6 +24,7 @@ from strategy_factory.execution.dataset import (
     fraction_starts,
     load_dataset,
     split_points,
+    stored_last_bars,
 )
 from strategy_factory.execution.units import PERIODS, period_bounds
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
@@ -126,7 +127,9 @@ def create_run(
         selection_start=options.selection_start,
         holdout_start=options.holdout_start,
     )
-    spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
+    spec = split_points(
+        stored_last_bars(spec), options.selection_fraction, options.holdout_fraction
+    )
     spec = spec.model_copy(update={"data_digest": data_digest(spec)})
     dataset = load_dataset(spec)
     periods = describe_periods(spec, dataset)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from strategy_factory.errors import FactoryError
 from strategy_factory.settings import get_settings
 from strategy_factory.store.database import Database, create_store_engine, normalize_url
+from strategy_factory.store.forward import ForwardRepository
 from strategy_factory.store.lineage import LineageRepository
 from strategy_factory.store.migrate import upgrade_to_head
 from strategy_factory.store.models import ModelRepository
@@ -24,7 +25,8 @@ class Store:
     """Everything the factory records, grouped by what it is about.
 
     ``runs``, ``models`` (and fingerprints), ``lineage``, ``simulations``, ``promoted``,
-    ``queue``, ``workers`` and ``workflows``. Methods return frozen dataclasses, never live rows.
+    ``forward`` (forward tracking of promotions), ``queue``, ``workers`` and
+    ``workflows``. Methods return frozen dataclasses, never live rows.
     """
 
     def __init__(self, database: Database) -> None:
@@ -34,6 +36,7 @@ class Store:
         self.lineage = LineageRepository(database)
         self.simulations = SimulationRepository(database)
         self.promoted = PromotedRepository(database)
+        self.forward = ForwardRepository(database)
         self.queue = JobQueue(database)
         self.workers = WorkerRepository(database)
         self.workflows = WorkflowRepository(database)

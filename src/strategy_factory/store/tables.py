@@ -51,6 +51,8 @@ JOB_STATUSES = ("pending", "running", "done", "failed")
 PERIODS = ("selection", "holdout")
 WORKER_STATUSES = ("running", "stopped", "lost")
 WORKFLOW_STATES = ("pending", "running", "done", "failed")
+PROMOTION_STATUSES = ("active", "demoted")
+FORWARD_STATUSES = ("tracking", "waiting", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -223,7 +225,44 @@ promoted_models = Table(
     Column("verdict", JsonDocument(), nullable=False),
     Column("lineage", JsonDocument(), nullable=False),
     _created_at(),
+    # Its life after promotion: 'active' (traded forward, allocated) or 'demoted', and why.
+    Column("status", String(16), nullable=False, default="active", server_default="active"),
+    Column("status_reason", Text),
+    Column("status_changed_at", UtcDateTime()),
     Index("uq_promoted_models_run_model", "run_id", "model_id", unique=True),
+    _one_of("status", PROMOTION_STATUSES, "status"),
+)
+
+# Where each promotion's forward tracking (paper trading on bars that arrived after its
+# run's data) stands: the last bar processed and the state that continues it exactly
+# (see learning.forward). ``last_bar`` moves only by compare-and-set, so two updates at
+# once record each bar once.
+forward_state = Table(
+    "forward_state",
+    metadata,
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), primary_key=True),
+    Column("symbol", String(64), nullable=False),
+    # The promotion's last bar: forward results start after it.
+    Column("started_after", UtcDateTime(), nullable=False),
+    Column("last_bar", UtcDateTime(), nullable=False),
+    Column("bars_tracked", BigInteger, nullable=False, default=0),
+    Column("state", JsonDocument(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+    _one_of("status", FORWARD_STATUSES, "status"),
+)
+
+# One row per promotion and forward bar: the position held at the bar's close and the
+# bar's return (costs included). The key makes recording a bar twice impossible.
+forward_results = Table(
+    "forward_results",
+    metadata,
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), primary_key=True),
+    Column("timestamp", UtcDateTime(), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("bar_return", Real(), nullable=False),
 )
 
 priority_jobs = Table(
