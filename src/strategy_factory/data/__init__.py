@@ -4,7 +4,7 @@ and the synthetic generator."""
 from strategy_factory.data.bundled import BUNDLED, load_bundled
 from strategy_factory.data.catalog import AppendResult, BarCatalog, normalize_symbol
 from strategy_factory.data.files import read_bars
-from strategy_factory.data.resample import resample_bars
+from strategy_factory.data.resample import bin_start, resample_bars, timeframe_step
 from strategy_factory.data.schema import (
     BAR_COLUMNS,
     PRICE_COLUMNS,
@@ -33,6 +33,7 @@ __all__ = [
     "Regime",
     "bars_digest",
     "bars_per_year",
+    "bin_start",
     "infer_frequency",
     "load_bundled",
     "normalize_bars",
@@ -42,4 +43,5 @@ __all__ = [
     "regime_path",
     "resample_bars",
     "synthetic_bars",
+    "timeframe_step",
 ]

@@ -136,8 +136,7 @@ def _ticker(
     features = build_feature_matrix(bars, references, names)
     zscore = volatility_zscore(bars["close"].to_numpy(dtype=np.float64))
     target = make_target(bars, spec.target.transform, spec.target.horizon, spec.target.column)
-    training_end = _training_end(bars.index, spec)
-    regimes = label_regimes(bars, references, train_end=training_end)
+    regimes = label_regimes(bars, references, train_end=training_end(bars.index, spec))
     first = _usable_from(features, symbol)
     return TickerData(
         bars=bars.iloc[first:],
@@ -148,7 +147,8 @@ def _ticker(
     )
 
 
-def _training_end(index: pd.DatetimeIndex, spec: DatasetSpec) -> pd.Timestamp | None:
+def training_end(index: pd.DatetimeIndex, spec: DatasetSpec) -> pd.Timestamp | None:
+    """The last bar of ``index`` in the spec's training period (what labelers fit up to)."""
     cutoffs = [pd.Timestamp(c) for c in (spec.selection_start, spec.holdout_start) if c]
     if not cutoffs:
         return None
