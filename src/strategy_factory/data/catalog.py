@@ -7,8 +7,8 @@ Bundled datasets are copied in on first use.
 
 Bars can be appended to any stored symbol, bundled ones included (their copy in the
 store grows): :meth:`BarCatalog.append_file` checks that the new bars continue the
-series (:mod:`.append`) and rewrites the file the same atomic way. Writers of one symbol
-take turns under an operating-system lock, so two appends at once never lose one.
+series (:mod:`.append`) and rewrites the file the same atomic way. Writers take turns
+under an operating-system lock on the store's folder, so two appends at once never lose one.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class BarCatalog:
         """Validate a CSV/Parquet file and store it as ``symbol``; nothing changes on error."""
         name = self.writable(symbol, replace)
         bars = read_bars(path, timezone)
-        with self._locked(name):
+        with self._locked():
             self.writable(name, replace)
             return self._write(name, bars, Path(path).name, str(Path(path).resolve()), timezone)
 
@@ -131,7 +131,7 @@ class BarCatalog:
         """Validate a bar frame built in Python (e.g. synthetic bars) and store it."""
         name = self.writable(symbol, replace)
         normalized = normalize_bars(bars, source)
-        with self._locked(name):
+        with self._locked():
             self.writable(name, replace)
             return self._write(name, normalized, source)
 
@@ -185,7 +185,7 @@ class BarCatalog:
         max_gap: pd.Timedelta | None,
     ) -> AppendResult:
         name = self._known(symbol)
-        with self._locked(name):
+        with self._locked():
             stored = self.load(name)
             meta = self.meta(name)
             plan = plan_append(stored, incoming, name, locate, max_gap)
@@ -224,13 +224,17 @@ class BarCatalog:
         return path
 
     @contextmanager
-    def _locked(self, name: str) -> Iterator[None]:
-        """Hold the write lock of symbol ``name`` for the block (POSIX ``flock``)."""
+    def _locked(self) -> Iterator[None]:
+        """Hold the store's write lock for the block.
+
+        A POSIX ``flock`` on the store's folder itself: writers take turns (one symbol at
+        a time, which a write of a few seconds at most can afford) and no lock file is left.
+        """
         if fcntl is None:  # pragma: no cover - Windows
             yield
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = os.open(self.root, os.O_RDONLY)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield
