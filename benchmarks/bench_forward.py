@@ -44,10 +44,11 @@ def main() -> None:
 
 
 def run(options: argparse.Namespace) -> None:
+    from tests.learning.conftest import REGIMES, promote
+
     from strategy_factory.data import BarCatalog, synthetic_bars
     from strategy_factory.learning.forward import update_forward
     from strategy_factory.store import create_store
-    from tests.learning.conftest import REGIMES, _promote
 
     per_point = sum(options.sizes) * options.repeats
     total = STORED + 2 * per_point + options.history
@@ -57,7 +58,7 @@ def run(options: argparse.Namespace) -> None:
     catalog.save("SYN", syn.iloc[:STORED])
     catalog.save("REF", ref.iloc[:STORED])
     store = create_store()
-    _promote(store)
+    promote(store)
     update_forward(store, catalog)  # the one-time start: replays the holdout
     position = STORED
 

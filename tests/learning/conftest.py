@@ -69,13 +69,17 @@ class Promoted:
         return detail.per_bar
 
 
-def _promote(store: Store) -> PromotedModel:
+def promote(store: Store, **options: object) -> PromotedModel:
+    """Run one generation on SYN (with REF) and promote its model with a configuration
+    that uses a threshold, a z-score limit and a GMM + HMM filter; ``options`` are more
+    EvolveConfig fields."""
     config = EvolveConfig.load(
         {
             "symbol": "SYN",
             "reference_symbols": ["REF"],
             "seed_features": SEED_FEATURES,
             "max_generations": 1,
+            **options,
             # Out of reach, so the run promotes nothing itself: the test promotes its model
             # with a configuration of its choosing.
             "criteria": {"sharpe": {"min": 1_000}, "trades": {"min": 30}, "sqn_100": None,
@@ -122,7 +126,7 @@ def promoted_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         catalog.save("SYN", SYN.iloc[:STORED])
         catalog.save("REF", REF.iloc[:STORED])
         with create_store() as store:
-            return root, _promote(store).id
+            return root, promote(store).id
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from strategy_factory.data.append import plan_append
 from strategy_factory.data.bundled import BUNDLED, load_bundled
 from strategy_factory.data.files import file_locator, read_bars
-from strategy_factory.data.schema import BarMeta, bars_digest
+from strategy_factory.data.schema import INDEX_NAME, BarMeta, bars_digest
 from strategy_factory.data.validation import Locator, normalize_bars
 from strategy_factory.errors import FactoryError, NotFoundError
 
@@ -38,6 +38,9 @@ except ImportError:  # pragma: no cover - Windows: writers are not serialized
     fcntl = None  # type: ignore[assignment]
 
 _META_KEY = b"strategy_factory.bar_meta"
+# Bars per Parquet row group: a read of recent bars (a date range) skips the older groups,
+# so it costs what it returns plus at most one group, however long the history.
+ROW_GROUP_BARS = 65_536
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9_.\-^=]{0,39}$")
 
 
@@ -110,10 +113,18 @@ class BarCatalog:
     ) -> pd.DataFrame:
         """Bars of ``symbol``, optionally restricted to ``start <= timestamp <= end``."""
         path = self._ensure_cached(self._known(symbol))
-        bars = pd.read_parquet(path)
-        if start is not None or end is not None:
-            bars = bars.loc[_utc(start) : _utc(end)]
-        return bars
+        if start is None and end is None:
+            return pd.read_parquet(path)
+        bounds = [(INDEX_NAME, ">=", _utc(start)), (INDEX_NAME, "<=", _utc(end))]
+        chosen = [bound for bound in bounds if bound[2] is not None]
+        # The filter skips whole row groups outside the range; the slice is exact.
+        return pd.read_parquet(path, filters=chosen).loc[_utc(start) : _utc(end)]
+
+    def timestamps(self, symbol: str) -> pd.DatetimeIndex:
+        """The timestamps of ``symbol``'s bars, read without the bars themselves."""
+        path = self._ensure_cached(self._known(symbol))
+        column = pq.read_table(path, columns=[INDEX_NAME]).column(INDEX_NAME)
+        return pd.DatetimeIndex(column.to_pandas(), name=INDEX_NAME)
 
     def import_file(
         self, path: str | Path, symbol: str, timezone: str | None = None, replace: bool = False
@@ -260,7 +271,7 @@ class BarCatalog:
         temporary = self.root / f".{name}.{uuid.uuid4().hex}.tmp"
         try:
             with temporary.open("xb") as handle:
-                pq.write_table(table, handle)
+                pq.write_table(table, handle, row_group_size=ROW_GROUP_BARS)
             temporary.replace(self._path(name))
         finally:
             temporary.unlink(missing_ok=True)

@@ -72,27 +72,36 @@ class ForwardWindow:
 def read_window(
     catalog: BarCatalog, strategy: ForwardStrategy, anchor: pd.Timestamp, warm_up: int
 ) -> ForwardWindow:
-    """The bars an update of ``strategy`` after bar ``anchor`` reads."""
-    since = _first_needed(strategy, anchor, warm_up)
-    series = {s: _tracked(catalog, s, strategy, since) for s in strategy.symbols}
-    ticker = series[strategy.ticker]
-    common = min(bars.index[-1] for bars in series.values())
-    lagging = {s: bars.index[-1] for s, bars in series.items() if bars.index[-1] < ticker.index[-1]}
-    ticker = ticker.loc[:common]
-    if anchor not in ticker.index:
+    """The bars an update of ``strategy`` after bar ``anchor`` reads.
+
+    Only the window is read from the bar store (plus its timestamps): the cost of an
+    update does not grow with the history before it.
+    """
+    ticker = strategy.ticker
+    since = _since(catalog, ticker, strategy, anchor, warm_up)
+    bars = _tracked(catalog, ticker, strategy, since)
+    position = int(bars.index.searchsorted(anchor))
+    if position == len(bars) or bars.index[position] != anchor:
         raise FactoryError(
-            f"the bar of {anchor.isoformat()} that forward tracking of {strategy.ticker} "
-            f"reached is no longer stored: its bars were replaced (re-imported?), so its "
-            "forward results describe bars that are gone"
+            f"the bar of {anchor.isoformat()} that forward tracking of {ticker} reached is "
+            "no longer stored: its bars were replaced (re-imported?), so its forward results "
+            "describe bars that are gone"
         )
-    position = int(ticker.index.get_loc(anchor))
-    first = max(position - warm_up, 0)
-    bars = ticker.iloc[first:]
+    bars = bars.iloc[max(position - warm_up, 0) :]
     references = {
-        name: _before(series[name].loc[:common], bars.index[0], warm_up)
+        name: _tracked(
+            catalog, name, strategy, _since(catalog, name, strategy, bars.index[0], warm_up)
+        )
         for name in strategy.spec.references
     }
-    return ForwardWindow(bars, references, position - first, lagging)
+    common = min(frame.index[-1] for frame in (bars, *references.values()))
+    lagging = {s: f.index[-1] for s, f in references.items() if f.index[-1] < bars.index[-1]}
+    return ForwardWindow(
+        bars.loc[:common],
+        {name: frame.loc[:common] for name, frame in references.items()},
+        int(bars.index.searchsorted(anchor)),
+        lagging,
+    )
 
 
 def forward_market(strategy: ForwardStrategy, window: ForwardWindow) -> Market:
@@ -118,40 +127,47 @@ def forward_market(strategy: ForwardStrategy, window: ForwardWindow) -> Market:
     )
 
 
-def _first_needed(
-    strategy: ForwardStrategy, anchor: pd.Timestamp, warm_up: int
+def _since(
+    catalog: BarCatalog,
+    symbol: str,
+    strategy: ForwardStrategy,
+    moment: pd.Timestamp,
+    count: int,
 ) -> pd.Timestamp | None:
-    """The earliest stored bar an update may need: the run's start, or with a timeframe
-    the start of the bin ``warm_up`` bins before the anchor (bins are cut the same from any
-    bin boundary)."""
+    """Where to start reading ``symbol`` so that ``count`` of its bars precede ``moment``
+    (never before the run's start). With a timeframe: the start of the bin ``count``
+    bins before it, as bins are cut the same from any bin boundary."""
     start = None if strategy.spec.start is None else pd.Timestamp(strategy.spec.start)
-    if strategy.spec.timeframe is None:
-        return start
-    step = timeframe_step(strategy.spec.timeframe)
-    boundary = bin_start(anchor - warm_up * step, step)
-    return boundary if start is None else max(boundary, start)
+    if strategy.spec.timeframe is not None:
+        step = timeframe_step(strategy.spec.timeframe)
+        first = bin_start(moment - count * step, step)
+    else:
+        index = catalog.timestamps(symbol)
+        first = index[max(int(index.searchsorted(moment)) - count, 0)]
+    return first if start is None else max(first, start)
 
 
 def _tracked(
     catalog: BarCatalog, symbol: str, strategy: ForwardStrategy, since: pd.Timestamp | None
 ) -> pd.DataFrame:
-    """A symbol's stored bars from ``since``, in the run's timeframe, complete bins only."""
-    raw = catalog.load(symbol, start=since)
-    timeframe = strategy.spec.timeframe
-    if timeframe is None:
-        return raw
-    bars = resample_bars(raw, timeframe)
+    """A symbol's stored bars from ``since``, in the run's timeframe (complete bins only)."""
+    bars = catalog.load(symbol, start=since)
+    if strategy.spec.timeframe is not None:
+        bars = _complete_bins(bars, strategy.spec.timeframe)
+    if bars.empty:
+        when = "" if since is None else f" from {since.isoformat()} on"
+        raise FactoryError(f"no (complete) bars of {symbol} are stored{when}")
+    return bars
+
+
+def _complete_bins(raw: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+    """``raw`` resampled to ``timeframe``, without bins the stored bars do not reach the
+    end of (their last raw bar, one raw step before the bin's end, is not stored yet)."""
     if len(raw) < 2:
-        return bars.iloc[:0]
+        return raw.iloc[:0]
+    bars = resample_bars(raw, timeframe)
     raw_step = pd.Timedelta(int(np.diff(raw.index.as_unit("ns").asi8).min()), unit="ns")
-    complete = bars.index + timeframe_step(timeframe) - raw_step <= raw.index[-1]
-    return bars[complete]
-
-
-def _before(bars: pd.DataFrame, moment: pd.Timestamp, count: int) -> pd.DataFrame:
-    """``bars`` from ``count`` bars before ``moment`` on."""
-    position = int(bars.index.searchsorted(moment))
-    return bars.iloc[max(position - count, 0) :]
+    return bars[bars.index + timeframe_step(timeframe) - raw_step <= raw.index[-1]]
 
 
 def _day(moment: pd.Timestamp) -> str:
