@@ -175,9 +175,9 @@ def test_the_command_appends_and_updates(stored: BarCatalog, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "appended 15 bars to BIZ (2024-04-22 → 2024-05-10" in done.stdout
     write_csv(path, BARS.iloc[80:100])
-    updated = factory("data", "update", "BIZ", "--json")
-    assert updated.returncode == 0, updated.stderr
-    assert '"added": 5' in updated.stdout
+    updated = CliRunner().invoke(app, ["data", "update", "BIZ", "--json"])
+    assert updated.exit_code == 0, updated.output
+    assert '"added": 5' in updated.output
     for args, message in [
         (["import", str(path), "--symbol", "BIZ", "--append", "--replace"], "pick one"),
         (["update", "BIZ", "--max-gap", "soon"], "--max-gap 'soon' is not a duration"),

@@ -3,11 +3,15 @@ while bars that were rewritten are still refused."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from strategy_factory.data import BarCatalog, synthetic_bars
 from strategy_factory.errors import FactoryError
+from strategy_factory.evolution import EvolveConfig, create_run
+from strategy_factory.evolution.prepare import recorded_spec, run_context
 from strategy_factory.execution.dataset import (
     DatasetSpec,
     data_digest,
@@ -15,6 +19,7 @@ from strategy_factory.execution.dataset import (
     split_points,
     stored_last_bars,
 )
+from strategy_factory.store import create_store
 
 BARS = synthetic_bars(2_000, freq="1h", seed=11, planted_strength=0.1)
 REFERENCE = synthetic_bars(2_000, freq="1h", seed=12)
@@ -53,3 +58,22 @@ def test_rewritten_bars_are_still_refused(catalog: BarCatalog) -> None:
     catalog.save("SYN", rewritten, replace=True)
     with pytest.raises(FactoryError, match="have changed since this run was created"):
         load_dataset(spec)
+
+
+def test_a_run_recorded_before_runs_were_bound_is_bound_to_the_bars_it_saw(
+    catalog: BarCatalog,
+) -> None:
+    catalog.save("SYN", BARS.iloc[:1_500])
+    catalog.save("REF", REFERENCE.iloc[:1_500])
+    config = EvolveConfig.load(
+        {"symbol": "SYN", "reference_symbols": ["REF"], "criteria": "evidence"}
+    )
+    run = create_run(create_store(), config)
+    # As recorded by an earlier version: no bounds, a digest of the whole files.
+    dataset = {k: v for k, v in run.config["dataset"].items() if k != "last_bars"}
+    legacy = dataclasses.replace(run, config={**run.config, "dataset": dataset})
+    before = run_context(legacy).dataset.primary.features
+    catalog.append("SYN", BARS.iloc[1_500:])
+    catalog.append("REF", REFERENCE.iloc[1_500:])
+    assert recorded_spec(legacy).last_bars == dict.fromkeys(["SYN", "REF"], BARS.index[1_499])
+    pd.testing.assert_frame_equal(run_context(legacy).dataset.primary.features, before)

@@ -1,5 +1,5 @@
-"""``factory learn forward`` and ``factory learn forward show``: the update through the real
-entry point, the rest in-process."""
+"""``factory learn forward`` and ``factory learn forward show``, in-process (every ``learn``
+command loads the whole library stack: a subprocess per call costs seconds)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,19 @@ from typer.testing import CliRunner
 from strategy_factory.cli import app
 from strategy_factory.errors import NotFoundError
 from strategy_factory.learning.forward import forward_summary
-from tests.factory_command import factory
 from tests.learning.conftest import REF, STORED, SYN, Promoted
 
 
 def test_forward_updates_then_shows_a_promotion(promoted: Promoted) -> None:
     promoted.catalog.append("SYN", SYN.iloc[STORED:7_300])
     promoted.catalog.append("REF", REF.iloc[STORED:7_200])
-    updated = factory("learn", "forward", "--json")
-    assert updated.returncode == 0, updated.stderr
-    report = json.loads(updated.stdout)
+    runner = CliRunner()
+    updated = runner.invoke(app, ["learn", "forward", "--json"])
+    assert updated.exit_code == 0, updated.output
+    report = json.loads(updated.output)
     [entry] = report["promotions"]
     assert (report["added"], entry["added"], entry["status"]) == (200, 200, "waiting")
     assert entry["reason"] == "waiting for bars of REF after 2020-10-26 23:00"
-    runner = CliRunner()
     shown = runner.invoke(app, ["learn", "forward", "show", promoted.promotion.id])
     assert shown.exit_code == 0, shown.output
     assert f"Forward record of promotion {promoted.promotion.id} (SYN)" in shown.output

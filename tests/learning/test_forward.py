@@ -21,6 +21,7 @@ from strategy_factory.learning.forward_window import WARM_UP_BARS
 from strategy_factory.store import create_store
 from strategy_factory.store.forward import ForwardRepository
 from tests.learning.conftest import REF, STORED, SYN, Promoted
+from tests.store.conftest import add_model
 
 
 def assert_equals_backtest(promoted: Promoted, start: int, stop: int) -> pd.DataFrame:
@@ -167,3 +168,24 @@ def test_replaced_bars_stop_tracking_with_the_reason(promoted: Promoted) -> None
     assert "its bars were replaced" in failed.reason
     state = store.forward.get(promotion.id)
     assert state is not None and state.status == "failed" and state.status_reason == failed.reason
+
+
+def test_a_promotion_that_cannot_be_tracked_is_reported_and_the_others_go_on(
+    promoted: Promoted,
+) -> None:
+    store, catalog = promoted.store, promoted.catalog
+    other_run = store.runs.create("SYN", "elasticnet", {}, max_generations=1).id
+    broken = store.promoted.add(
+        run_id=other_run, model_id=add_model(store, other_run), strategy={"ticker": "SYN"},
+        criteria={}, selection_metrics={}, holdout_metrics={}, configurations_tried=1,
+        verdict={}, lineage=[],
+    )  # fmt: skip
+    catalog.append("SYN", SYN.iloc[STORED:7_100])
+    catalog.append("REF", REF.iloc[STORED:7_100])
+    report = update_forward(store, catalog)
+    by_id = {update.promotion_id: update for update in report.updates}
+    assert by_id[promoted.promotion.id].added == 100
+    failed = by_id[broken.id]
+    assert (failed.status, failed.added) == ("failed", 0)
+    assert "does not record a whole strategy configuration" in failed.reason
+    assert store.forward.get(broken.id) is None  # nothing to start from, nothing recorded

@@ -235,7 +235,7 @@ def _cut_hint(periods: dict[str, Any]) -> str:
 def run_context(run: Run) -> RunContext:
     """Rebuild a recorded run's context (the dataset comes from this process's cache)."""
     config = EvolveConfig.load(run.config["evolve"])
-    spec = DatasetSpec.model_validate(run.config["dataset"])
+    spec = recorded_spec(run)
     dataset = load_dataset(spec)
     return RunContext(
         run_id=run.id,
@@ -245,6 +245,23 @@ def run_context(run: Run) -> RunContext:
         seed_features=list(run.config["seed_features"]),
         regime_configs=_regime_configs(config, dataset),
     )
+
+
+def recorded_spec(run: Run) -> DatasetSpec:
+    """The dataset a recorded run reads.
+
+    A run recorded before runs were bound to the bars stored at their creation (its spec
+    has no ``last_bars``) is bound to the last bar it saw stored, provided the bars up to
+    there are still the ones it digested: bars appended since then leave it as it was.
+    """
+    spec = DatasetSpec.model_validate(run.config["dataset"])
+    last = run.config.get("periods", {}).get("stored", {}).get("last")
+    if spec.last_bars is not None or spec.data_digest is None or last is None:
+        return spec
+    symbols = [spec.symbol, *spec.references, *spec.tickers]
+    moment = pd.Timestamp(last).to_pydatetime()
+    bound = spec.model_copy(update={"last_bars": dict.fromkeys(symbols, moment)})
+    return bound if data_digest(bound) == spec.data_digest else spec
 
 
 def _seed_features(store: Store, config: EvolveConfig, dataset: Dataset) -> list[str]:

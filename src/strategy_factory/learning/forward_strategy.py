@@ -89,11 +89,25 @@ def load_strategy(store: Store, promotion: PromotedModel, state: dict[str, Any])
     return ForwardStrategy(
         promotion_id=promotion.id,
         spec=spec,
-        config=strategy_of(promotion.strategy),
+        config=configuration(promotion),
         execution=execution_of(promotion.strategy),
         model=model_from_bytes(store.models.artifact(promotion.model_id)),
         labelers={name: restore_labeler(saved) for name, saved in state["labelers"].items()},
     )
+
+
+def configuration(promotion: PromotedModel) -> StrategyConfig:
+    """The promoted configuration, or a FactoryError naming what the record lacks."""
+    strategy = promotion.strategy
+    try:
+        execution_of(strategy)
+        return strategy_of(strategy)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FactoryError(
+            f"promotion {promotion.id} does not record a whole strategy configuration "
+            f"(ticker, threshold, z_limit, regime_filter, mode, fill, fee_bps, slippage_bps): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def saved_labeler(labeler: RegimeLabeler) -> dict[str, Any]:
@@ -119,10 +133,10 @@ def restore_labeler(saved: dict[str, Any]) -> RegimeLabeler:
 def begin(store: Store, promotion: PromotedModel) -> Start:
     """Replay the promotion's holdout once and return the state forward tracking starts
     from (see the module docstring)."""
+    config = configuration(promotion)
+    execution = execution_of(promotion.strategy)
     context = run_context(store.runs.get(promotion.run_id))
     model = model_from_bytes(store.models.artifact(promotion.model_id))
-    config = strategy_of(promotion.strategy)
-    execution = execution_of(promotion.strategy)
     if config.ticker not in context.dataset.tickers:
         raise FactoryError(
             f"promotion {promotion.id} trades {config.ticker}, which its run "
