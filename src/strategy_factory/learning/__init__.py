@@ -6,3 +6,23 @@ a capital allocator over the promoted strategies, a meta-model that predicts a g
 out-of-sample fitness, a Bayesian genome search seeded by it, and the learning cycle that
 runs them in order and writes a knowledge summary.
 """
+
+from strategy_factory.learning.forward import (
+    ForwardReport,
+    PromotionUpdate,
+    forward_results,
+    forward_returns,
+    forward_summary,
+    update_forward,
+)
+from strategy_factory.learning.forward_window import WARM_UP_BARS
+
+__all__ = [
+    "WARM_UP_BARS",
+    "ForwardReport",
+    "PromotionUpdate",
+    "forward_results",
+    "forward_returns",
+    "forward_summary",
+    "update_forward",
+]
