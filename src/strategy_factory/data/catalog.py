@@ -120,11 +120,29 @@ class BarCatalog:
         # The filter skips whole row groups outside the range; the slice is exact.
         return pd.read_parquet(path, filters=chosen).loc[_utc(start) : _utc(end)]
 
-    def timestamps(self, symbol: str) -> pd.DatetimeIndex:
-        """The timestamps of ``symbol``'s bars, read without the bars themselves."""
-        path = self._ensure_cached(self._known(symbol))
-        column = pq.read_table(path, columns=[INDEX_NAME]).column(INDEX_NAME)
-        return pd.DatetimeIndex(column.to_pandas(), name=INDEX_NAME)
+    def bars_back(self, symbol: str, moment: pd.Timestamp, count: int) -> pd.Timestamp:
+        """The timestamp of the bar ``count`` bars before the first stored bar at or after
+        ``moment`` (clamped to the stored bars: the first when there are fewer, the last
+        when ``moment`` is past it and ``count`` is 0).
+
+        Reads the timestamps of the few row groups around ``moment`` only, found by their
+        statistics: the answer costs the same whatever the length of the history.
+        """
+        file = pq.ParquetFile(self._ensure_cached(self._known(symbol)))
+        column = file.schema_arrow.get_field_index(INDEX_NAME)
+        groups = [file.metadata.row_group(g) for g in range(file.metadata.num_row_groups)]
+        stats = [group.column(column).statistics for group in groups]
+        last = len(groups) - 1
+        if all(s is not None and s.has_min_max for s in stats):
+            last = next((g for g, s in enumerate(stats) if s.max >= moment), last)
+        first, before = last, 0
+        while first > 0 and before < count:
+            first -= 1
+            before += groups[first].num_rows
+        table = file.read_row_groups(list(range(first, last + 1)), columns=[INDEX_NAME])
+        index = pd.DatetimeIndex(table.column(INDEX_NAME).to_pandas())
+        position = int(index.searchsorted(moment)) - count
+        return index[min(max(position, 0), len(index) - 1)]
 
     def import_file(
         self, path: str | Path, symbol: str, timezone: str | None = None, replace: bool = False

@@ -74,7 +74,7 @@ def read_window(
 ) -> ForwardWindow:
     """The bars an update of ``strategy`` after bar ``anchor`` reads.
 
-    Only the window is read from the bar store (plus its timestamps): the cost of an
+    Only the window is read from the bar store (row groups around it): the cost of an
     update does not grow with the history before it.
     """
     ticker = strategy.ticker
@@ -142,8 +142,7 @@ def _since(
         step = timeframe_step(strategy.spec.timeframe)
         first = bin_start(moment - count * step, step)
     else:
-        index = catalog.timestamps(symbol)
-        first = index[max(int(index.searchsorted(moment)) - count, 0)]
+        first = catalog.bars_back(symbol, moment, count)
     return first if start is None else max(first, start)
 
 
