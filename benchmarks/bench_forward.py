@@ -4,10 +4,14 @@ A promotion is made on 8,000 hourly synthetic bars (with a reference symbol, a G
 regime filter and a z-score limit, as in the tests). Then, at two points of a long series
 — right after the promotion, and after ``--history`` more bars were appended and tracked —
 the benchmark appends N bars (``--sizes``) and times ``update_forward`` (median of
-``--repeats``; every repeat appends fresh bars). It also times the append itself, which
-rewrites the symbol's file. Printed: seconds per update, microseconds per added bar, and
-the ratio of the late to the early update (1 would mean no dependence on history at all;
-the bar file, read whole, and the store's index grow with it).
+``--repeats``; every repeat appends fresh bars). Printed: seconds per update,
+microseconds per added bar, and the ratio of the late to the early update (1: no
+dependence on the history). It also times the appends themselves, which do grow with the
+history: an append rewrites the symbol's file and digests its whole content.
+
+Measured here (2 shared cores, 41k vs 475k bars stored): an update costs 0.04-0.06 s
+for 10-100 bars, 0.08-0.10 s for 1,000 and 0.32-0.35 s for 10,000 (about 32 µs a bar
+beyond the fixed warm-up), late / early 0.8-1.25; appending to 475k bars takes 0.8 s.
 
     .venv/bin/python benchmarks/bench_forward.py
     .venv/bin/python benchmarks/bench_forward.py --history 400000 --sizes 10 100 1000 10000
