@@ -6,3 +6,28 @@ a capital allocator over the promoted strategies, a meta-model that predicts a g
 out-of-sample fitness, a Bayesian genome search seeded by it, and the learning cycle that
 runs them in order and writes a knowledge summary.
 """
+
+from strategy_factory.learning.allocation_diff import AllocationDiff, diff, one_way_turnover
+from strategy_factory.learning.allocator import Allocation, AllocatorSettings, allocate
+from strategy_factory.learning.fund import VirtualFund, virtual_fund
+from strategy_factory.learning.monitor import (
+    MonitorResult,
+    MonitorSettings,
+    Promise,
+    monitor,
+)
+
+__all__ = [
+    "Allocation",
+    "AllocationDiff",
+    "AllocatorSettings",
+    "MonitorResult",
+    "MonitorSettings",
+    "Promise",
+    "VirtualFund",
+    "allocate",
+    "diff",
+    "monitor",
+    "one_way_turnover",
+    "virtual_fund",
+]

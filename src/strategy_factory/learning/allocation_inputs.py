@@ -35,9 +35,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.spatial.distance import squareform
-from sklearn.covariance import LedoitWolf
 
 from strategy_factory.errors import FactoryError
 
@@ -92,6 +89,8 @@ def estimate_moments(
     Returns ``(mean, covariance, ledoit_wolf_shrinkage, bayes_stein_phi)``; φ is 0 when
     means are not shrunk. Shrinkage is computed per period, then figures are annualised.
     """
+    from sklearn.covariance import LedoitWolf  # imported when needed: settings load without it
+
     values = window.to_numpy(dtype=float)
     fitted = LedoitWolf().fit(values)
     covariance = fitted.covariance_
@@ -124,6 +123,9 @@ def correlation_clusters(window: pd.DataFrame, threshold: float) -> Clusters:
 
     Clusters are listed largest first, members in column order.
     """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
     columns = list(window.columns)
     if len(columns) == 1:
         return ((columns[0],),)

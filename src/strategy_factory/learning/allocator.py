@@ -43,9 +43,8 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,6 +57,9 @@ from strategy_factory.learning.allocation_inputs import (
     correlation_clusters,
     estimate_moments,
 )
+
+if TYPE_CHECKING:
+    import cvxpy as cp
 
 # Tolerances of the constraint check on a solution (weights are clipped and renormalised
 # first, so the sum is exact to rounding).
@@ -260,6 +262,8 @@ def _capacity_problem(clusters: Clusters, settings: AllocatorSettings) -> str | 
 
 def _solve(base: Allocation) -> Allocation:
     """``base`` (estimated, caps known to be satisfiable) with its weights, or why none."""
+    import cvxpy as cp  # a second to import: only when there is something to solve
+
     settings, columns, clusters = base.settings, list(base.mean.index), base.clusters
     mu, sigma = base.mean.to_numpy(), base.covariance.to_numpy()
     w = cp.Variable(len(columns), nonneg=True)
@@ -298,6 +302,8 @@ def _linear_caps(
     clusters: Clusters,
     settings: AllocatorSettings,
 ) -> list[cp.Constraint]:
+    import cvxpy as cp
+
     caps: list[cp.Constraint] = [w <= settings.max_weight]
     position = {column: i for i, column in enumerate(columns)}
     for cluster in clusters:
@@ -308,6 +314,8 @@ def _linear_caps(
 
 
 def _run(problem: cp.Problem) -> str:
+    import cvxpy as cp
+
     try:
         problem.solve(solver=cp.CLARABEL, **_SOLVER_TOLERANCES)
     except cp.SolverError as exc:
@@ -322,6 +330,8 @@ def _why_unsolved(
     settings: AllocatorSettings,
 ) -> str:
     """The reason to show for an unsolved problem; the volatility cap is checked first."""
+    import cvxpy as cp
+
     if settings.max_volatility is not None:
         least = cp.Problem(cp.Minimize(cp.norm(risk, 2)), constraints[:-1])
         if _run(least) in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

@@ -66,7 +66,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.optimize import brentq
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.json_values import plain
@@ -250,6 +249,8 @@ def cusum_threshold(allowance: float, arl: float) -> float:
 
     In control the increments ``z − k`` drift at ``−allowance``; h ≥ 0.
     """
+    from scipy.optimize import brentq
+
     if average_run_length(-allowance, 0.0) >= arl:
         return 0.0
     high = 1.0
