@@ -271,7 +271,7 @@ def test_one_strategy_takes_everything_when_the_caps_allow() -> None:
     assert allocation.volatility == pytest.approx(returns["s0"].std(ddof=0) * np.sqrt(252))
     capped = allocate(returns, AllocatorSettings(max_cluster_weight=1))
     assert capped.reason == (
-        "caps sum to 0.5 < 1 (1 strategies × max_weight 0.5): raise max_weight or promote "
+        "caps sum to 0.5 < 1 (1 strategy × max_weight 0.5): raise max_weight or promote "
         "more strategies"
     )
 
@@ -295,7 +295,7 @@ def test_cluster_caps_are_said_when_they_cannot_add_up() -> None:
     settings = AllocatorSettings(cluster_threshold=0.3, max_cluster_weight=0.5, max_weight=0.5)
     allocation = allocate(returns, settings)
     assert allocation.clusters == (("a", "b", "c", "d"),)  # all about 0.5 correlated
-    assert allocation.reason.startswith("cluster caps sum to 0.5 < 1 (1 correlation clusters")
+    assert allocation.reason.startswith("cluster caps sum to 0.5 < 1 (1 correlation cluster ×")
 
 
 def test_the_diversity_rule_limits_what_correlated_strategies_hold_together() -> None:

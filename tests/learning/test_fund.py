@@ -134,6 +134,14 @@ def test_snapshots_no_bar_separates_and_after_the_end() -> None:
     assert payload["rebalance_log"][2]["first_bar"] is None
 
 
+def test_times_as_text_and_an_all_cash_snapshot() -> None:
+    fund = virtual_fund({"2024-01-02": {"B": 1.0}, "2024-01-03 12:00": {}}, two_strategies())
+    assert list(fund.rebalances.index) == [DAYS[1], DAYS[2] + pd.Timedelta(hours=12)]
+    np.testing.assert_allclose(fund.equity, [1.2, 1.2, 1.2])  # in B for day 2, then cash
+    np.testing.assert_allclose(fund.rebalances["turnover"], [1.0, 1.0])
+    assert fund.weights.loc[DAYS[3]].sum() == 0
+
+
 def test_no_applied_snapshot_is_an_empty_fund() -> None:
     fund = virtual_fund({DAYS[4]: {"A": 1.0}}, two_strategies())
     assert fund.summary()["bars"] == 0

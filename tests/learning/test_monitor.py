@@ -127,6 +127,9 @@ def test_confirm_bars_delays_the_flag_to_a_run_above_the_threshold() -> None:
     assert confirmed.crossed_at >= once.crossed_at
     assert (confirmed.path.loc[confirmed.crossed_at : confirmed.flagged_at] > once.threshold).all()
     assert "stayed there 10 bars" in confirmed.reason
+    early = forward.loc[: confirmed.crossed_at + pd.Timedelta(days=3)]
+    pending = monitor(promise, early, ARL_1000.model_copy(update={"confirm_bars": 10}))
+    assert pending.state == "ok" and pending.reason.startswith("watch: the shortfall statistic")
     payload = json.loads(json.dumps(confirmed.to_json(path=True), allow_nan=False))
     assert payload["crossed_at"] == confirmed.crossed_at.isoformat()
     assert len(payload["path"]["statistic"]) == 450

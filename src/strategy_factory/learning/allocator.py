@@ -246,18 +246,24 @@ def _capacity_problem(clusters: Clusters, settings: AllocatorSettings) -> str | 
     """Why the caps cannot add up to 1, if they cannot (checked exactly: clusters partition)."""
     n = sum(len(c) for c in clusters)
     if n * settings.max_weight < 1 - WEIGHT_TOLERANCE:
+        strategies = _count(n, "strategy", "strategies")
         return (
-            f"caps sum to {n * settings.max_weight:.4g} < 1 ({n} strategies × max_weight "
+            f"caps sum to {n * settings.max_weight:.4g} < 1 ({strategies} × max_weight "
             f"{settings.max_weight:g}): raise max_weight or promote more strategies"
         )
     capacity = sum(min(settings.max_cluster_weight, len(c) * settings.max_weight) for c in clusters)
     if capacity < 1 - WEIGHT_TOLERANCE:
+        groups = _count(len(clusters), "correlation cluster", "correlation clusters")
         return (
-            f"cluster caps sum to {capacity:.4g} < 1 ({len(clusters)} correlation clusters × "
+            f"cluster caps sum to {capacity:.4g} < 1 ({groups} × "
             f"max_cluster_weight {settings.max_cluster_weight:g}): raise max_cluster_weight, "
             "raise cluster_threshold or promote less correlated strategies"
         )
     return None
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _solve(base: Allocation) -> Allocation:

@@ -105,7 +105,7 @@ def virtual_fund(snapshots: Snapshots, returns: pd.DataFrame) -> VirtualFund:
     effective-from times, columns = strategy ids, NaN = not held).
     """
     _check_returns(returns)
-    table = _snapshot_table(snapshots, returns.columns)
+    table = _snapshot_table(snapshots, returns)
     starts = _first_bars(table.index, returns.index)
     applied = _applied(starts, len(returns))
     values = returns.to_numpy(dtype=float)
@@ -185,8 +185,12 @@ def _check_returns(returns: pd.DataFrame) -> None:
         raise FactoryError("returns must be numbers")
 
 
-def _snapshot_table(snapshots: Snapshots, strategies: pd.Index) -> pd.DataFrame:
-    """Snapshots as a table (effective-from × strategies, 0 = not held), validated."""
+def _snapshot_table(snapshots: Snapshots, returns: pd.DataFrame) -> pd.DataFrame:
+    """Snapshots as a table (effective-from × strategies, 0 = not held), validated.
+
+    Against datetime bars, effective-from times may be given as text ("2024-01-02").
+    """
+    strategies = returns.columns
     if isinstance(snapshots, pd.DataFrame):
         table = snapshots.fillna(0.0)
     else:
@@ -209,14 +213,22 @@ def _snapshot_table(snapshots: Snapshots, strategies: pd.Index) -> pd.DataFrame:
             raise FactoryError(
                 f"the snapshot of {when} invests {row.sum():.6g} > 1: weights sum to at most 1"
             )
-    return table.reindex(columns=strategies, fill_value=0.0).sort_index()
+    table = table.reindex(columns=strategies, fill_value=0.0)
+    if isinstance(returns.index, pd.DatetimeIndex):
+        table.index = _times(table.index)
+    return table.sort_index()
+
+
+def _times(effective: pd.Index) -> pd.DatetimeIndex:
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(effective, format="ISO8601"))
+    except (TypeError, ValueError) as exc:
+        raise FactoryError(f"snapshot times must be timestamps: {exc}") from exc
 
 
 def _first_bars(effective: pd.Index, bars: pd.Index) -> np.ndarray:
     """Position of the first bar stamped after each effective-from time."""
     try:
-        if isinstance(bars, pd.DatetimeIndex):
-            effective = pd.DatetimeIndex(pd.to_datetime(effective))
         return np.asarray(bars.searchsorted(effective, side="right"))
     except (TypeError, ValueError) as exc:
         raise FactoryError(

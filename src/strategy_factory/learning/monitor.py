@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -208,19 +208,19 @@ def monitor(
         settings.decay * promise.sharpe - allowance, threshold
     )
     evidence["arl_bars"] = arl_bars
-    result = MonitorResult(
+    crossed_at = None if crossed is None else index[crossed]
+    return MonitorResult(
         state="flagged" if flagged is not None else "ok",
-        reason="",
+        reason=_reason(statistic, threshold, crossed_at, evidence, settings),
         statistic=float(statistic[-1]),
         threshold=threshold,
         allowance=allowance,
-        crossed_at=None if crossed is None else index[crossed],
+        crossed_at=crossed_at,
         flagged_at=None if flagged is None else index[flagged],
         bars_seen=len(values),
         evidence=evidence,
         path=path,
     )
-    return _with_reason(result, settings)
 
 
 def lower_cusum(increments: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -292,21 +292,31 @@ def _why_not_judged(promise: Promise, bars: int, settings: MonitorSettings) -> s
     return None
 
 
-def _with_reason(result: MonitorResult, settings: MonitorSettings) -> MonitorResult:
-    forward, promised = result.evidence["forward_sharpe"], result.evidence["promised_sharpe"]
+def _reason(
+    statistic: np.ndarray,
+    threshold: float,
+    crossed_at: Hashable | None,
+    evidence: dict[str, Any],
+    settings: MonitorSettings,
+) -> str:
+    forward, promised = evidence["forward_sharpe"], evidence["promised_sharpe"]
     sharpes = f"forward Sharpe {forward:.2f} against {promised:.2f} promised"
-    if result.flagged:
+    bars = len(statistic)
+    if crossed_at is not None:
         run = f" and stayed there {settings.confirm_bars} bars" if settings.confirm_bars > 1 else ""
-        reason = (
-            f"decaying: the shortfall statistic rose above its threshold {result.threshold:.2f} "
-            f"at {result.crossed_at}{run}; {sharpes} over {result.bars_seen} bars"
+        return (
+            f"decaying: the shortfall statistic rose above its threshold {threshold:.2f} at "
+            f"{crossed_at}{run}; {sharpes} over {bars} bars"
         )
-    else:
-        reason = (
-            f"keeping its promise: statistic {result.statistic:.2f} below its threshold "
-            f"{result.threshold:.2f} after {result.bars_seen} bars; {sharpes}"
+    if statistic[-1] > threshold:
+        return (
+            f"watch: the shortfall statistic {statistic[-1]:.2f} is above its threshold "
+            f"{threshold:.2f}, not yet for {settings.confirm_bars} bars in a row; {sharpes}"
         )
-    return replace(result, reason=reason)
+    return (
+        f"keeping its promise: statistic {statistic[-1]:.2f} below its threshold "
+        f"{threshold:.2f} after {bars} bars; {sharpes}"
+    )
 
 
 def _evidence(
