@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 
 from strategy_factory.learning.settings import LearningSettings, load_settings, save_settings
 from strategy_factory.service.deps import Reader, StoreDep, Writer
+from strategy_factory.service.markdown import markdown_html
 from strategy_factory.service.schemas.learning import (
     AckRequest,
     AlertOut,
@@ -17,8 +18,10 @@ from strategy_factory.service.schemas.learning import (
     ImportanceAnswer,
     KnowledgeOut,
     MetaModelAnswer,
+    MetaModelHistory,
 )
 from strategy_factory.store import Store
+from strategy_factory.store.learning import KnowledgeEntry
 
 router = APIRouter(tags=["learning"])
 NO_META_MODEL = "no meta-model yet: a learning cycle trains one once the store has enough runs"
@@ -31,6 +34,21 @@ def meta_model(store: StoreDep) -> dict[str, Any]:
     if record is None:
         return {"meta_model": None, "reason": NO_META_MODEL}
     return {"meta_model": asdict(record)}
+
+
+@router.get(
+    "/api/learning/meta-model/history", response_model=MetaModelHistory, dependencies=[Reader]
+)
+def meta_model_history(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Versions, newest first")] = 12,
+) -> dict[str, Any]:
+    """Recent meta-model versions with the importance of each genome trait in each."""
+    versions = [
+        {**asdict(record), "traits": record.importance.get("traits", [])}
+        for record in store.meta_models.recent(limit)
+    ]
+    return {"versions": versions, "reason": None if versions else NO_META_MODEL}
 
 
 @router.get(
@@ -89,7 +107,7 @@ def acknowledge(request: AckRequest, store: StoreDep) -> dict[str, Any]:
 def knowledge_latest(store: StoreDep) -> dict[str, Any] | None:
     """The newest period's summary (null before the first learning cycle)."""
     entry = store.knowledge.latest()
-    return None if entry is None else {**asdict(entry), "periods": store.knowledge.periods()}
+    return None if entry is None else _knowledge_out(store, entry)
 
 
 @router.get("/api/knowledge/{period}", response_model=KnowledgeOut, dependencies=[Reader])
@@ -98,7 +116,13 @@ def knowledge_period(
     store: StoreDep,
 ) -> dict[str, Any]:
     """The summary of one period (YYYY-MM-DD)."""
-    return {**asdict(store.knowledge.get(period)), "periods": store.knowledge.periods()}
+    return _knowledge_out(store, store.knowledge.get(period))
+
+
+def _knowledge_out(store: Store, entry: KnowledgeEntry) -> dict[str, Any]:
+    # Its own heading goes two levels down: under the dashboard's page and section titles.
+    html = markdown_html(entry.markdown, heading_offset=2)
+    return {**asdict(entry), "html": html, "periods": store.knowledge.periods()}
 
 
 @router.get("/api/settings/learning", response_model=LearningSettings, dependencies=[Reader])

@@ -32,6 +32,25 @@ class MetaModelAnswer(BaseModel):
     reason: str | None = None
 
 
+class MetaModelVersionOut(BaseModel):
+    """One meta-model version with the importance of each genome trait in it."""
+
+    version: int
+    created_at: datetime
+    algorithm: str
+    metrics: dict[str, Any]
+    traits: list[dict[str, Any]] = Field(
+        description="trait, importance and direction, most important first"
+    )
+
+
+class MetaModelHistory(BaseModel):
+    """Recent meta-model versions, newest first, or why there are none yet."""
+
+    versions: list[MetaModelVersionOut]
+    reason: str | None = None
+
+
 class ImportanceAnswer(BaseModel):
     """Importance of each genome trait in the newest meta-model, most important first."""
 
@@ -98,6 +117,7 @@ class KnowledgeOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     markdown: str
+    html: str = Field(description="The Markdown as HTML; raw HTML in it is shown as text")
     facts: dict[str, Any]
     periods: list[str] = Field(default_factory=list, description="Every period with a summary")
 
