@@ -48,6 +48,7 @@ ENDPOINTS = {
     ("get", "/workflows/{workflow_id}"),
     ("post", "/workflows/{workflow_id}/resume"),
     ("get", "/api/learning/meta-model"),
+    ("get", "/api/learning/meta-model/history"),
     ("get", "/api/learning/feature-importance"),
     ("get", "/api/learning/allocator"),
     ("get", "/api/learning/overfit"),
