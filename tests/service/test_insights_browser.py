@@ -1,21 +1,26 @@
-"""The learning pages in a real headless Chromium against a real ``factory serve``, on a
+"""The learning pages in a real headless Chromium against the real service, on a
 store holding known learning records: the run page's insights sidebar, the hub's tabs by
 mouse and keyboard, an alert acknowledged through the dialog, live announcements of a
 rebalance and a new alert, and both surviving a reload with the theme; the settings form
-showing the server's refusal next to the field.
+showing the server's refusal next to the field. The service runs under uvicorn in a
+thread of the test process, on a real socket: the module pays for no second start-up.
 
 Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from strategy_factory.service import ServiceSettings, create_app
 from strategy_factory.store import create_store
 from tests.service.recorded_learning import (
     OLDER_PERIOD,
@@ -25,19 +30,42 @@ from tests.service.recorded_learning import (
     RecordedLearning,
     record_learning,
 )
-from tests.service.server import Server, serving
+from tests.service.server import STARTUP_SECONDS, free_port
 from tests.service.test_browser import CHROMIUM_ARGS, dashboard_page, shot
 
 pytestmark = pytest.mark.browser
 
 
+class Server:
+    """The service under uvicorn in a thread of this process, which has imported it
+    already: a real server on a socket for the browser, without a second start-up."""
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        app = create_app(ServiceSettings(db=db, workers=0, api_token=None))
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not self._server.started:
+            assert self._thread.is_alive(), "the server stopped while starting"
+            assert time.monotonic() < deadline, f"no server after {STARTUP_SECONDS} s"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(STARTUP_SECONDS)
+
+
 # One server and one browser for the module: starting them is most of its time.
 @pytest.fixture(scope="module")
-def learning_server(bars_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("insights")
-    db = f"sqlite:///{folder / 'factory.db'}"
-    with serving(bars_home, db, folder / "server.log", workers=0) as started:
-        yield started
+def learning_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    started = Server(f"sqlite:///{tmp_path_factory.mktemp('insights') / 'factory.db'}")
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-Kind = Literal["boolean", "integer", "number", "choice"]
+Kind = Literal["boolean", "integer", "number", "choice", "text"]
+_KINDS: dict[str, Kind] = {
+    "boolean": "boolean",
+    "integer": "integer",
+    "number": "number",
+    "string": "text",
+}
 # Words a field name abbreviates, spelled as the trader reads them.
 _WORDS = {"arl": "ARL"}
 _TITLES = {"meta_model": "Meta-model", "auto_demote": "Auto-demote"}
@@ -89,7 +95,9 @@ def _field(path: str, name: str, prop: dict[str, Any]) -> SettingsField:
     options = prop.get("anyOf", [prop])
     nullable = any(option.get("type") == "null" for option in options)
     value = next(option for option in options if option.get("type") != "null")
-    kind: Kind = "choice" if "enum" in value else value["type"]
+    kind: Kind | None = "choice" if "enum" in value else _KINDS.get(value.get("type", ""))
+    if kind is None:
+        raise TypeError(f"the settings form has no control for {path} ({value}): add one here")
     minimum = value.get("minimum", value.get("exclusiveMinimum"))
     maximum = value.get("maximum", value.get("exclusiveMaximum"))
     return SettingsField(

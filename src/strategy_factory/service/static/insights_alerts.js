@@ -82,9 +82,13 @@ function open(alert, button) {
   who.focus();
 }
 
-// Closed without acknowledging: focus goes back to the button that opened the dialog.
+// Closed without acknowledging: focus goes back to the alert's button (redrawn, if a
+// refresh replaced the table while the dialog was open).
 dialog.addEventListener("close", () => {
-  if (pending && pending.button.isConnected) pending.button.focus();
+  if (pending) {
+    const button = pending.button.isConnected ? pending.button : tbody.querySelector(`[data-ack="${pending.alert.id}"]`);
+    if (button) button.focus();
+  }
   pending = null;
 });
 document.getElementById("ack-cancel").addEventListener("click", () => dialog.close());

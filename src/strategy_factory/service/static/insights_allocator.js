@@ -15,7 +15,7 @@ export function rebalance() {
 }
 
 // The newest rebalance in words: held weights, or its state and the reason it has none.
-export function stateText({ latest, allocated }) {
+function stateText({ latest, allocated }) {
   if (!latest) return "No allocation yet: a learning cycle, or Rebalance now, makes the first.";
   const held = Object.keys(latest.weights).length;
   if (latest.state === "allocated") {

@@ -13,7 +13,7 @@ export async function loadMeta() {
 }
 
 // Spearman's ρ of the trait with the prediction, in words; a category names its best level.
-export function direction(trait) {
+function direction(trait) {
   const rho = trait.direction;
   if (typeof rho === "number") {
     if (rho > 0) return `higher → fitter (ρ ${rho.toFixed(2)})`;

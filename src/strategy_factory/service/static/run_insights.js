@@ -20,7 +20,7 @@ function allocationItem(id, allocator) {
   const label = promotionLink(id, `promotion ${shortId(id)}`);
   if (!shown) return el("li", {}, label, ": no allocation yet");
   if (id in shown.weights) {
-    return el("li", { "data-weight": shown.weights[id] }, label, `: ${percent(shown.weights[id])} of capital (snapshot ${shown.id})`);
+    return el("li", {}, label, `: ${percent(shown.weights[id])} of capital (snapshot ${shown.id})`);
   }
   const excluded = (shown.risk.excluded || {})[id];
   return el("li", {}, label, excluded ? `: left out (${excluded})` : `: not held in snapshot ${shown.id}`);
