@@ -16,10 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from strategy_factory.json_values import plain
+from strategy_factory.learning import virtual_fund
 from strategy_factory.service import ServiceSettings, create_app
 from strategy_factory.store import create_store
 from tests.service.recorded_learning import (
@@ -193,7 +197,8 @@ def test_the_insights_hub_in_a_browser(
             promotion_id=second, test="cusum", statistic=7.0, threshold=6.0, evidence={}
         )
     expect(announcer).to_contain_text(f"New overfitting alert on {second}: cusum 7 > 6.")
-    expect(announcer).to_contain_text("Rebalanced: snapshot 3 is infeasible: the caps add up")
+    infeasible = f"Rebalanced: snapshot {recorded.snapshot_id + 1} is infeasible: the caps add up"
+    expect(announcer).to_contain_text(infeasible)
     expect(page.locator('#alerts-table tr[data-open="true"]')).to_have_count(1)
 
     # After a reload: the same tab, the theme, the acknowledgement.
@@ -242,3 +247,23 @@ def test_the_settings_form_shows_refusals_by_the_field_and_saves_whole(
     assert {key: saved[key] for key in ("schedule", "search", "meta_model")} == {
         key: before[key] for key in ("schedule", "search", "meta_model")
     }
+
+
+def test_the_virtual_fund_draws_its_equity_once_it_has_forward_returns(
+    page: Page, learning_server: Server
+) -> None:
+    # The allocator's answer once forward returns exist: the real virtual fund's JSON.
+    bars = pd.date_range("2026-01-05", periods=30, freq="B", tz="UTC")
+    returns = pd.DataFrame({"s1": np.linspace(-0.01, 0.02, 30), "s2": 0.001}, index=bars)
+    fund = virtual_fund({bars[0] - pd.Timedelta(days=3): {"s1": 0.6, "s2": 0.4}}, returns)
+    answer = httpx.get(f"{learning_server.url}/api/learning/allocator").json()
+    answer["fund"] = plain(fund.to_json(series=True))
+    page.route("**/api/learning/allocator", lambda route: route.fulfill(json=answer))
+    page.goto("/ui/insights#allocator")
+    chart = page.locator("#fund-chart")
+    expect(chart.locator(".main-svg").first).to_be_attached()
+    assert chart.evaluate("c => c.data[0].y") == pytest.approx(fund.equity.tolist())
+    expect(page.locator("#fund-empty")).to_be_hidden()
+    total = f"{100 * (fund.equity.iloc[-1] - 1):.1f}%"
+    expect(page.locator("#fund-facts")).to_contain_text(f"total return{total}")
+    expect(page.locator("#fund-facts")).to_contain_text("bars30")
