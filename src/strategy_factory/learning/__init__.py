@@ -7,6 +7,8 @@ out-of-sample fitness, a Bayesian genome search seeded by it, and the learning c
 runs them in order and writes a knowledge summary.
 """
 
+from strategy_factory.learning.allocation_diff import AllocationDiff, diff, one_way_turnover
+from strategy_factory.learning.allocator import Allocation, AllocatorSettings, allocate
 from strategy_factory.learning.forward import (
     ForwardReport,
     PromotionUpdate,
@@ -16,13 +18,32 @@ from strategy_factory.learning.forward import (
     update_forward,
 )
 from strategy_factory.learning.forward_window import WARM_UP_BARS
+from strategy_factory.learning.fund import VirtualFund, virtual_fund
+from strategy_factory.learning.monitor import (
+    MonitorResult,
+    MonitorSettings,
+    Promise,
+    monitor,
+)
 
 __all__ = [
     "WARM_UP_BARS",
+    "Allocation",
+    "AllocationDiff",
+    "AllocatorSettings",
     "ForwardReport",
+    "MonitorResult",
+    "MonitorSettings",
+    "Promise",
     "PromotionUpdate",
+    "VirtualFund",
+    "allocate",
+    "diff",
     "forward_results",
     "forward_returns",
     "forward_summary",
+    "monitor",
+    "one_way_turnover",
     "update_forward",
+    "virtual_fund",
 ]

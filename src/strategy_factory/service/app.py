@@ -32,6 +32,7 @@ from strategy_factory.service.routes import (
     evolve,
     features,
     jobs,
+    learning,
     promoted,
     runs,
     system,
@@ -98,7 +99,18 @@ def create_app(
     app.state.store = store
     app.state.coordinator = coordinator
     app.state.workflow_runner = workflow_runner
-    for module in (system, evolve, runs, promoted, jobs, workflows, features, dashboard, docs):
+    for module in (
+        system,
+        evolve,
+        runs,
+        promoted,
+        jobs,
+        workflows,
+        learning,
+        features,
+        dashboard,
+        docs,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_error_handlers(app)
