@@ -63,7 +63,12 @@ FACTS = {
         "state": "allocated",
         "weights": {"p1": 0.7, "p2": 0.3},
         "risk": {"volatility": 0.12, "max_volatility": 0.15},
-        "diff": {"turnover": 0.1, "changes": {"p1": 0.1}, "removed": ["p0"]},
+        "diff": {
+            "turnover": 0.1,
+            "added": {"p2": 0.3},
+            "changed": {"p1": {"from": 0.6, "to": 0.7, "change": 0.1}},
+            "removed": {"p0": 0.4},
+        },
     },
     "monitor": {"error": "forward returns unreadable"},
 }
@@ -77,6 +82,7 @@ def test_the_summary_reports_every_step_in_words_and_tables() -> None:
     assert "| z_limit | 0.520 | higher → less fit (ρ -0.61) |" in markdown
     assert "| r9 | 0.800 | x |" in markdown
     assert "| p1 | 70.0% | +10.0 pts |" in markdown
+    assert "| p2 | 30.0% | new |" in markdown
     assert "Left the allocation: p0." in markdown
     assert "**Failed:** forward returns unreadable" in markdown
 

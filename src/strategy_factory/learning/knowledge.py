@@ -20,7 +20,8 @@ def render_knowledge(period: str, facts: dict[str, Any]) -> str:
     lines += _section("Forward tracking", facts.get("forward"), _forward)
     lines += _section("What the meta-model learned", facts.get("meta_model"), _meta_model)
     lines += _section("Genome search", facts.get("search"), _search)
-    lines += _section("Capital allocation", facts.get("allocator"), _allocator)
+    allocation = (facts.get("monitor") or {}).get("rebalanced") or facts.get("allocator")
+    lines += _section("Capital allocation", allocation, _allocator)
     lines += _section("Overfitting monitor", facts.get("monitor"), _monitor)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -112,22 +113,33 @@ def _allocator(fact: dict[str, Any]) -> list[str]:
     if fact.get("state") != "allocated":
         return [f"No allocation: {fact.get('reason')}."]
     risk = fact.get("risk", {})
+    change = fact.get("diff", {})
     lines = [
         f"Expected volatility {_percent(risk.get('volatility'))} a year"
-        f" (cap {_percent(risk.get('max_volatility'))}), turnover against the previous"
-        f" allocation {_percent(fact.get('diff', {}).get('turnover'))}.",
+        f" (cap {_percent(risk.get('max_volatility'))}), expected return"
+        f" {_percent(risk.get('expected_return'))} a year; turnover against the previous"
+        f" allocation {_percent(change.get('turnover'))}.",
         "",
         "| promotion | weight | change |",
         "| --- | ---: | ---: |",
     ]
-    changes = fact.get("diff", {}).get("changes", {})
+    changed = change.get("changed", {})
+    added = change.get("added", {})
     for promotion, weight in sorted(fact.get("weights", {}).items(), key=lambda kv: -kv[1]):
-        change = changes.get(promotion)
-        shown = "—" if change is None else f"{100 * change:+.1f} pts"
+        if promotion in added:
+            shown = "new"
+        elif promotion in changed:
+            shown = f"{100 * changed[promotion]['change']:+.1f} pts"
+        else:
+            shown = "—"
         lines.append(f"| {promotion} | {_percent(weight)} | {shown} |")
-    removed = fact.get("diff", {}).get("removed", [])
+    removed = change.get("removed", {})
     if removed:
-        lines += ["", "Left the allocation: " + ", ".join(removed) + "."]
+        lines += ["", "Left the allocation: " + ", ".join(sorted(removed)) + "."]
+    excluded = risk.get("excluded", {})
+    if excluded:
+        lines += ["", "Not allocated:"]
+        lines += [f"- {key}: {why}" for key, why in sorted(excluded.items())]
     return lines
 
 
@@ -135,6 +147,8 @@ def _monitor(fact: dict[str, Any]) -> list[str]:
     alerts = fact.get("alerts", [])
     judged = fact.get("judged", 0)
     lines = [f"{judged} strategies judged; {len(alerts)} flagged."]
+    if fact.get("rebalanced"):
+        lines.append("Demoted strategies left the allocation at once (it was rebalanced).")
     if alerts:
         lines += ["", "| promotion | statistic | threshold | new | demoted |"]
         lines += ["| --- | ---: | ---: | --- | --- |"]

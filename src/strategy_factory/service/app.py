@@ -39,7 +39,9 @@ from strategy_factory.service.routes import (
     workflows,
 )
 from strategy_factory.service.routes.dashboard import STATIC_DIR
+from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.workflow_runner import WorkflowRunner
+from strategy_factory.data import BarCatalog
 from strategy_factory.store import create_store
 
 __all__ = ["FiniteJSONResponse", "create_app"]
@@ -65,6 +67,9 @@ def create_app(
     )
     workers = LocalWorkers(settings.workers, settings.db)
     workflow_runner = WorkflowRunner(store, settings.db, settings.workflow_slots)
+    learning_runner = LearningRunner(
+        store, BarCatalog(settings.bars_dir), settings.learning_poll_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -72,9 +77,11 @@ def create_app(
         if resumed:
             log.info("resuming runs %s", ", ".join(resumed))
         workers.start()
+        learning_runner.start()
         try:
             yield
         finally:
+            learning_runner.shutdown()
             workflow_runner.shutdown()
             workers.stop()
             coordinator.shutdown()
@@ -99,6 +106,7 @@ def create_app(
     app.state.store = store
     app.state.coordinator = coordinator
     app.state.workflow_runner = workflow_runner
+    app.state.learning_runner = learning_runner
     for module in (
         system,
         evolve,

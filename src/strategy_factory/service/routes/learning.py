@@ -6,15 +6,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, status
 
 from strategy_factory.learning.settings import LearningSettings, load_settings, save_settings
-from strategy_factory.service.deps import Reader, StoreDep, Writer
+from strategy_factory.learning.portfolio import fund, rebalance
+from strategy_factory.service.deps import LearningRunnerDep, Reader, StoreDep, Writer
 from strategy_factory.service.markdown import markdown_html
 from strategy_factory.service.schemas.learning import (
     AckRequest,
     AlertOut,
     AllocatorAnswer,
+    CycleOut,
     ImportanceAnswer,
     KnowledgeOut,
     MetaModelAnswer,
@@ -79,7 +81,40 @@ def allocator_answer(store: Store, limit: int = 20) -> dict[str, Any]:
         "latest": None if latest is None else asdict(latest),
         "allocated": None if allocated is None else asdict(allocated),
         "history": [asdict(snapshot) for snapshot in store.allocations.recent(limit)],
+        "fund": fund(store),
     }
+
+
+@router.post(
+    "/api/learning/allocator/rebalance", response_model=AllocatorAnswer, dependencies=[Writer]
+)
+def rebalance_now(store: StoreDep) -> dict[str, Any]:
+    """Allocate capital over the active promotions now (holdout and forward returns) and
+    answer as ``GET /api/learning/allocator`` does; an impossible allocation is stored
+    with its reason (state ``infeasible``), never with NaN weights."""
+    rebalance(store, load_settings(store))
+    return allocator_answer(store)
+
+
+@router.post(
+    "/api/learning/cycle/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CycleOut,
+    dependencies=[Writer],
+)
+def run_cycle(runner: LearningRunnerDep) -> dict[str, Any]:
+    """Start a learning cycle in the background (409 while one runs): update forward
+    tracking, retrain the meta-model, propose candidates, rebalance, flag overfitting,
+    write the knowledge summary. Follow it with ``GET /api/learning/cycles``."""
+    return asdict(runner.run("api"))
+
+
+@router.get("/api/learning/cycles", response_model=list[CycleOut], dependencies=[Reader])
+def cycles(
+    store: StoreDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> list[dict[str, Any]]:
+    """Learning cycles, newest first, with what each step did."""
+    return [asdict(cycle) for cycle in store.cycles.recent(limit)]
 
 
 @router.get("/api/learning/overfit", response_model=list[AlertOut], dependencies=[Reader])
