@@ -57,6 +57,9 @@ ENDPOINTS = {
     ("get", "/api/knowledge/{period}"),
     ("get", "/api/settings/learning"),
     ("put", "/api/settings/learning"),
+    ("post", "/api/learning/allocator/rebalance"),
+    ("post", "/api/learning/cycle/run"),
+    ("get", "/api/learning/cycles"),
 }
 BODIES = {
     "/evolve": BASE,

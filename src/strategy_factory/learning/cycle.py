@@ -122,9 +122,7 @@ def snapshot_facts(snapshot: AllocationSnapshot) -> dict[str, Any]:
     }
 
 
-def _rebalance(
-    store: Store, settings: LearningSettings, returns: dict[str, Any]
-) -> dict[str, Any]:
+def _rebalance(store: Store, settings: LearningSettings, returns: dict[str, Any]) -> dict[str, Any]:
     returns.update(active_returns(store))
     return snapshot_facts(rebalance(store, settings, returns))
 

@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from strategy_factory.backtest import Execution, StrategyConfig, config_signal
+from strategy_factory.backtest import Execution, PaperBars, StrategyConfig, config_signal
 from strategy_factory.backtest import paper_backtest as replay
 from strategy_factory.backtest.grid import fill_prices
 from strategy_factory.data import bars_per_year
 from strategy_factory.errors import FactoryError
-from strategy_factory.evolution.prepare import run_context
+from strategy_factory.evolution.prepare import RunContext, run_context
 from strategy_factory.evolution.promotion import strategy_of
-from strategy_factory.execution.dataset import DatasetSpec, read_bars, training_end
+from strategy_factory.execution.dataset import DatasetSpec, TickerData, read_bars, training_end
 from strategy_factory.execution.units import execution_of, market
 from strategy_factory.features import (
     GMMRegimes,
@@ -130,9 +130,22 @@ def restore_labeler(saved: dict[str, Any]) -> RegimeLabeler:
     return kind(**saved["params"]).restore(saved["fitted"])
 
 
-def begin(store: Store, promotion: PromotedModel) -> Start:
-    """Replay the promotion's holdout once and return the state forward tracking starts
-    from (see the module docstring)."""
+@dataclass(frozen=True)
+class HoldoutReplay:
+    """The promoted configuration replayed over its run's holdout."""
+
+    context: RunContext
+    config: StrategyConfig
+    ticker: TickerData
+    close: np.ndarray
+    paper: PaperBars
+    returns: pd.Series
+    bars_per_year: float
+
+
+def replay_holdout(store: Store, promotion: PromotedModel) -> HoldoutReplay:
+    """Replay ``promotion``'s configuration over its run's holdout exactly as the
+    promotion judged it (same signal rule, fill and costs); its per-bar returns."""
     config = configuration(promotion)
     execution = execution_of(promotion.strategy)
     context = run_context(store.runs.get(promotion.run_id))
@@ -147,14 +160,32 @@ def begin(store: Store, promotion: PromotedModel) -> Start:
     signal = config_signal(holdout, config)
     close = holdout.bars["close"].to_numpy(dtype=np.float64)
     paper = replay(signal, fill_prices(holdout.bars, execution), close, execution)
-    labelers = _fit_labelers(context.spec, config, data.regimes)
-    anchor = holdout.bars.index[-1]
+    # The first bar only forms a signal: returns are of bars 1 … n-1.
+    returns = pd.Series(paper.returns, index=holdout.bars.index[1:], name=promotion.id)
+    return HoldoutReplay(
+        context, config, data, close, paper, returns, bars_per_year(data.bars.index)
+    )
+
+
+def holdout_returns(store: Store, promotion: PromotedModel) -> tuple[pd.Series, float]:
+    """``promotion``'s per-bar holdout returns (costs included) and its bars per year."""
+    replayed = replay_holdout(store, promotion)
+    return replayed.returns, replayed.bars_per_year
+
+
+def begin(store: Store, promotion: PromotedModel) -> Start:
+    """Replay the promotion's holdout once and return the state forward tracking starts
+    from (see the module docstring)."""
+    replayed = replay_holdout(store, promotion)
+    context, config = replayed.context, replayed.config
+    labelers = _fit_labelers(context.spec, config, replayed.ticker.regimes)
+    anchor = replayed.returns.index[-1]
     state = {
-        "account": paper.account.to_json(),
+        "account": replayed.paper.account.to_json(),
         "labelers": {name: saved_labeler(labeler) for name, labeler in labelers.items()},
         # A run with a timeframe may have ended inside its last bin: its close may change.
-        "anchor_close": None if context.spec.timeframe else float(close[-1]),
-        "bars_per_year": bars_per_year(data.bars.index),
+        "anchor_close": None if context.spec.timeframe else float(replayed.close[-1]),
+        "bars_per_year": replayed.bars_per_year,
     }
     return Start(anchor=anchor, state=state)
 

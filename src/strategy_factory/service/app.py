@@ -20,9 +20,11 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from strategy_factory import __version__
+from strategy_factory.data import BarCatalog
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator, ExecutorFactory, queue_executor
 from strategy_factory.service.deps import reject_invalid_text
+from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.local_workers import LocalWorkers
 from strategy_factory.service.middleware import install_middleware
 from strategy_factory.service.responses import FiniteJSONResponse, add_error_handlers
@@ -39,9 +41,7 @@ from strategy_factory.service.routes import (
     workflows,
 )
 from strategy_factory.service.routes.dashboard import STATIC_DIR
-from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.workflow_runner import WorkflowRunner
-from strategy_factory.data import BarCatalog
 from strategy_factory.store import create_store
 
 __all__ = ["FiniteJSONResponse", "create_app"]

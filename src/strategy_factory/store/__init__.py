@@ -6,6 +6,13 @@ and safe for many workers on many machines.
 """
 
 from strategy_factory.store.database import StoreUnavailableError, is_transient, normalize_url
+from strategy_factory.store.learning import (
+    AllocationSnapshot,
+    KnowledgeEntry,
+    LearningCycle,
+    MetaModelRecord,
+    OverfitAlert,
+)
 from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.records import (
     MIN_RANKED_TRADES,
@@ -40,6 +47,7 @@ from strategy_factory.store.store import Store, create_store
 __all__ = [
     "KEY_METRICS",
     "MIN_RANKED_TRADES",
+    "AllocationSnapshot",
     "ClaimedJob",
     "FingerprintHit",
     "ForwardBar",
@@ -51,9 +59,13 @@ __all__ = [
     "JobQueue",
     "JobRecord",
     "JobStatus",
+    "KnowledgeEntry",
+    "LearningCycle",
     "LeaseLostError",
     "LineageEdge",
+    "MetaModelRecord",
     "ModelRecord",
+    "OverfitAlert",
     "Period",
     "PromotedModel",
     "PromotionStatus",

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
-from strategy_factory.learning.settings import LearningSettings, load_settings, save_settings
 from strategy_factory.learning.portfolio import fund, rebalance
+from strategy_factory.learning.settings import LearningSettings, load_settings, save_settings
 from strategy_factory.service.deps import LearningRunnerDep, Reader, StoreDep, Writer
 from strategy_factory.service.markdown import markdown_html
 from strategy_factory.service.schemas.learning import (
