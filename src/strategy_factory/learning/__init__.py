@@ -6,3 +6,43 @@ a capital allocator over the promoted strategies, a meta-model that predicts a g
 out-of-sample fitness, a Bayesian genome search seeded by it, and the learning cycle that
 runs them in order and writes a knowledge summary.
 """
+
+from strategy_factory.learning.genome import (
+    ConfigurationKey,
+    ForwardOutcome,
+    GenomeTable,
+    configuration_key,
+    genome_table,
+)
+from strategy_factory.learning.launch import Launch, launch
+from strategy_factory.learning.metamodel import (
+    Champion,
+    MetaModel,
+    MetaModelResult,
+    TraitImportance,
+    fit_meta_model,
+    train_meta_model,
+)
+from strategy_factory.learning.search import Genome, Proposal, propose
+from strategy_factory.learning.study import open_study, study_storage
+
+__all__ = [
+    "Champion",
+    "ConfigurationKey",
+    "ForwardOutcome",
+    "Genome",
+    "GenomeTable",
+    "Launch",
+    "MetaModel",
+    "MetaModelResult",
+    "Proposal",
+    "TraitImportance",
+    "configuration_key",
+    "fit_meta_model",
+    "genome_table",
+    "launch",
+    "open_study",
+    "propose",
+    "study_storage",
+    "train_meta_model",
+]
