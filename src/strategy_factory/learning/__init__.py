@@ -24,7 +24,6 @@ from strategy_factory.learning.metamodel import (
     train_meta_model,
 )
 from strategy_factory.learning.search import Genome, Proposal, propose
-from strategy_factory.learning.study import open_study, study_storage
 
 __all__ = [
     "Champion",
@@ -41,8 +40,6 @@ __all__ = [
     "fit_meta_model",
     "genome_table",
     "launch",
-    "open_study",
     "propose",
-    "study_storage",
     "train_meta_model",
 ]

@@ -4,10 +4,11 @@ pre-scores them, and the best become evolution runs (:mod:`.launch`).
 A genome is one Optuna trial: ``feature:<name>`` (in or out) for every candidate feature,
 ``algorithm``, ``threshold_quantile``, ``z_limit``, ``regime_filter`` and ``mode``. A search
 covers one market — a symbol with its reference symbols and timeframe — in a study of its
-own (``genome-SP500+NASDAQ@1h``) kept in the store (:mod:`.study`), so a search resumes
-where any process left it and many workers can propose at once. The study's space is fixed
-when it is created (the candidate features are the champions' features and their runs'
-seed features) and kept in the study.
+own (``genome-SP500+NASDAQ@1h``) kept in the store's database
+(:mod:`strategy_factory.store.studies`), so a search resumes where any process left it and
+many workers can propose at once. The study's space is fixed when it is created (the
+candidate features are the champions' features and their runs' seed features) and kept in
+the study.
 
 :func:`propose`:
 
@@ -49,8 +50,8 @@ from strategy_factory.evolution.config import (
 )
 from strategy_factory.learning.genome import ALL_BARS, genome_traits
 from strategy_factory.learning.metamodel import Champion, MetaModel
-from strategy_factory.learning.study import open_study
 from strategy_factory.store import Store
+from strategy_factory.store.studies import open_study
 
 MODES = ("long_short", "long_only")
 MAX_QUANTILE = 0.95

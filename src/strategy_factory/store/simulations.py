@@ -149,7 +149,9 @@ class SimulationRepository:
         row = self._db.reading(lambda connection: connection.execute(query).first())
         return None if row is None else SimulationResult.from_row(row)
 
-    def of_run(self, run_id: str, *, period: str = Period.SELECTION.value) -> list[SimulationResult]:
+    def of_run(
+        self, run_id: str, *, period: str = Period.SELECTION.value
+    ) -> list[SimulationResult]:
         """Every result of a run's period, in the order they were recorded."""
         query = _scoped(select(results), run_id, None, period).order_by(results.c.id)
         return self._db.reading(

@@ -1,4 +1,4 @@
-"""Optuna studies kept in the project's store, so a genome search resumes anywhere.
+"""Optuna studies kept in the store's database, so a search resumes in any process.
 
 Optuna's RDB storage records its own schema version with Alembic in a table named
 ``alembic_version`` — the table the store's migrations use for theirs
@@ -21,6 +21,8 @@ Moving the store's own version table instead would put Optuna's tables (``studie
 collide, and would re-stamp every existing store. Creating the storage is serialized
 (PostgreSQL: an advisory lock; SQLite: the store's write lock), so workers starting at
 once do not race on Optuna's table creation.
+
+Not re-exported by :mod:`strategy_factory.store`: opening the store does not import Optuna.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import URL
 
-from strategy_factory.store import Store
+from strategy_factory.store.store import Store
 
 SCHEMA = "optuna"
 # Any fixed 64-bit number, unique to this purpose within a PostgreSQL database.
