@@ -1,17 +1,19 @@
 """A store filled by real evolution runs over synthetic markets with known planted traits.
 
-Every market is hourly bars (60% a year volatility) with two exogenous columns known at the
-close of their bar, each predicting the next bar's open-to-close return:
+Every market is :func:`fading_edge_bars`: hourly bars (60% a year volatility) with two
+exogenous columns known at the close of their bar, each predicting the next bar's
+open-to-close return:
 
 - ``lasting`` (strength 0.2) keeps predicting to the last bar;
 - ``fading`` (strength 0.3) predicts until the runs' holdout starts, then nothing.
 
 Runs differ by the features they start from: the lasting feature, the fading one, or both,
-each with noise indicators drawn at random. On the selection period every such model looks
-good — the fading one best — but out of sample only the lasting feature still pays: the
-out-of-sample fitness of a configuration depends on known genome traits (which planted
-feature its model uses), and its selection-period metrics cannot tell. Costs drag the
-fading models below zero on the holdout.
+each with the same three indicators that predict nothing; their grids trade all bars (no
+regime filter) over thresholds, z-limits and both modes. On the selection period every
+such model looks good — the fading one best — but out of sample only the lasting feature
+still pays: the out-of-sample fitness of a configuration depends on known genome traits
+(which planted feature its model uses), and its selection-period metrics cannot tell.
+Costs drag the fading models below zero on the holdout.
 
 The runs end (``data_options.end``) a tenth of the series before its last bar: bars no run
 has seen, on which the genome search's launched runs are judged. The store is built once
@@ -25,11 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from strategy_factory.data import BarCatalog
+from strategy_factory.data import BarCatalog, fading_edge_bars
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run
 from strategy_factory.execution import InlineExecutor
 from strategy_factory.learning import GenomeTable, MetaModel, fit_meta_model, genome_table
@@ -37,42 +38,12 @@ from strategy_factory.store import Store, create_store
 
 BARS = 4_000
 SYMBOLS = ("S0", "S1", "S2", "S3")
-LASTING, FADING = 0.2, 0.3
 # Fractions of the series: selection starts, holdout starts (the fading edge ends), runs end.
 SELECTION, HOLDOUT, END = 0.5, 0.7, 0.9
 KINDS = (["exo_lasting"], ["exo_fading"], ["exo_lasting", "exo_fading"])
-NOISE = ("ret_1", "ret_5", "rsi_14", "vol_20", "macd_hist", "bb_pos_20", "stoch_k_14", "adx_14")
+# Every run also starts from the same indicators, which predict nothing.
+NOISE = ("ret_1", "rsi_14", "vol_20")
 PLANTED = ("feature:exo_lasting", "feature:exo_fading")
-
-
-def planted_bars(n_bars: int, seed: int) -> pd.DataFrame:
-    """Hourly bars whose returns the ``lasting`` column predicts throughout and the
-    ``fading`` column predicts only before ``HOLDOUT`` of the series."""
-    rng = np.random.default_rng(seed)
-    sigma = 0.6 / np.sqrt(24 * 365.25)
-    lasting, fading, body_noise, gap_noise, high, low, volume = rng.standard_normal((7, n_bars))
-    fading_strength = np.where(np.arange(n_bars) < int(n_bars * HOLDOUT), FADING, 0.0)
-    noise = np.sqrt(1 - 0.05 - LASTING**2 - fading_strength**2)
-    body = sigma * (
-        LASTING * np.r_[0, lasting[:-1]]
-        + fading_strength * np.r_[0, fading[:-1]]
-        + noise * body_noise
-    )
-    log_close = np.log(100) + np.cumsum(sigma * np.sqrt(0.05) * gap_noise + body)
-    close, open_ = np.exp(log_close), np.exp(log_close - body)
-    index = pd.date_range("2020-01-01", periods=n_bars, freq="1h", tz="UTC", name="timestamp")
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) * np.exp(np.abs(high) * 0.5 * sigma),
-            "low": np.minimum(open_, close) * np.exp(-np.abs(low) * 0.5 * sigma),
-            "close": close,
-            "volume": np.round(1e4 * np.exp(0.3 * volume)),
-            "lasting": lasting,
-            "fading": fading,
-        },
-        index=index,
-    )
 
 
 def run_fields(symbol: str, index: pd.DatetimeIndex, features: list[str]) -> dict:
@@ -89,7 +60,7 @@ def run_fields(symbol: str, index: pd.DatetimeIndex, features: list[str]) -> dic
             "holdout_start": index[int(BARS * HOLDOUT)].isoformat(),
             "end": index[int(BARS * END)].isoformat(),
         },
-        "strategy": {"modes": ["long_short", "long_only"]},
+        "strategy": {"modes": ["long_short", "long_only"], "regime_filters": [None]},
     }
 
 
@@ -114,14 +85,12 @@ class History:
 
 def _build(history: History) -> None:
     catalog = BarCatalog(history.home / "bars")
-    rng = np.random.default_rng(0)
     with create_store(history.url) as store:
         for number, symbol in enumerate(SYMBOLS):
-            bars = planted_bars(BARS, seed=100 + number)
+            bars = fading_edge_bars(BARS, seed=100 + number, fade_at=HOLDOUT)
             catalog.save(symbol, bars)
             for kind in KINDS:
-                noise = list(rng.choice(NOISE, 4 - len(kind), replace=False))
-                config = EvolveConfig.load(run_fields(symbol, bars.index, kind + noise))
+                config = EvolveConfig.load(run_fields(symbol, bars.index, [*kind, *NOISE]))
                 Evolution(store, InlineExecutor()).run(create_run(store, config).id)
         # The first run again: every model comes from it (same fingerprint), so every
         # configuration is recorded twice, under two runs.

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategy_factory.data import BarCatalog
+from strategy_factory.data import BarCatalog, fading_edge_bars
 from strategy_factory.learning import (
     ForwardOutcome,
     GenomeTable,
@@ -18,7 +18,7 @@ from strategy_factory.learning import (
 from strategy_factory.learning.genome import GENOME, SELECTION, TRAINING, trait_of
 from strategy_factory.settings import get_settings
 from strategy_factory.store import MIN_RANKED_TRADES, Store, strategy_key
-from tests.learning.conftest import BARS, END, planted_bars
+from tests.learning.conftest import BARS, END
 
 
 def test_every_configuration_is_a_row_once_with_its_traits(
@@ -111,9 +111,9 @@ def test_appended_bars_change_nothing_and_replaced_bars_are_refused(
     history_copy: Store, table: GenomeTable
 ) -> None:
     catalog = BarCatalog(get_settings().bars_dir)
-    grown = appended(catalog.load("S0"), planted_bars(200, seed=5))
+    grown = appended(catalog.load("S0"), fading_edge_bars(200, seed=5))
     catalog.save("S0", grown, replace=True)  # S0's bars and 200 more
-    catalog.save("S1", planted_bars(BARS, seed=999), replace=True)  # other bars
+    catalog.save("S1", fading_edge_bars(BARS, seed=999), replace=True)  # other bars
     after = genome_table(history_copy)
     s1_runs = {run.id for run in history_copy.runs.recent(limit=100) if run.symbol == "S1"}
     assert set(after.skipped) == s1_runs

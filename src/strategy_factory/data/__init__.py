@@ -15,6 +15,7 @@ from strategy_factory.data.schema import (
 from strategy_factory.data.synthetic import (
     DEFAULT_REGIMES,
     Regime,
+    fading_edge_bars,
     regime_autocorrelated_bars,
     regime_path,
     synthetic_bars,
@@ -30,6 +31,7 @@ __all__ = [
     "BarMeta",
     "Regime",
     "bars_per_year",
+    "fading_edge_bars",
     "infer_frequency",
     "load_bundled",
     "normalize_bars",

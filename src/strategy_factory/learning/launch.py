@@ -56,11 +56,14 @@ def launch(
 
 
 def unseen_periods(proposal: Proposal) -> EvolveConfig:
-    """The proposal's run with its holdout after every bar the meta-model learned from."""
+    """The proposal's run with its holdout after every bar the meta-model learned from
+    (the base run's periods when the meta-model learned from none of its tickers)."""
     config = proposal.config
-    index = _usable_bars(config)
     after = proposal.holdout_after
-    first = 0 if after is None else int(index.searchsorted(pd.Timestamp(after), side="right"))
+    if after is None:
+        return config
+    index = _usable_bars(config)
+    first = int(index.searchsorted(pd.Timestamp(after), side="right"))
     holdout = len(index) - first
     needed = _holdout_bars_needed(config)
     if holdout < needed:

@@ -283,7 +283,9 @@ def fit_meta_model(
     if reason is not None:
         return MetaModelResult(model=None, reason=reason, **found)
     y = rows["target"].to_numpy(dtype=np.float64)
-    split = group_folds(rows["run_id"].to_numpy(), folds)
+    # Runs numbered in the table's order (their creation order), not by their random ids,
+    # so the same history always gives the same folds.
+    split = group_folds(pd.factorize(rows["run_id"])[0], folds)
     encodings, boosters, importance, scores = {}, {}, {}, {}
     for name, groups in INPUT_GROUPS.items():
         encoding = Encoding.fit(rows, groups)

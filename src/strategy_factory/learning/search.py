@@ -41,6 +41,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import TrialState
 
 from strategy_factory.backtest import parse_regime_filter, regime_filter_text
+from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution import EvolveConfig, RunOrigin
 from strategy_factory.evolution.config import (
@@ -192,6 +193,7 @@ class _Market:
     name: str
     champions: list[Champion]
     configs: dict[str, EvolveConfig]  # by run id
+    seed_features: dict[str, list[str]]  # by run id: what each run started from
     selection_bars: dict[str, int]  # by run id
 
     def base(self, algorithm: str) -> Champion:
@@ -236,7 +238,8 @@ def propose(
 
 
 def _market(store: Store, meta_model: MetaModel, symbol: str | None) -> _Market:
-    pool = [c for c in meta_model.champions if symbol is None or c.symbol == symbol.upper()]
+    wanted = None if symbol is None else normalize_symbol(symbol)
+    pool = [c for c in meta_model.champions if wanted is None or c.symbol == wanted]
     if not pool:
         where = f" on {symbol}" if symbol else ""
         raise FactoryError(
@@ -248,8 +251,15 @@ def _market(store: Store, meta_model: MetaModel, symbol: str | None) -> _Market:
     first = configs[pool[0].run_id]
     name = market_name(first)
     same = [c for c in pool if market_name(configs[c.run_id]) == name]
-    bars = {run_id: int(run.config["periods"]["selection"]["bars"]) for run_id, run in runs.items()}
-    return _Market(name=name, champions=same, configs=configs, selection_bars=bars)
+    return _Market(
+        name=name,
+        champions=same,
+        configs=configs,
+        seed_features={run_id: list(run.config["seed_features"]) for run_id, run in runs.items()},
+        selection_bars={
+            run_id: int(run.config["periods"]["selection"]["bars"]) for run_id, run in runs.items()
+        },
+    )
 
 
 def market_name(config: EvolveConfig) -> str:
@@ -267,7 +277,7 @@ def _space(study: optuna.Study, market: _Market) -> SearchSpace:
     champions = market.champions
     features = {f for c in champions for f in c.features}
     for champion in champions:
-        features |= set(market.configs[champion.run_id].seed_features or [])
+        features |= set(market.seed_features[champion.run_id])
     z_limits = {*DEFAULT_Z_LIMITS, *(c.z_limit for c in champions)}
     filters = {regime_filter_text(f) or ALL_BARS for f in DEFAULT_REGIME_FILTERS}
     space = SearchSpace(
