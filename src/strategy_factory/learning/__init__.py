@@ -7,6 +7,7 @@ out-of-sample fitness, a Bayesian genome search seeded by it, and the learning c
 runs them in order and writes a knowledge summary.
 """
 
+from strategy_factory.learning.champions import Champion
 from strategy_factory.learning.genome import (
     ConfigurationKey,
     ForwardOutcome,
@@ -16,14 +17,14 @@ from strategy_factory.learning.genome import (
 )
 from strategy_factory.learning.launch import Launch, launch
 from strategy_factory.learning.metamodel import (
-    Champion,
     MetaModel,
     MetaModelResult,
     TraitImportance,
     fit_meta_model,
     train_meta_model,
 )
-from strategy_factory.learning.search import Genome, Proposal, propose
+from strategy_factory.learning.search import Proposal, propose
+from strategy_factory.learning.space import Genome
 
 __all__ = [
     "Champion",

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.json_values import dumps, plain
+from strategy_factory.learning.champions import CHAMPIONS_KEPT, Champion, champions
 from strategy_factory.learning.encoding import Encoding
 from strategy_factory.learning.evaluation import (
     Folds,
@@ -69,29 +70,8 @@ INPUT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 MIN_RUNS = 3
 MIN_ROWS = 100
-CHAMPIONS_KEPT = 100
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 _STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-class Champion(BaseModel):
-    """A configuration the search starts from: its genome and what it realised."""
-
-    model_config = _STRICT
-
-    run_id: str = Field(max_length=64)
-    model_id: str = Field(max_length=64)
-    strategy_key: str = Field(max_length=10_000)
-    symbol: str = Field(max_length=200)
-    ticker: str = Field(max_length=200)
-    features: list[str] = Field(max_length=10_000)
-    algorithm: str = Field(max_length=200)
-    threshold_quantile: float = Field(ge=0, le=1)
-    z_limit: float | None
-    regime_filter: str = Field(max_length=10_000)
-    mode: str = Field(max_length=16)
-    target: float
-    promoted: bool
 
 
 class _Regressor(BaseModel):
@@ -391,32 +371,6 @@ def _importance(
             )
         )
     return sorted(found, key=lambda item: (-item.permutation, -item.gain, item.trait))
-
-
-def champions(table: GenomeTable, limit: int = CHAMPIONS_KEPT) -> list[Champion]:
-    """The configurations the search starts from: promoted first, then by realised target."""
-    rows = table.rows.sort_values(
-        ["promoted", "target", "run_id", "model_id", "strategy_key"],
-        ascending=[False, False, True, True, True],
-    ).head(limit)
-    return [
-        Champion(
-            run_id=row["run_id"],
-            model_id=row["model_id"],
-            strategy_key=row["strategy_key"],
-            symbol=row["symbol"],
-            ticker=row["ticker"],
-            features=list(row["features"]),
-            algorithm=row["algorithm"],
-            threshold_quantile=float(row["threshold_quantile"]),
-            z_limit=None if np.isnan(row["z_limit"]) else float(row["z_limit"]),
-            regime_filter=row["regime_filter"],
-            mode=row["mode"],
-            target=float(row["target"]),
-            promoted=bool(row["promoted"]),
-        )
-        for row in rows.to_dict("records")
-    ]
 
 
 def _version(trained_at: datetime, boosters: dict[str, lgb.Booster]) -> str:

@@ -1,10 +1,10 @@
 """Bayesian genome search: Optuna proposes genomes near the champions, the meta-model
 pre-scores them, and the best become evolution runs (:mod:`.launch`).
 
-A genome is one Optuna trial: ``feature:<name>`` (in or out) for every candidate feature,
-``algorithm``, ``threshold_quantile``, ``z_limit``, ``regime_filter`` and ``mode``. A search
-covers one market — a symbol with its reference symbols and timeframe — in a study of its
-own (``genome-SP500+NASDAQ@1h``) kept in the store's database
+A genome is one Optuna trial (:mod:`.space`): the features a run starts from, its
+algorithm, and a strategy configuration (threshold quantile, z-limit, regime filter, mode).
+A search covers one market — a symbol with its reference symbols and timeframe — in a
+study of its own (``genome-SP500+NASDAQ@1h``) kept in the store's database
 (:mod:`strategy_factory.store.studies`), so a search resumes where any process left it and
 many workers can propose at once. The study's space is fixed when it is created (the
 candidate features are the champions' features and their runs' seed features) and kept in
@@ -16,9 +16,10 @@ the study.
    best realised out of sample), each told once as a finished trial with its realised
    out-of-sample value;
 2. asks ``candidates`` genomes one at a time from the sampler (TPE by default, seeded by
-   the study's length, so a resumed search asks what an uninterrupted one would), and tells
-   each the score the meta-model's genome regressor gives it: TPE moves toward what the
-   meta-model expects to survive, starting from what did;
+   ``seed`` plus the study's length, so a study in a given state asks the same genomes
+   whichever process resumes it), and tells each the score the meta-model's genome
+   regressor gives it: TPE moves toward what the meta-model expects to survive, starting
+   from what did;
 3. returns the ``k`` best-scored distinct genomes of the batch as :class:`Proposal` s.
 
 Every trial in the study — a champion evaluated, or a genome proposed and scored — counts:
@@ -37,7 +38,6 @@ from typing import Any
 
 import optuna
 import pandas as pd
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
 from strategy_factory.backtest import parse_regime_filter, regime_filter_text
@@ -49,110 +49,14 @@ from strategy_factory.evolution.config import (
     DEFAULT_THRESHOLD_QUANTILES,
     DEFAULT_Z_LIMITS,
 )
+from strategy_factory.learning.champions import Champion
 from strategy_factory.learning.genome import ALL_BARS, genome_traits
-from strategy_factory.learning.metamodel import Champion, MetaModel
+from strategy_factory.learning.metamodel import MetaModel
+from strategy_factory.learning.space import Genome, SearchSpace
 from strategy_factory.store import Store
 from strategy_factory.store.studies import open_study
 
-MODES = ("long_short", "long_only")
-MAX_QUANTILE = 0.95
 SEEDED_CHAMPIONS = 10
-
-
-@dataclass(frozen=True)
-class Genome:
-    """One proposed genome: the features a run starts from and a strategy configuration."""
-
-    features: tuple[str, ...]
-    algorithm: str
-    threshold_quantile: float
-    z_limit: float | None
-    regime_filter: str
-    mode: str
-
-    def as_json(self) -> dict[str, Any]:
-        """Plain values (for a run's ``origin``)."""
-        return {
-            "features": list(self.features),
-            "algorithm": self.algorithm,
-            "threshold_quantile": self.threshold_quantile,
-            "z_limit": self.z_limit,
-            "regime_filter": self.regime_filter,
-            "mode": self.mode,
-        }
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """What a study's trials choose from (kept in the study as its ``space`` attribute)."""
-
-    features: tuple[str, ...]
-    algorithms: tuple[str, ...]
-    z_limits: tuple[float | None, ...]
-    regime_filters: tuple[str, ...]
-
-    def distributions(self) -> dict[str, BaseDistribution]:
-        """Optuna's distribution of every parameter."""
-        found: dict[str, BaseDistribution] = {
-            f"feature:{name}": CategoricalDistribution((False, True)) for name in self.features
-        }
-        return found | {
-            "algorithm": CategoricalDistribution(self.algorithms),
-            "threshold_quantile": FloatDistribution(0.0, MAX_QUANTILE),
-            "z_limit": CategoricalDistribution(self.z_limits),
-            "regime_filter": CategoricalDistribution(self.regime_filters),
-            "mode": CategoricalDistribution(MODES),
-        }
-
-    def genome(self, params: dict[str, Any]) -> Genome:
-        """The genome of a trial's parameters."""
-        return Genome(
-            features=tuple(name for name in self.features if params[f"feature:{name}"]),
-            algorithm=params["algorithm"],
-            threshold_quantile=float(params["threshold_quantile"]),
-            z_limit=params["z_limit"],
-            regime_filter=params["regime_filter"],
-            mode=params["mode"],
-        )
-
-    def params(self, champion: Champion) -> dict[str, Any] | None:
-        """A champion's genome as trial parameters; None when it lies outside the space."""
-        inside = (
-            set(champion.features) <= set(self.features)
-            and champion.algorithm in self.algorithms
-            and champion.z_limit in self.z_limits
-            and champion.regime_filter in self.regime_filters
-            and champion.mode in MODES
-        )
-        if not inside:
-            return None
-        chosen = set(champion.features)
-        return {f"feature:{name}": name in chosen for name in self.features} | {
-            "algorithm": champion.algorithm,
-            "threshold_quantile": min(champion.threshold_quantile, MAX_QUANTILE),
-            "z_limit": champion.z_limit,
-            "regime_filter": champion.regime_filter,
-            "mode": champion.mode,
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain values (a study attribute)."""
-        return {
-            "features": list(self.features),
-            "algorithms": list(self.algorithms),
-            "z_limits": list(self.z_limits),
-            "regime_filters": list(self.regime_filters),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SearchSpace:
-        """The space kept in a study."""
-        return cls(
-            features=tuple(data["features"]),
-            algorithms=tuple(data["algorithms"]),
-            z_limits=tuple(None if z is None else float(z) for z in data["z_limits"]),
-            regime_filters=tuple(data["regime_filters"]),
-        )
 
 
 @dataclass(frozen=True)
