@@ -267,21 +267,20 @@ def _run_rows(
     fresh = [
         r
         for r in selection
-        if (r.model_id, strategy_key(_cell(r))) not in seen and (r.trades or 0) >= min_trades
+        if (r.model_id, strategy_key(vars(r))) not in seen and (r.trades or 0) >= min_trades
     ]
     if not fresh:
         return None, {}
     model_ids = list(dict.fromkeys(r.model_id for r in fresh))
-    outcomes = run_outcomes(store, run, model_ids, selection)
+    outcomes = run_outcomes(store, run, model_ids)
     config = EvolveConfig.load(run.config["evolve"])
     models = {model_id: store.models.get(model_id) for model_id in model_ids}
     holdout = {
         (row["model_id"], row["strategy_key"]): row for row in outcomes.table.to_dict("records")
     }
-    records = []
+    records, keys = [], []
     for result in fresh:
-        key = strategy_key(_cell(result))
-        seen.add((result.model_id, key))
+        key = strategy_key(vars(result))
         outcome = holdout.get((result.model_id, key))
         if outcome is None:
             raise FactoryError(
@@ -289,17 +288,9 @@ def _run_rows(
                 "so its holdout cannot be simulated again"
             )
         records.append(_record(run, config, models[result.model_id], result, key, outcome))
+        keys.append((result.model_id, key))
+    seen.update(keys)  # only once the whole run is in: a run left out leaves nothing seen
     return pd.DataFrame.from_records(records), outcomes.last_bar
-
-
-def _cell(result: SimulationResult) -> dict[str, Any]:
-    return {
-        "ticker": result.ticker,
-        "threshold": result.threshold,
-        "z_limit": result.z_limit,
-        "regime_filter": result.regime_filter,
-        "mode": result.mode,
-    }
 
 
 def _record(

@@ -9,9 +9,10 @@ holdout metrics its run recorded (``tests/learning`` checks it against the run's
 single-configuration backtest).
 
 A run is simulated on the bars it was created on. Bars appended since (forward tracking)
-are cut off after the run's last holdout bar, and then the run's selection grids must
-reproduce its stored selection results, which proves the older bars unchanged; a run whose
-bars were replaced, or whose symbols are gone, raises :class:`FactoryError` with the reason.
+are cut off after the run's last holdout bar, and then the run's stored results — its
+selection grids and its judged holdout configurations — must come out again, which proves
+the bars it used unchanged; a run whose bars were replaced, or whose symbols are gone,
+raises :class:`FactoryError` with the reason.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from strategy_factory.errors import FactoryError
 from strategy_factory.evaluate import metrics_table
 from strategy_factory.evolution import EvolveConfig
 from strategy_factory.evolution.config import DEFAULT_REGIME_FILTERS
-from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset
+from strategy_factory.execution.dataset import Dataset, DatasetSpec, data_digest, load_dataset
 from strategy_factory.execution.units import market, period_bounds, strategy_grid
 from strategy_factory.models import TrainedModel, model_from_bytes
-from strategy_factory.store import Run, SimulationResult, Store, strategy_key
+from strategy_factory.store import Run, Store, strategy_key
 
 # What is kept of a configuration's holdout (the meta-model's target is one of them).
 HOLDOUT_METRICS = (
@@ -43,7 +44,6 @@ HOLDOUT_METRICS = (
     "max_drawdown",
     "weekly_consistency",
 )
-_CHANGED = "have changed since this run was created"
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class _RunData:
     config: EvolveConfig
     spec: DatasetSpec
     dataset: Dataset
+    cut: bool = False  # its bars have changed since: cut at its last holdout bar
 
     def grid(self, model: TrainedModel) -> StrategyGrid:
         labelled = set(self.dataset.regime_labels)
@@ -81,20 +82,20 @@ class _RunData:
         return table
 
 
-def run_outcomes(
-    store: Store, run: Run, model_ids: list[str], selection: list[SimulationResult]
-) -> RunOutcomes:
+def run_outcomes(store: Store, run: Run, model_ids: list[str]) -> RunOutcomes:
     """Simulate the grids of ``model_ids`` (models of ``run``) on the run's holdout.
 
-    ``selection``: the run's stored selection results, which a run whose bars have grown
-    since must reproduce. Raises :class:`FactoryError` when the run cannot be simulated
-    on its own bars again.
+    Raises :class:`FactoryError` when the run cannot be simulated on its own bars again.
     """
     data = _run_data(run)
     models = {model_id: model_from_bytes(store.models.artifact(model_id)) for model_id in model_ids}
-    if data.spec.data_digest is None:
-        _check_reproduced(data, models, selection)
-    frames = [_holdout(data, model).assign(model_id=model_id) for model_id, model in models.items()]
+    holdouts = {model_id: data.simulate(model, "holdout") for model_id, model in models.items()}
+    if data.cut:
+        _check_reproduced(store, run, data, models, holdouts)
+    frames = [
+        _outcomes(data, models[model_id], table).assign(model_id=model_id)
+        for model_id, table in holdouts.items()
+    ]
     last_bar = {}
     for ticker, ticker_data in data.dataset.tickers.items():
         window = ticker_data.period(*period_bounds(data.spec, "holdout"))
@@ -107,44 +108,37 @@ def _run_data(run: Run) -> _RunData:
     """The run's config and dataset; with bars appended since, cut at its last holdout bar."""
     config = EvolveConfig.load(run.config["evolve"])
     spec = DatasetSpec.model_validate(run.config["dataset"])
-    try:
+    if spec.data_digest is None or spec.data_digest == data_digest(spec):
         return _RunData(config, spec, load_dataset(spec))
-    except FactoryError as exc:
-        if _CHANGED not in str(exc):
-            raise
     last = pd.Timestamp(run.config["periods"]["holdout"]["last"]).to_pydatetime()
     cut = spec.model_copy(update={"end": last, "data_digest": None})
-    return _RunData(config, cut, load_dataset(cut))
+    return _RunData(config, cut, load_dataset(cut), cut=True)
 
 
 def _check_reproduced(
-    data: _RunData, models: dict[str, TrainedModel], selection: list[SimulationResult]
+    store: Store,
+    run: Run,
+    data: _RunData,
+    models: dict[str, TrainedModel],
+    holdouts: dict[str, pd.DataFrame],
 ) -> None:
-    """The run's stored selection results, simulated again on the cut bars, or an error."""
-    stored: dict[tuple[str, str], Any] = {}
-    for result in selection:
-        key = (result.model_id, strategy_key(_strategy(result)))
-        stored[key] = (result.trades, result.total_return)
-    for model_id, model in models.items():
-        again = data.simulate(model, "selection")
-        for row in again.itertuples():
-            expected = stored.get((model_id, row.strategy_key))
-            if expected is not None and not _same(expected, (row.trades, row.total_return)):
-                raise FactoryError(
-                    f"the bars of {data.spec.symbol} {_CHANGED} (not only appended to): its "
-                    "stored selection results are not reproduced, so its holdout cannot be "
-                    "simulated again"
-                )
-
-
-def _strategy(result: SimulationResult) -> dict[str, Any]:
-    return {
-        "ticker": result.ticker,
-        "threshold": result.threshold,
-        "z_limit": result.z_limit,
-        "regime_filter": result.regime_filter,
-        "mode": result.mode,
-    }
+    """On bars cut after the run's holdout, the run's stored results — its selection grids
+    and its judged holdout configurations — must come out again, or the bars changed."""
+    for period in ("selection", "holdout"):
+        stored = {
+            (result.model_id, strategy_key(vars(result))): (result.trades, result.total_return)
+            for result in store.simulations.of_run(run.id, period=period)
+        }
+        for model_id, model in models.items():
+            again = holdouts[model_id] if period == "holdout" else data.simulate(model, period)
+            for row in again.itertuples():
+                expected = stored.get((model_id, row.strategy_key))
+                if expected is not None and not _same(expected, (row.trades, row.total_return)):
+                    raise FactoryError(
+                        f"the bars of {data.spec.symbol} have changed since run {run.id} was "
+                        f"created (not only appended to): its stored {period} results are not "
+                        "reproduced, so its holdout cannot be simulated again"
+                    )
 
 
 def _same(expected: tuple[Any, Any], found: tuple[Any, Any]) -> bool:
@@ -156,8 +150,7 @@ def _same(expected: tuple[Any, Any], found: tuple[Any, Any]) -> bool:
     return bool(np.isclose(total, found[1], rtol=1e-9, atol=1e-12))
 
 
-def _holdout(data: _RunData, model: TrainedModel) -> pd.DataFrame:
-    table = data.simulate(model, "holdout")
+def _outcomes(data: _RunData, model: TrainedModel, table: pd.DataFrame) -> pd.DataFrame:
     outcome = pd.DataFrame(
         {f"holdout_{name}": table[name].to_numpy(dtype=np.float64) for name in HOLDOUT_METRICS}
     )
