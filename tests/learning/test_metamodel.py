@@ -94,6 +94,7 @@ def test_the_artifact_round_trips_exactly(meta_model: MetaModel, table: GenomeTa
         )
     assert again.to_bytes() == content
     assert again.version == meta_model.version and again.champions == meta_model.champions
+    assert again.importance_json() == meta_model.importance_json()
     document = json.loads(content)  # strict JSON: no NaN, no Infinity
     assert json.dumps(document, allow_nan=False)
     assert document["regressors"]["full"]["booster"].startswith("tree\n")  # LightGBM's text

@@ -134,6 +134,12 @@ class MetaModel:
         of genomes alone, e.g. proposed ones without selection metrics)."""
         return self.boosters[inputs].predict(self.encodings[inputs].transform(rows))
 
+    def importance_json(self) -> dict[str, list[dict[str, Any]]]:
+        """The importance per trait of each regressor, as plain values, most important first."""
+        return plain(
+            {name: [vars(item) for item in items] for name, items in self.importance.items()}
+        )
+
     def to_bytes(self) -> bytes:
         """The artifact: one strict JSON document (see the module docstring)."""
         document = {
@@ -151,9 +157,7 @@ class MetaModel:
                 for name in self.boosters
             },
             "metrics": self.metrics,
-            "importance": {
-                name: [vars(item) for item in items] for name, items in self.importance.items()
-            },
+            "importance": self.importance_json(),
             "seen_until": self.seen_until,
             "champions": [champion.model_dump() for champion in self.champions],
         }
