@@ -28,6 +28,13 @@ from strategy_factory.execution.dataset import DatasetSpec, load_dataset
 from strategy_factory.execution.units import execution_of, strategy_detail, thresholds
 from strategy_factory.models import model_from_bytes
 from strategy_factory.store import PromotedModel, Store, create_store
+from tests.learning.history import (  # the meta-model's and search's fixtures
+    built_history,
+    history,
+    history_copy,
+    meta_model,
+    table,
+)
 
 TOTAL = 12_000
 STORED = 7_000
@@ -144,3 +151,6 @@ def promoted(
         yield Promoted(
             store, BarCatalog(tmp_path / "home" / "bars"), store.promoted.get(promotion_id)
         )
+
+
+__all__ = ["built_history", "history", "history_copy", "meta_model", "table"]

@@ -16,6 +16,7 @@ from strategy_factory.data.schema import (
 from strategy_factory.data.synthetic import (
     DEFAULT_REGIMES,
     Regime,
+    fading_edge_bars,
     regime_autocorrelated_bars,
     regime_path,
     synthetic_bars,
@@ -34,6 +35,7 @@ __all__ = [
     "bars_digest",
     "bars_per_year",
     "bin_start",
+    "fading_edge_bars",
     "infer_frequency",
     "load_bundled",
     "normalize_bars",
