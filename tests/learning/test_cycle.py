@@ -21,7 +21,7 @@ from strategy_factory.learning.portfolio import (
 from strategy_factory.learning.settings import LearningSettings, save_settings, with_changes
 from tests.learning.conftest import REF, STORED, SYN, Promoted
 
-STEPS = ("forward", "allocator", "monitor", "knowledge")
+STEPS = ("forward", "meta_model", "search", "allocator", "monitor", "knowledge")
 ONE_STRATEGY = with_changes(
     LearningSettings(),
     {"allocator": {"max_weight": 1.0, "max_cluster_weight": 1.0, "max_volatility": None}},
@@ -44,12 +44,7 @@ def test_a_cycle_tracks_allocates_monitors_and_writes_its_summary(promoted: Prom
     catalog.append("REF", REF.iloc[STORED:9_000])
     cycle = run_cycle(store, catalog, trigger="test", period="2026-12-01")
     assert cycle.state == "done" and cycle.error is None and cycle.trigger == "test"
-    assert [step["name"] for step in cycle.steps] == [
-        "forward",
-        "allocator",
-        "monitor",
-        "knowledge",
-    ]
+    assert [step["name"] for step in cycle.steps] == [*STEPS]
     assert all(step["state"] == "done" for step in cycle.steps)
     forward = cycle.steps[0]["summary"]
     assert forward["added"] == 2_000
@@ -63,7 +58,13 @@ def test_a_cycle_tracks_allocates_monitors_and_writes_its_summary(promoted: Prom
     waiting = fund(store)
     assert waiting is not None and waiting["bars"] == 0  # no forward bar after it yet
     assert [entry["status"] for entry in waiting["rebalance_log"]] == ["pending"]
-    judged = cycle.steps[2]["summary"]
+    # One run in the store: no meta-model yet, and so no search, both said.
+    assert cycle.steps[1]["summary"]["state"] == "not_enough_history"
+    assert cycle.steps[2]["summary"] == {
+        "state": "skipped",
+        "reason": "no meta-model yet to score proposals",
+    }
+    judged = cycle.steps[4]["summary"]
     assert judged["judged"] == 1 and judged["states"][pid]["state"] in {"ok", "watch", "flagged"}
     entry = store.knowledge.get("2026-12-01")
     assert entry.markdown.startswith("# Learning summary — 2026-12-01")
@@ -136,12 +137,7 @@ def test_a_failing_step_is_recorded_and_the_others_still_run(
     cycle = run_cycle(promoted.store, promoted.catalog, period="2026-12-03")
     assert cycle.state == "failed" and cycle.error == "failed steps: forward"
     states = {step["name"]: step["state"] for step in cycle.steps}
-    assert states == {
-        "forward": "failed",
-        "allocator": "done",
-        "monitor": "done",
-        "knowledge": "done",
-    }
+    assert states == {name: "failed" if name == "forward" else "done" for name in STEPS}
     assert "RuntimeError: bar store unreadable" in cycle.steps[0]["error"]
     markdown = promoted.store.knowledge.get("2026-12-03").markdown
     assert "**Failed:** RuntimeError: bar store unreadable" in markdown

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from strategy_factory.learning.settings import save_settings, with_changes
 from tests.learning.conftest import REF, STORED, SYN, Promoted
-from tests.learning.test_cycle import ONE_STRATEGY
+from tests.learning.test_cycle import ONE_STRATEGY, STEPS
 from tests.service.conftest import held, serving
 
 POLL_SECONDS = 0.05
@@ -64,12 +64,7 @@ def test_a_cycle_started_over_the_api_runs_in_the_background(
         go.set()
         done = finished_cycle(client, cycle["id"], ceiling=120)
     assert done["state"] == "done", done
-    assert [step["name"] for step in done["steps"]] == [
-        "forward",
-        "allocator",
-        "monitor",
-        "knowledge",
-    ]
+    assert [step["name"] for step in done["steps"]] == [*STEPS]
     assert done["steps"][0]["summary"]["added"] == 1_000
 
 
@@ -117,3 +112,10 @@ def test_the_schedule_runs_a_cycle_when_it_is_due(promoted: Promoted, url: str) 
         # Not due again for every_hours (36 s): many polls later, still one cycle.
         time.sleep(40 * POLL_SECONDS)
         assert len(client.get("/api/learning/cycles").json()) == 1
+
+
+def test_a_request_cannot_claim_its_run_came_from_the_search(promoted: Promoted, url: str) -> None:
+    body = {"symbol": "SYN", "origin": {"study": "genome-S0", "trial": 3}}
+    with serving(url, executor_factory=held) as client:
+        answer = client.post("/evolve", json=body)
+    assert answer.status_code == 422 and "origin" in answer.text

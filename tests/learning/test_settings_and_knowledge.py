@@ -58,7 +58,13 @@ FACTS = {
             {"trait": "feature:rsi_14", "importance": 0.2, "direction": 0.3},
         ],
     },
-    "search": {"proposed": 64, "launched": [{"run_id": "r9", "score": 0.8, "genome": "x"}]},
+    "search": {
+        "state": "proposed",
+        "proposed": 64,
+        "kept": [{"trial": 70}, {"trial": 71}],
+        "launched": [{"run_id": "r9", "score": 0.8, "prior_trials": 70, "genome": "x"}],
+        "not_launched": [{"trial": 71, "reason": "too few unseen bars"}],
+    },
     "allocator": {
         "state": "allocated",
         "weights": {"p1": 0.7, "p2": 0.3},
@@ -80,7 +86,8 @@ def test_the_summary_reports_every_step_in_words_and_tables() -> None:
     assert "20 new bars over 1 promoted strategies" in markdown
     assert "**0.410**, against 0.120 for the selection-period metric alone" in markdown
     assert "| z_limit | 0.520 | higher → less fit (ρ -0.61) |" in markdown
-    assert "| r9 | 0.800 | x |" in markdown
+    assert "| r9 | 0.800 | 70 | x |" in markdown
+    assert "- trial 71 not launched: too few unseen bars" in markdown
     assert "| p1 | 70.0% | +10.0 pts |" in markdown
     assert "| p2 | 30.0% | new |" in markdown
     assert "Left the allocation: p0." in markdown

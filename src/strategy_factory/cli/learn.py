@@ -366,3 +366,64 @@ def _change(key: str, diff: dict[str, Any], changed: dict[str, Any]) -> str:
     if key in changed:
         return f"{100 * changed[key]['change']:+.1f} pts"
     return "—"
+
+
+@app.command("meta-model")
+def meta_model(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Retrain the meta-model on every finished run (forward results where they exist) and
+    store the version with its cross-validated scores and trait importance."""
+    from strategy_factory.learning.settings import load_settings
+    from strategy_factory.learning.steps import retrain
+    from strategy_factory.store import create_store
+
+    with create_store(db) as store:
+        facts = retrain(store, load_settings(store))
+    if as_json:
+        print_json(facts)
+        return
+    if facts["state"] != "trained":
+        console.print(f"no meta-model: {facts['reason']}")
+        return
+    scores = facts["scores"]
+    console.print(
+        f"meta-model version {facts['version']} on {facts['rows']} configurations from "
+        f"{facts['runs']} runs: rank correlation {_text(scores['model'])} (selection metric "
+        f"alone {_text(scores['selection_only'])}, random 95th percentile "
+        f"{_text(scores['random'])})"
+    )
+    print_table(
+        "Genome traits",
+        ["trait", "importance", "direction"],
+        (
+            [t["trait"], _text(t["importance"]), _text(t["direction"] or t["best"])]
+            for t in facts["traits"][:12]
+        ),
+    )
+
+
+@app.command("search")
+def search_command(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Ask the genome search for proposals scored by the newest meta-model and record the
+    kept ones as pending runs (`factory evolve --resume RUN` or a server drives them)."""
+    from strategy_factory.learning.settings import load_settings
+    from strategy_factory.learning.steps import search
+    from strategy_factory.store import create_store
+
+    with create_store(db) as store:
+        facts = search(store, load_settings(store))
+    if as_json:
+        print_json(facts)
+        return
+    if facts["state"] == "skipped":
+        console.print(f"no search: {facts['reason']}")
+        return
+    print_table(
+        f"Genome search: {facts['proposed']} proposed, {len(facts['kept'])} kept",
+        ["run", "predicted fitness", "prior trials", "genome"],
+        (
+            [r["run_id"], _text(r["score"]), r["prior_trials"], r["genome"]]
+            for r in facts["launched"]
+        ),
+    )
+    for row in facts["not_launched"]:
+        console.print(f"trial {row['trial']} not launched: {row['reason']}")

@@ -21,6 +21,7 @@ from strategy_factory.learning.forward import update_forward
 from strategy_factory.learning.knowledge import render_knowledge
 from strategy_factory.learning.portfolio import active_returns, check_overfitting, rebalance
 from strategy_factory.learning.settings import LearningSettings, load_settings
+from strategy_factory.learning.steps import retrain, search
 from strategy_factory.store import AllocationSnapshot, LearningCycle, Store
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,13 @@ def run_cycle(
     trigger: str = "cli",
     settings: LearningSettings | None = None,
     period: str | None = None,
+    on_launch: Callable[[str], object] | None = None,
 ) -> LearningCycle:
     """Run one learning cycle and return its record (raises :class:`BusyError` while
-    another runs). ``period`` names the knowledge summary (default: today, UTC)."""
+    another runs). ``period`` names the knowledge summary (default: today, UTC);
+    ``on_launch(run_id)`` is told of each run the search launches."""
     cycle = start_cycle(store, trigger)
-    return execute_cycle(store, catalog, cycle, settings, period)
+    return execute_cycle(store, catalog, cycle, settings, period, on_launch)
 
 
 def start_cycle(store: Store, trigger: str) -> LearningCycle:
@@ -53,6 +56,7 @@ def execute_cycle(
     cycle: LearningCycle,
     settings: LearningSettings | None = None,
     period: str | None = None,
+    on_launch: Callable[[str], object] | None = None,
 ) -> LearningCycle:
     """Run the steps of the started ``cycle`` and close it; its final record."""
     try:
@@ -80,6 +84,8 @@ def execute_cycle(
         store.cycles.record_steps(cycle.id, steps)
 
     step("forward", lambda: _forward(store, catalog))
+    step("meta_model", lambda: retrain(store, settings))
+    step("search", lambda: search(store, settings, on_launch))
     returns: dict[str, Any] = {}
     step("allocator", lambda: _rebalance(store, settings, returns))
     step("monitor", lambda: _monitor(store, settings, returns))

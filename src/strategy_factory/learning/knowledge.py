@@ -70,7 +70,7 @@ def _meta_model(fact: dict[str, Any]) -> list[str]:
         f" with realised out-of-sample fitness (folds grouped by run):"
         f" **{_number(scores.get('model'))}**, against {_number(scores.get('selection_only'))}"
         f" for the selection-period metric alone and {_number(scores.get('random'))}"
-        " for a random ranking.",
+        " for the 95th percentile of random rankings.",
         "",
     ]
     traits = fact.get("traits", [])[:TOP_TRAITS]
@@ -97,14 +97,25 @@ def _direction(value: Any) -> str:
 def _search(fact: dict[str, Any]) -> list[str]:
     if fact.get("state") == "skipped":
         return [f"Skipped: {fact.get('reason')}."]
-    lines = [f"{fact.get('proposed', 0)} genomes proposed and pre-scored by the meta-model."]
+    kept = fact.get("kept", [])
+    lines = [
+        f"{fact.get('proposed', 0)} genomes proposed and pre-scored by the meta-model;"
+        f" the best {len(kept)} kept."
+    ]
     launched = fact.get("launched", [])
-    if not launched:
-        return [*lines, "No run launched."]
-    lines += ["", "| run | predicted fitness | genome |", "| --- | ---: | --- |"]
+    if launched:
+        lines += ["", "| run | predicted fitness | prior trials | genome |"]
+        lines += ["| --- | ---: | ---: | --- |"]
+        lines += [
+            f"| {row['run_id']} | {_number(row.get('score'))} | {row.get('prior_trials', '')}"
+            f" | {row.get('genome', '')} |"
+            for row in launched
+        ]
+    else:
+        lines.append("No run launched.")
     lines += [
-        f"| {row['run_id']} | {_number(row.get('score'))} | {row.get('genome', '')} |"
-        for row in launched
+        f"- trial {row['trial']} not launched: {row['reason']}"
+        for row in fact.get("not_launched", [])
     ]
     return lines
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.learning.allocator import AllocatorSettings
+from strategy_factory.learning.metamodel import MIN_ROWS, MIN_RUNS
 from strategy_factory.learning.monitor import MonitorSettings
 from strategy_factory.store import Store
 
@@ -36,15 +37,20 @@ class ScheduleSettings(_Section):
 class MetaModelSettings(_Section):
     """How the meta-model is trained and judged."""
 
-    algorithm: Literal["lightgbm", "random_forest"] = "lightgbm"
+    target: Literal["sharpe", "sortino", "sqn_100", "total_return"] = Field(
+        "sharpe", description="The out-of-sample figure it learns to predict"
+    )
     folds: Annotated[int, Field(ge=2, le=20)] = Field(
         5, description="Cross-validation folds, grouped by run"
     )
     min_runs: Annotated[int, Field(ge=2, le=10_000)] = Field(
-        3, description="Fewer runs with out-of-sample results than this: no meta-model yet"
+        MIN_RUNS, description="Fewer finished runs than this: no meta-model yet"
     )
     min_rows: Annotated[int, Field(ge=10, le=10_000_000)] = Field(
-        50, description="Fewer configurations with out-of-sample results than this: none"
+        MIN_ROWS, description="Fewer configurations with out-of-sample results: none yet"
+    )
+    min_forward_bars: Annotated[int, Field(ge=2, le=1_000_000)] = Field(
+        60, description="A promotion's forward record replaces its holdout from this many bars"
     )
 
 
@@ -53,15 +59,21 @@ class SearchSettings(_Section):
 
     enabled: bool = True
     sampler: Literal["tpe", "random"] = "tpe"
-    proposals: Annotated[int, Field(ge=1, le=10_000)] = Field(
+    candidates: Annotated[int, Field(ge=1, le=10_000)] = Field(
         64, description="Genomes the sampler proposes per cycle, pre-scored by the meta-model"
     )
-    launch: Annotated[int, Field(ge=0, le=50)] = Field(
-        2, description="How many of the best-scored proposals become evolution runs"
+    keep: Annotated[int, Field(ge=1, le=50)] = Field(
+        2, description="How many of the best-scored proposals are kept"
     )
-    generations: Annotated[int, Field(ge=1, le=50)] = Field(
-        3, description="Generations of each run the search launches"
+    launch: bool = Field(
+        True, description="Record the kept proposals as evolution runs (tagged by origin)"
     )
+
+    @model_validator(mode="after")
+    def _keep_among_candidates(self) -> SearchSettings:
+        if self.keep > self.candidates:
+            raise ValueError(f"keep ({self.keep}) must not exceed candidates ({self.candidates})")
+        return self
 
 
 class LearningSettings(_Section):

@@ -68,7 +68,7 @@ def create_app(
     workers = LocalWorkers(settings.workers, settings.db)
     workflow_runner = WorkflowRunner(store, settings.db, settings.workflow_slots)
     learning_runner = LearningRunner(
-        store, BarCatalog(settings.bars_dir), settings.learning_poll_seconds
+        store, BarCatalog(settings.bars_dir), settings.learning_poll_seconds, coordinator.launch
     )
 
     @asynccontextmanager

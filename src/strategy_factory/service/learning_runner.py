@@ -1,5 +1,6 @@
 """The learning cycle in the server: started over the API, or on the schedule set in the
-learning settings (``schedule.enabled``, ``schedule.every_hours``).
+learning settings (``schedule.enabled``, ``schedule.every_hours``). Runs the genome search
+launches are driven by the server's coordinator, like runs started over the API.
 
 A cycle runs in a thread of its own; the request that starts it gets the cycle's record
 at once (its steps fill in as they end). Every server sharing the store may run the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from strategy_factory.data import BarCatalog
@@ -25,9 +27,16 @@ log = logging.getLogger(__name__)
 class LearningRunner:
     """Runs learning cycles in the background, on request and on the schedule."""
 
-    def __init__(self, store: Store, catalog: BarCatalog, poll_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: BarCatalog,
+        poll_seconds: float = 60.0,
+        on_launch: Callable[[str], object] | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
+        self._on_launch = on_launch
         self._poll = poll_seconds
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -69,7 +78,7 @@ class LearningRunner:
 
     def _execute(self, cycle: LearningCycle) -> None:
         try:
-            execute_cycle(self._store, self._catalog, cycle)
+            execute_cycle(self._store, self._catalog, cycle, on_launch=self._on_launch)
         except Exception:
             log.exception("learning cycle %s failed", cycle.id)
 
