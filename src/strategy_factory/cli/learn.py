@@ -353,11 +353,15 @@ def _brief(step: dict[str, Any]) -> str:
         return summary.get("reason") or f"{len(summary.get('weights', {}))} strategies weighted"
     if name == "monitor":
         return f"{summary.get('judged', 0)} judged, {len(summary.get('alerts', []))} flagged"
-    if name == "knowledge":
-        return f"summary of {summary.get('period')} written (`factory learn knowledge`)"
-    return ", ".join(
-        f"{key} {value}" for key, value in summary.items() if not isinstance(value, (dict, list))
-    )
+    if name == "meta_model":
+        if summary.get("state") != "trained":
+            return f"no meta-model: {summary.get('reason')}"
+        return f"version {summary['version']}, rank correlation {_text(summary['scores']['model'])}"
+    if name == "search":
+        if summary.get("state") == "skipped":
+            return f"skipped: {summary.get('reason')}"
+        return f"{summary['proposed']} proposed, {len(summary['launched'])} runs launched"
+    return f"summary of {summary.get('period')} written (`factory learn knowledge`)"
 
 
 def _change(key: str, diff: dict[str, Any], changed: dict[str, Any]) -> str:
