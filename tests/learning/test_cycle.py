@@ -12,6 +12,7 @@ from strategy_factory.errors import BusyError
 from strategy_factory.learning.cycle import run_cycle
 from strategy_factory.learning.forward import forward_returns
 from strategy_factory.learning.portfolio import (
+    ActiveReturns,
     PromotionReturns,
     check_overfitting,
     fund,
@@ -102,7 +103,7 @@ def test_decay_is_flagged_once_and_auto_demotion_takes_it_out_of_the_allocator(
     )
     settings = with_changes(ONE_STRATEGY, {"auto_demote": True})
     pid = promoted.promotion.id
-    first = check_overfitting(store, settings, {pid: decayed})
+    first = check_overfitting(store, settings, ActiveReturns({pid: decayed}, {}))
     [alert] = first["alerts"]
     assert alert["new"] and alert["demoted"] and alert["statistic"] > alert["threshold"]
     promotion = store.promoted.get(pid)
@@ -111,7 +112,7 @@ def test_decay_is_flagged_once_and_auto_demotion_takes_it_out_of_the_allocator(
     stored = store.alerts.get(alert["alert_id"])
     assert stored.evidence["state"] == "flagged" and stored.demoted
     # Judged again: the open alert is refreshed, not duplicated.
-    second = check_overfitting(store, settings, {pid: decayed})
+    second = check_overfitting(store, settings, ActiveReturns({pid: decayed}, {}))
     assert second["alerts"][0]["alert_id"] == alert["alert_id"] and not second["alerts"][0]["new"]
     # Nothing active is left to allocate to: said, not NaN.
     snapshot = rebalance(store, settings)
@@ -145,3 +146,28 @@ def test_a_failing_step_is_recorded_and_the_others_still_run(
     promoted.store.cycles.start("next", stale_after_s=3600)
     with pytest.raises(BusyError):
         run_cycle(promoted.store, promoted.catalog)
+
+
+def test_a_promotion_whose_returns_cannot_be_rebuilt_is_left_out_and_named(
+    promoted: Promoted,
+) -> None:
+    store = promoted.store
+    run = store.runs.create("GONE", "elasticnet", {}, max_generations=1)
+    [model] = store.models.of_run(promoted.promotion.run_id)
+    broken = store.promoted.add(
+        run_id=run.id,
+        model_id=model.id,
+        strategy={"ticker": "GONE"},
+        criteria={},
+        selection_metrics={},
+        holdout_metrics={},
+        configurations_tried=1,
+        verdict={},
+        lineage=[],
+    )
+    snapshot = rebalance(store, ONE_STRATEGY)
+    assert snapshot.state == "allocated"
+    assert snapshot.weights == pytest.approx({promoted.promotion.id: 1.0}, abs=1e-6)
+    assert snapshot.risk["excluded"][broken.id].startswith("its returns cannot be rebuilt")
+    judged = check_overfitting(store, ONE_STRATEGY)
+    assert judged["states"][broken.id]["state"] == "not_judged"

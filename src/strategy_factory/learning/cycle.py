@@ -19,7 +19,12 @@ from strategy_factory.data import BarCatalog
 from strategy_factory.json_values import plain
 from strategy_factory.learning.forward import update_forward
 from strategy_factory.learning.knowledge import render_knowledge
-from strategy_factory.learning.portfolio import active_returns, check_overfitting, rebalance
+from strategy_factory.learning.portfolio import (
+    ActiveReturns,
+    active_returns,
+    check_overfitting,
+    rebalance,
+)
 from strategy_factory.learning.settings import LearningSettings, load_settings
 from strategy_factory.learning.steps import retrain, search
 from strategy_factory.store import AllocationSnapshot, LearningCycle, Store
@@ -86,7 +91,7 @@ def execute_cycle(
     step("forward", lambda: _forward(store, catalog))
     step("meta_model", lambda: retrain(store, settings))
     step("search", lambda: search(store, settings, on_launch))
-    returns: dict[str, Any] = {}
+    returns: list[ActiveReturns] = []
     step("allocator", lambda: _rebalance(store, settings, returns))
     step("monitor", lambda: _monitor(store, settings, returns))
     step("knowledge", lambda: _knowledge(store, period, facts))
@@ -128,16 +133,25 @@ def snapshot_facts(snapshot: AllocationSnapshot) -> dict[str, Any]:
     }
 
 
-def _rebalance(store: Store, settings: LearningSettings, returns: dict[str, Any]) -> dict[str, Any]:
-    returns.update(active_returns(store))
-    return snapshot_facts(rebalance(store, settings, returns))
+def _rebalance(
+    store: Store, settings: LearningSettings, shared: list[ActiveReturns]
+) -> dict[str, Any]:
+    shared.append(active_returns(store))
+    return snapshot_facts(rebalance(store, settings, shared[0]))
 
 
-def _monitor(store: Store, settings: LearningSettings, returns: dict[str, Any]) -> dict[str, Any]:
-    judged = check_overfitting(store, settings, returns or active_returns(store))
+def _monitor(
+    store: Store, settings: LearningSettings, shared: list[ActiveReturns]
+) -> dict[str, Any]:
+    """Judge with the returns the allocator step read (read again if it could not)."""
+    active = shared[0] if shared else active_returns(store)
+    judged = check_overfitting(store, settings, active)
     if any(alert["demoted"] for alert in judged["alerts"]):
         # A demoted strategy leaves the allocator at once, not at the next cycle.
-        kept = {key: item for key, item in returns.items() if _active(store, key)}
+        kept = ActiveReturns(
+            {key: item for key, item in active.series.items() if _active(store, key)},
+            active.unavailable,
+        )
         judged["rebalanced"] = snapshot_facts(rebalance(store, settings, kept))
     return judged
 

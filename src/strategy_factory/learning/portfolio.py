@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from strategy_factory.errors import FactoryError
 from strategy_factory.json_values import plain
 from strategy_factory.learning.allocation_diff import diff
 from strategy_factory.learning.allocator import allocate
@@ -53,25 +54,44 @@ def promotion_returns(store: Store, promotion: PromotedModel) -> PromotionReturn
     return PromotionReturns(promotion, holdout, forward_returns(store, promotion.id), per_year)
 
 
-def active_returns(store: Store) -> dict[str, PromotionReturns]:
-    """Returns of every active promotion, by promotion id (oldest promotion first)."""
-    promotions = store.promoted.recent(limit=None, status=ACTIVE)[::-1]
-    return {p.id: promotion_returns(store, p) for p in promotions}
+@dataclass(frozen=True)
+class ActiveReturns:
+    """Returns of the active promotions by id (oldest first), and the promotions whose
+    returns cannot be rebuilt, with why (their run's bars replaced, their model gone)."""
+
+    series: dict[str, PromotionReturns]
+    unavailable: dict[str, str]
+
+
+def active_returns(store: Store) -> ActiveReturns:
+    """Returns of every active promotion (see :class:`ActiveReturns`)."""
+    series, unavailable = {}, {}
+    for promotion in store.promoted.recent(limit=None, status=ACTIVE)[::-1]:
+        try:
+            series[promotion.id] = promotion_returns(store, promotion)
+        except (FactoryError, ValueError, KeyError) as exc:
+            # A run whose bars were replaced, a model or configuration that is not there.
+            unavailable[promotion.id] = f"its returns cannot be rebuilt: {exc}"
+    return ActiveReturns(series, unavailable)
 
 
 def rebalance(
-    store: Store, settings: LearningSettings, returns: dict[str, PromotionReturns] | None = None
+    store: Store, settings: LearningSettings, active: ActiveReturns | None = None
 ) -> AllocationSnapshot:
-    """Allocate capital over the active promotions and store the snapshot."""
-    returns = active_returns(store) if returns is None else returns
+    """Allocate capital over the active promotions and store the snapshot (a promotion
+    whose returns cannot be rebuilt is left out, and named with why)."""
+    active = active_returns(store) if active is None else active
+    returns = active.series
     options = settings.allocator.model_dump(mode="json")
     if not returns:
+        unavailable = "; ".join(f"{key} {why}" for key, why in active.unavailable.items())
         return store.allocations.record(
             state="empty",
             weights={},
-            risk={},
+            risk={"excluded": active.unavailable},
             diff={},
-            reason="no active promotion to allocate to",
+            reason="no active promotion to allocate to"
+            + (f" ({unavailable})" if unavailable else ""),
             settings=options,
         )
     frame = pd.DataFrame({key: item.combined for key, item in returns.items()})
@@ -87,7 +107,7 @@ def rebalance(
         "expected_return": summary["expected_return"],
         "risk_contributions": summary["risk_contributions"],
         "clusters": summary["clusters"],
-        "excluded": summary["excluded"],
+        "excluded": {**active.unavailable, **summary["excluded"]},
         "periods": summary["periods"],
         "dropped_periods": summary["dropped_periods"],
         "periods_per_year": per_year,
@@ -116,15 +136,20 @@ def rebalance(
 
 
 def check_overfitting(
-    store: Store, settings: LearningSettings, returns: dict[str, PromotionReturns] | None = None
+    store: Store, settings: LearningSettings, active: ActiveReturns | None = None
 ) -> dict[str, Any]:
     """Judge every active promotion's forward record; store alerts, demote when told to.
 
     Returns what was judged: ``judged`` (how many), ``alerts`` (one entry per flagged
-    promotion) and ``states`` (each promotion's verdict and reason).
+    promotion) and ``states`` (each promotion's verdict and reason; ``not_judged`` for one
+    whose returns cannot be rebuilt).
     """
-    returns = active_returns(store) if returns is None else returns
-    alerts, states = [], {}
+    active = active_returns(store) if active is None else active
+    returns = active.series
+    alerts: list[dict[str, Any]] = []
+    states = {
+        key: {"state": "not_judged", "reason": why} for key, why in active.unavailable.items()
+    }
     for key, item in returns.items():
         result = monitor(
             Promise.from_holdout(item.holdout), item.forward, settings.monitor, item.bars_per_year
