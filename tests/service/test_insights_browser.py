@@ -267,3 +267,36 @@ def test_the_virtual_fund_draws_its_equity_once_it_has_forward_returns(
     total = f"{100 * (fund.equity.iloc[-1] - 1):.1f}%"
     expect(page.locator("#fund-facts")).to_contain_text(f"total return{total}")
     expect(page.locator("#fund-facts")).to_contain_text("bars30")
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own, whose store only this module's cycle test writes to."""
+    started = Server(f"sqlite:///{tmp_path_factory.mktemp('cycle') / 'factory.db'}")
+    yield started
+    started.stop()
+
+
+def test_the_cycle_and_rebalance_buttons_run_them_and_say_how_they_ended(
+    insights_browser: Browser, empty_server: Server
+) -> None:
+    with dashboard_page(insights_browser, empty_server) as page:
+        page.goto("/ui/insights#allocator")
+        page.get_by_role("button", name="Rebalance now").click()
+        status = page.locator("#rebalance-status")
+        expect(status).to_contain_text("empty")
+        expect(page.locator("#allocator-state")).to_contain_text(
+            "no active promotion to allocate to"
+        )
+        page.get_by_role("button", name="Run learning cycle").click()
+        cycle = page.locator("#cycle-status")
+        expect(cycle).to_contain_text("Learning cycle 1 (api)")
+        # The page follows the cycle on its refresh until it has ended.
+        expect(cycle).to_contain_text("Learning cycle 1 (api): done")
+        expect(cycle).to_contain_text("knowledge done")
+        page.get_by_role("tab", name="Knowledge").click()
+        expect(page.get_by_role("tabpanel", name="Knowledge")).to_contain_text(
+            "No active promotion to track."
+        )
+    [ended] = httpx.get(f"{empty_server.url}/api/learning/cycles").json()
+    assert ended["state"] == "done" and ended["trigger"] == "api"
