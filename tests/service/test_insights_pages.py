@@ -68,6 +68,9 @@ def _leaves(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _with(path: str, value: Any) -> dict[str, Any]:
     document = LearningSettings().model_dump(mode="json")
+    # Each field's bounds alone: the one rule across fields (search.keep <= candidates)
+    # is met by keeping keep at its minimum.
+    document["search"]["keep"] = 1
     *sections, leaf = path.split(".")
     node = document
     for section in sections:

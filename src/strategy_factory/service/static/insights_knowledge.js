@@ -27,8 +27,10 @@ export function renderKnowledge(entry) {
         return option;
       }),
     );
-    // Safe by construction: the server escaped every tag written in the Markdown.
-    summary.innerHTML = entry.html;
+    // The server escaped every tag written in the Markdown; parsed as an inert document
+    // (nothing in it runs or loads) and its nodes moved in, never assigned as markup.
+    const parsed = new DOMParser().parseFromString(entry.html, "text/html");
+    summary.replaceChildren(...parsed.body.childNodes);
     summary.dataset.period = entry.period;
   }
   summary.setAttribute("aria-busy", "false");
