@@ -1,13 +1,14 @@
 """Evolution on a real Dask cluster (a ``dask scheduler`` and ``dask worker`` processes
 started here) finds exactly what the same run finds in process — with the symbol stored
 only on this client, with a worker killed mid-run — and a worker with another
-strategy-factory version is refused."""
+strategy-factory version is refused. A killed client resumes on the cluster."""
 
 from __future__ import annotations
 
 import base64
 import os
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 
 import strategy_factory
+from strategy_factory.cli.evolve import executor_for
 from strategy_factory.data import BarCatalog, synthetic_bars
+from strategy_factory.errors import FactoryError
 from strategy_factory.evolution import Evolution, EvolveConfig, create_run
 from strategy_factory.evolution.prepare import run_context
 from strategy_factory.evolution.trials import TRIAL_BLOCKS
@@ -26,6 +29,7 @@ from strategy_factory.models import FINGERPRINT_VERSION
 from strategy_factory.store import Run, SimulationResult, Store, create_store
 from tests.execution.conftest import wait_for
 from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses
+from tests.factory_command import FACTORY
 
 FIELDS = {"symbol": "SYN", "max_generations": 2, "early_stop": False}
 OTHER_VERSION = Path(__file__).with_name("dask_other_version.py")
@@ -57,14 +61,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]
 
 @pytest.fixture
 def executor(cluster: DaskProcesses) -> Iterator[DaskExecutor]:
-    """An executor connected to the cluster once its two workers have joined."""
+    """An executor connected to the cluster once its workers have joined."""
     from distributed import Client
 
     with Client(cluster.address, set_as_default=False) as client:
-        missing = [f"w{n}" for n in range(2) if f"w{n}" not in cluster.workers]
-        for name in missing:  # a worker killed by an earlier test
-            cluster.start_worker(f"{name}-again")
-        cluster.wait_registered(client, {n for n in cluster.workers if not n.startswith("other")})
+        cluster.wait_registered(client, set(cluster.workers))
     started = DaskExecutor(cluster.address)
     yield started
     started.close()
@@ -121,7 +122,9 @@ def test_a_worker_killed_mid_run_changes_nothing_and_duplicates_record_nothing(
     in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
 ) -> None:
     client = executor.client
-    names = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+    for n in range(2 - len(cluster.workers)):  # replace a worker killed by an earlier test
+        cluster.start_worker(f"w{n}-again")
+    names = cluster.wait_registered(client, set(cluster.workers))
     with create_store(f"sqlite:///{tmp_path / 'dask.db'}") as store:
         finished: list[Run] = []
         driver = threading.Thread(target=lambda: finished.append(_evolve(store, executor)))
@@ -196,3 +199,56 @@ def test_a_worker_of_another_version_is_refused_by_name(
     message = str(refused.value)
     assert address in message
     assert "0.0.0+other" in message and strategy_factory.__version__ in message
+
+
+def test_factory_evolve_takes_the_scheduler_from_the_option_or_the_environment(
+    cluster: DaskProcesses, executor: DaskExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FACTORY_DASK_SCHEDULER", raising=False)
+    with pytest.raises(FactoryError, match="--scheduler tcp://host:8786 or FACTORY_DASK_SCHED"):
+        executor_for(None, "dask")
+    with pytest.raises(FactoryError, match="--executor 'ray' is unknown; use one of local, dask"):
+        executor_for(None, "ray", cluster.address)
+    monkeypatch.setenv("FACTORY_DASK_SCHEDULER", cluster.address)
+    for scheduler in (None, cluster.address):
+        chosen = executor_for(None, "dask", scheduler)
+        try:
+            assert isinstance(chosen, DaskExecutor)
+            assert chosen.client.scheduler.address == cluster.address
+            assert set(chosen.versions.values()) == {strategy_factory.__version__}
+        finally:
+            chosen.close()
+
+
+def test_a_client_killed_mid_run_resumes_on_the_cluster_and_retrains_nothing(
+    in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'killed.db'}"
+    on_cluster = ["--executor", "dask", "--scheduler", cluster.address, "--db", db, "--json"]
+    evolve = [*FACTORY, "evolve", "--symbol", "SYN", "--generations", "2", "--no-early-stop"]
+    client = subprocess.Popen([*evolve, *on_cluster], stdout=subprocess.DEVNULL)
+    with create_store(db) as store:
+
+        def trained_one() -> Run | None:
+            if client.poll() is not None:
+                pytest.fail("the client finished before it could be killed")
+            runs = store.runs.recent()
+            return runs[0] if runs and runs[0].models_trained >= 1 else None
+
+        run = wait_for(trained_one, START_CEILING_SECONDS, "the client to record a model")
+        os.kill(client.pid, signal.SIGKILL)
+        client.wait()
+        trained_before = {m.id: m.fingerprint for m in store.models.of_run(run.id)}
+        resumed = subprocess.run(
+            [*FACTORY, "evolve", "--resume", run.id, *on_cluster],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=START_CEILING_SECONDS,
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        run = store.runs.get(run.id)
+        models = {m.id: m.fingerprint for m in store.models.of_run(run.id)}
+        assert trained_before.items() <= models.items()  # kept, not trained again
+        assert run.models_trained == len(models) == len(set(models.values())) == 2
+        assert _outcome(store, run) == in_process
