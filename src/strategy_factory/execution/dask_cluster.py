@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import uuid
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -117,9 +118,9 @@ class DaskExecutor:
         Higher ``priority`` (the parent's SQN) runs first among queued tasks.
         """
         dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
-        task = self.client.submit(
-            run_unit, kind, payload, dataset, pure=False, priority=_rank(priority)
-        )
+        key = f"{kind}-{uuid.uuid4().hex}"  # named by kind on the dashboard and task stream
+        rank = _rank(priority)
+        task = self.client.submit(run_unit, kind, payload, dataset, key=key, priority=rank)
         with self._lock:
             self._tasks.add(task)
         return self._bridge(task)
