@@ -252,3 +252,29 @@ def test_a_client_killed_mid_run_resumes_on_the_cluster_and_retrains_nothing(
         assert trained_before.items() <= models.items()  # kept, not trained again
         assert run.models_trained == len(models) == len(set(models.values())) == 2
         assert _outcome(store, run) == in_process
+
+
+def test_factory_cluster_local_prints_an_address_that_serves_its_workers() -> None:
+    from distributed import Client
+
+    command = subprocess.Popen(
+        [*FACTORY, "cluster", "local", "--workers", "1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert command.stdout is not None
+        first = command.stdout.readline()
+        assert first.startswith("Dask scheduler at tcp://127.0.0.1:"), first
+        address = first.split()[3]
+        with Client(address, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=START_CEILING_SECONDS)
+            assert client.submit(sum, [1, 2, 3]).result() == 6
+        command.send_signal(signal.SIGINT)  # Ctrl-C stops the cluster
+        assert command.wait(START_CEILING_SECONDS) == 0
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
