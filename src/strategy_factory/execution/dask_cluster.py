@@ -9,8 +9,9 @@ idempotently, as it does for every executor.
 
 Dask retries the tasks of a worker that dies (up to the scheduler's
 ``distributed.scheduler.allowed-failures``); the dataset is on every worker, so a
-surviving one still holds it. Dask's own wire protocol pickles: the cluster is trusted
-like the machines of ``factory worker`` processes, never an open network.
+surviving one still holds it, and when none does it is scattered again and the unit
+rerun. Dask's own wire protocol pickles: the cluster is trusted like the machines of
+``factory worker`` processes, never an open network.
 
 Example::
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 30.0
+# Times a unit is run again because its dataset was lost (every worker holding it died).
+LOST_DATA_RETRIES = 3
 
 
 class ClusterVersionError(FactoryError):
@@ -106,6 +109,7 @@ class DaskExecutor:
         self._datasets: dict[str, distributed.Future] = {}
         self._tasks: set[distributed.Future] = set()
         self._lock = threading.Lock()
+        self._closed = False
         try:
             self.versions = check_versions(self.client)
         except ClusterVersionError:
@@ -115,22 +119,28 @@ class DaskExecutor:
     def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
         """Start unit ``kind`` on the cluster; a future of its result.
 
-        Higher ``priority`` (the parent's SQN) runs first among queued tasks.
+        Higher ``priority`` (the parent's SQN) runs first among queued tasks. Cancelling
+        the future cancels the task.
         """
-        dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
-        key = f"{kind}-{uuid.uuid4().hex}"  # named by kind on the dashboard and task stream
-        rank = _rank(priority)
-        task = self.client.submit(run_unit, kind, payload, dataset, key=key, priority=rank)
-        with self._lock:
-            self._tasks.add(task)
-        return self._bridge(task)
+        future: Future = Future()
+        current: list[distributed.Future] = []
+
+        def follow(done: Future) -> None:
+            if done.cancelled():
+                current[-1].cancel()
+
+        future.add_done_callback(follow)
+        self._start(future, current, kind, payload, priority, LOST_DATA_RETRIES)
+        return future
 
     def scattered(self, spec_fields: dict[str, Any]) -> distributed.Future:
-        """The dataset named by ``spec_fields`` on every worker, scattered at its first use."""
+        """The dataset named by ``spec_fields`` on every worker, scattered at its first use
+        (and again if every worker holding it was lost)."""
         spec = DatasetSpec.model_validate(spec_fields)
         key = spec.key()
         with self._lock:
-            if key not in self._datasets:
+            held = self._datasets.get(key)
+            if held is None or held.status != "finished":
                 dataset: Dataset = load_dataset(spec)
                 self._datasets[key] = self.client.scatter(dataset, broadcast=True, hash=False)
                 log.info("scattered the dataset of %s to the cluster", spec.symbol)
@@ -140,33 +150,56 @@ class DaskExecutor:
         """Cancel the tasks still running and release the scattered data."""
         with self._lock:
             tasks, self._tasks = self._tasks, set()
-            self._datasets = {}
+            self._datasets, self._closed = {}, True
         for task in tasks:
             task.cancel()
         if self._owns_client:
             self.client.close()
 
-    def _bridge(self, task: distributed.Future) -> Future:
-        """A standard future that follows ``task``; cancelling it cancels the task."""
-        future: Future = Future()
+    def _start(
+        self,
+        future: Future,
+        current: list[distributed.Future],
+        kind: str,
+        payload: dict[str, Any],
+        priority: float | None,
+        retries: int,
+    ) -> None:
+        """Submit the unit's task; ``future`` follows it (``current`` holds the task)."""
+        dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
+        key = f"{kind}-{uuid.uuid4().hex}"  # named by kind on the dashboard and task stream
+        task = self.client.submit(
+            run_unit, kind, payload, dataset, key=key, priority=_rank(priority)
+        )
+        current.append(task)
+        with self._lock:
+            self._tasks.add(task)
 
         def settle(done: distributed.Future) -> None:
             with self._lock:
                 self._tasks.discard(done)
-            if not future.set_running_or_notify_cancel():
+                closed = self._closed
+            if future.cancelled():
                 return
-            if done.status == "finished":
-                future.set_result(done.result())
-            else:
-                future.set_exception(_failure(done))
+            if done.status == "cancelled" and retries > 0 and not closed:
+                # Its dataset was lost with the workers that held it: ship it and rerun.
+                threading.Thread(target=self._restart, args=(future, current, kind, payload,
+                                 priority, retries - 1), daemon=True).start()  # fmt: skip
+                return
+            if future.set_running_or_notify_cancel():
+                if done.status == "finished":
+                    future.set_result(done.result())
+                else:
+                    future.set_exception(_failure(done))
 
-        def follow(settled: Future) -> None:
-            if settled.cancelled():
-                task.cancel()
-
-        future.add_done_callback(follow)
         task.add_done_callback(settle)
-        return future
+
+    def _restart(self, future: Future, *unit: Any) -> None:
+        try:
+            self._start(future, *unit)
+        except Exception as exc:  # handed to the caller through the future
+            if future.set_running_or_notify_cancel():
+                future.set_exception(exc)
 
 
 def _failure(task: distributed.Future) -> BaseException:
