@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         default="sqlite:///factory.db",
         description="SQLAlchemy URL of the store (FACTORY_DB); a SQLite file by default.",
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description=(
+            "Address of the Dask scheduler that `--executor dask` runs on "
+            "(FACTORY_DASK_SCHEDULER, e.g. 'tcp://10.0.0.5:8786')."
+        ),
+    )
     api_token: str | None = Field(
         default=None,
         description="Token required by mutating API endpoints off loopback (FACTORY_API_TOKEN).",

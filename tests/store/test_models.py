@@ -141,6 +141,18 @@ def test_one_trainer_at_a_time_claims_a_fingerprint(store: Store) -> None:
     assert store.models.claim_training(fingerprint, "run-a", lease_seconds=60)
 
 
+def test_the_claim_of_a_dead_holder_is_taken_over_at_once(store: Store) -> None:
+    fingerprint = "d" * 64
+    assert store.models.training_holder(fingerprint) is None
+    assert store.models.claim_training(fingerprint, "dead/run", lease_seconds=60)
+    assert store.models.training_holder(fingerprint) == "dead/run"
+    # Naming another holder as dead takes nothing; naming the holder takes its live claim.
+    assert not store.models.claim_training(fingerprint, "b/run", 60, dead_owner="other/run")
+    assert store.models.claim_training(fingerprint, "b/run", 60, dead_owner="dead/run")
+    assert store.models.training_holder(fingerprint) == "b/run"
+    assert not store.models.renew_training(fingerprint, "dead/run", lease_seconds=60)
+
+
 def test_a_failed_trained_write_leaves_nothing_behind(store: Store, run_id: str) -> None:
     fields = {"fingerprint": "f" * 64, "algorithm": "ElasticNet", "symbol": "SP500"}
     with pytest.raises(Exception, match=r"(?i)foreign key|violates"):

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from strategy_factory.cli import (
     backtest,
+    cluster,
     data,
     evolve,
     features,
@@ -46,6 +47,7 @@ app.command("report")(report.report)
 app.command("serve")(serve.serve)
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(learn.app, name="learn")
+app.add_typer(cluster.app, name="cluster")
 
 
 def main() -> None:

@@ -15,9 +15,10 @@ from strategy_factory.cli.output import console, errors, moment, print_json, pri
 from strategy_factory.errors import FactoryError
 
 if TYPE_CHECKING:
+    from strategy_factory.evolution import EvolveConfig
     from strategy_factory.evolution.ownership import LeaseKeeper
     from strategy_factory.execution import Executor
-    from strategy_factory.store import Run
+    from strategy_factory.store import Run, Store
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="Store URL (default FACTORY_DB or sqlite:///factory.db).")
@@ -77,12 +78,37 @@ def criteria_option(value: str | None) -> str | dict[str, Any] | None:
     return PromotionCriteria.from_yaml(path.read_text()).model_dump(mode="json")
 
 
-def executor_for(workers: int | None) -> Executor:
-    """A process pool of ``workers`` (default: every core), or in-process work for 1."""
+EXECUTORS = ("local", "dask")
+
+
+def executor_for(
+    workers: int | None, kind: str = "local", scheduler: str | None = None
+) -> Executor:
+    """The executor ``kind``: ``local``, a process pool of ``workers`` (default: every
+    core; in-process for 1), or ``dask``, the Dask cluster at ``scheduler`` (default
+    FACTORY_DASK_SCHEDULER)."""
     from strategy_factory.execution import InlineExecutor, LocalExecutor
 
+    if kind not in EXECUTORS:
+        raise FactoryError(f"--executor {kind!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if kind == "dask":
+        return dask_executor(scheduler)
     count = workers if workers is not None else (os.cpu_count() or 1)
     return InlineExecutor() if count <= 1 else LocalExecutor(count)
+
+
+def dask_executor(scheduler: str | None) -> Executor:
+    """The Dask cluster at ``scheduler`` or FACTORY_DASK_SCHEDULER, versions checked."""
+    from strategy_factory.execution.dask_cluster import DaskExecutor
+    from strategy_factory.settings import get_settings
+
+    address = scheduler or get_settings().dask_scheduler
+    if not address:
+        raise FactoryError(
+            "--executor dask needs the scheduler's address: --scheduler tcp://host:8786 or "
+            "FACTORY_DASK_SCHEDULER (start a local cluster with `factory cluster local`)"
+        )
+    return DaskExecutor(address)
 
 
 def evolve(
@@ -124,6 +150,13 @@ def evolve(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: all cores; 1 = in-process).")
     ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="Where units run: local (processes) or dask.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (default FACTORY_DASK_SCHEDULER)."),
+    ] = None,
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue the run with this id.")
     ] = None,
@@ -131,11 +164,11 @@ def evolve(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Run the evolution: train → prune → simulate → judge on the holdout → promote."""
-    from strategy_factory.evolution import Evolution, EvolveConfig, create_run, run_summary
-    from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
+    from strategy_factory.evolution import EvolveConfig, run_summary
     from strategy_factory.store import create_store
 
     store = create_store(db)
+    settings = None
     if resume is None:
         fields = _overrides(
             symbol=symbol,
@@ -152,32 +185,43 @@ def evolve(
             pipelining=pipelining,
         )
         settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
-    keeper = LeaseKeeper(store, new_owner_id("cli"))
-    if resume is None:
-        run = create_run(store, settings, owner_id=keeper.owner_id)
-        run_id = run.id
-        keeper.acquire(run_id)
-    else:
-        run_id = resume
-        run = _take_over(keeper, run_id)
-    if not as_json:
-        announce_periods(run.config.get("periods"))
-    progress = RunProgress(quiet=as_json)
-    executor = executor_for(workers)
-    keeper.start()
+    units = executor_for(workers, executor, scheduler)  # a bad cluster fails before any run
     try:
-        with progress.progress:
-            Evolution(store, executor, progress, owner_id=keeper.owner_id).run(run_id)
+        run_id = _drive(store, units, settings, resume, quiet=as_json)
     finally:
-        keeper.stop()
-        executor.close()
-        with contextlib.suppress(Exception):  # a lease left behind simply expires
-            keeper.release(run_id)
+        units.close()
     summary = run_summary(store, run_id)
     if as_json:
         print_json(summary)
         return
     show_summary(summary)
+
+
+def _drive(
+    store: Store, units: Executor, settings: EvolveConfig | None, resume: str | None, quiet: bool
+) -> str:
+    """Create the run of ``settings`` (or take over run ``resume``) and run it; its id."""
+    from strategy_factory.evolution import Evolution, create_run
+    from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
+
+    keeper = LeaseKeeper(store, new_owner_id("cli"))
+    if settings is not None:
+        run = create_run(store, settings, owner_id=keeper.owner_id)
+        keeper.acquire(run.id)
+    else:
+        run = _take_over(keeper, str(resume))
+    if not quiet:
+        announce_periods(run.config.get("periods"))
+    progress = RunProgress(quiet=quiet)
+    keeper.start()
+    try:
+        with progress.progress:
+            Evolution(store, units, progress, owner_id=keeper.owner_id).run(run.id)
+    finally:
+        keeper.stop()
+        with contextlib.suppress(Exception):  # a lease left behind simply expires
+            keeper.release(run.id)
+    return run.id
 
 
 def announce_periods(periods: dict[str, Any] | None) -> None:

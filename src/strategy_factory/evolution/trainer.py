@@ -3,7 +3,8 @@
 Before a run trains a model it claims the model's fingerprint in the store (a row with a
 lease, renewed while the training runs). A second run that needs the same model — on
 this server or another — waits until the first registers it and then reuses it; if the
-first dies, its claim's lease runs out and the waiting run claims and trains it itself.
+first dies, its claim's lease runs out and the waiting run claims and trains it itself
+(at once when the first was a process of this machine that no longer exists).
 So "never trained twice" holds across concurrent runs, not only within one.
 
 A train result comes from a worker that may be broken or forged: it is validated against
@@ -19,6 +20,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from strategy_factory.evolution.ownership import dead_here
 from strategy_factory.evolution.prepare import RunContext
 from strategy_factory.execution import TRAIN, Executor, InvalidResultError, validate_result
 from strategy_factory.models import FINGERPRINT_VERSION, TrainedModel, TrainingConfig
@@ -64,12 +66,25 @@ class ModelTrainer:
             hit = models.by_fingerprint(fingerprint)
             if hit is not None:
                 return hit.model_id, False
-            if models.claim_training(fingerprint, claimant, self.claim_lease, context.run_id):
+            if self._claim(fingerprint, claimant, context.run_id):
                 try:
                     return self._train(context, generation, training, claimant), True
                 finally:
                     models.release_training(fingerprint, claimant)
             time.sleep(self.poll_interval)  # another run is training it: wait for it
+
+    def _claim(self, fingerprint: str, claimant: str, run_id: str) -> bool:
+        """Claim ``fingerprint``, taking over the claim of a driver that died on this machine
+        (a killed ``factory evolve`` being resumed) instead of waiting out its lease."""
+        models = self.store.models
+        if models.claim_training(fingerprint, claimant, self.claim_lease, run_id):
+            return True
+        holder = models.training_holder(fingerprint)
+        if holder is None or not dead_here(holder.split("/", 1)[0]):
+            return False
+        return models.claim_training(
+            fingerprint, claimant, self.claim_lease, run_id, dead_owner=holder
+        )
 
     def _train(
         self, context: RunContext, generation: int, training: TrainingConfig, claimant: str

@@ -9,8 +9,7 @@ from the job queue.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -39,11 +38,13 @@ TRAIN = "train"
 SIMULATE = "simulate"
 
 
-def train_unit(payload: dict[str, Any]) -> dict[str, Any]:
-    """Train the grid of ``payload["training"]`` on the dataset ``payload["dataset"]``."""
-    spec = DatasetSpec.model_validate(payload["dataset"])
+def train_unit(payload: dict[str, Any], dataset: Dataset | None = None) -> dict[str, Any]:
+    """Train the grid of ``payload["training"]`` on the dataset ``payload["dataset"]``.
+
+    ``dataset``: that dataset already built (shipped with the work); else it is loaded.
+    """
     config = TrainingConfig.model_validate(payload["training"])
-    primary = load_dataset(spec).primary
+    primary = (dataset or _load(payload)).primary
     model = train(primary.features, primary.target, primary.regimes, config)
     return {"summary": model.summary(), "artifact": model_to_text(model)}
 
@@ -128,17 +129,17 @@ def execution_of(strategy: dict[str, Any]) -> Execution:
     )
 
 
-def simulate_unit(payload: dict[str, Any]) -> dict[str, Any]:
+def simulate_unit(payload: dict[str, Any], dataset: Dataset | None = None) -> dict[str, Any]:
     """Simulate a model's whole strategy grid on the selection period of every ticker.
 
     Returns the metrics row of every cell and the per-block sums and sums of squares of
     every cell's bar returns (``blocks`` equal, contiguous blocks of each ticker's period;
     the oldest remainder bars are left out): what tells trials apart, their correlation
-    and the run's PBO. ``rows_per_block`` is the primary symbol's.
+    and the run's PBO. ``rows_per_block`` is the primary symbol's. ``dataset``: the
+    payload's dataset already built (shipped with the work); else it is loaded.
     """
     model = model_from_text(payload["artifact"])  # checked before any data is loaded
-    spec = DatasetSpec.model_validate(payload["dataset"])
-    dataset = load_dataset(spec)
+    dataset = dataset or _load(payload)
     strategy = payload["strategy"]
     grid = strategy_grid(model, dataset, strategy, payload["default_regime_filters"])
     markets = [market(t, dataset.tickers[t], model, dataset, "selection") for t in dataset.tickers]
@@ -179,14 +180,26 @@ def _value(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-UNITS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+def _load(payload: dict[str, Any]) -> Dataset:
+    return load_dataset(DatasetSpec.model_validate(payload["dataset"]))
+
+
+class UnitFunction(Protocol):
+    """A unit of work: a function of its payload, and optionally of its dataset built."""
+
+    def __call__(
+        self, payload: dict[str, Any], dataset: Dataset | None = None
+    ) -> dict[str, Any]: ...
+
+
+UNITS: dict[str, UnitFunction] = {
     TRAIN: train_unit,
     SIMULATE: simulate_unit,
 }
 
 
-def run_unit(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Run the unit of work ``kind`` on ``payload``."""
+def run_unit(kind: str, payload: dict[str, Any], dataset: Dataset | None = None) -> dict[str, Any]:
+    """Run the unit of work ``kind`` on ``payload`` (on ``dataset`` if given, see above)."""
     if kind not in UNITS:
         raise FactoryError(f"unknown kind of work {kind!r}; known: {', '.join(UNITS)}")
-    return UNITS[kind](payload)
+    return UNITS[kind](payload, dataset)

@@ -148,13 +148,23 @@ class ModelRepository:
         return self._db.retrying(operation)
 
     def claim_training(
-        self, fingerprint: str, owner_id: str, lease_seconds: float, run_id: str | None = None
+        self,
+        fingerprint: str,
+        owner_id: str,
+        lease_seconds: float,
+        run_id: str | None = None,
+        dead_owner: str | None = None,
     ) -> bool:
         """Claim the right to train ``fingerprint``; False while another holds a live claim.
 
         The claim lasts ``lease_seconds`` unless renewed (:meth:`renew_training`); an
-        expired claim is taken over. Re-claiming one's own claim renews it.
+        expired claim is taken over. Re-claiming one's own claim renews it. ``dead_owner``:
+        a holder known to be dead (a process of this machine that no longer exists), whose
+        claim is taken over at once.
         """
+        free = or_(claims.c.owner_id == owner_id, claims.c.expires_at < utcnow())
+        if dead_owner is not None:
+            free = or_(free, claims.c.owner_id == dead_owner)
         expires = utc_after(float(lease_seconds))
         statement = (
             self._db.insert(claims)
@@ -162,11 +172,16 @@ class ModelRepository:
             .on_conflict_do_update(
                 index_elements=[claims.c.fingerprint],
                 set_={"owner_id": owner_id, "run_id": run_id, "expires_at": expires},
-                where=or_(claims.c.owner_id == owner_id, claims.c.expires_at < utcnow()),
+                where=free,
             )
             .returning(claims.c.owner_id)
         )
         return self._db.retrying(lambda c, _: c.execute(statement).first() is not None)
+
+    def training_holder(self, fingerprint: str) -> str | None:
+        """Who holds the claim to train ``fingerprint`` (None: nobody)."""
+        query = select(claims.c.owner_id).where(claims.c.fingerprint == fingerprint)
+        return self._db.reading(lambda c: c.execute(query).scalar_one_or_none())
 
     def renew_training(self, fingerprint: str, owner_id: str, lease_seconds: float) -> bool:
         """Extend the caller's claim; False when it was lost (expired and taken over)."""

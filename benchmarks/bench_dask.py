@@ -1,0 +1,201 @@
+"""The 4-generation benchmark run on a local 2-worker Dask cluster vs the local process pool.
+
+The run is ``bench_evolve.py``'s synthetic case (one-minute bars, 46 seed features, the
+294-cell ElasticNet grid, a 140-strategy grid, 4 generations). Both executors get 2
+worker processes of one thread; both start warm (the Dask workers have imported the
+package, as the pool's forked workers have). Printed, in one run:
+
+- the wall time of the evolution loop on each, and their ratio (target: Dask within 15%);
+- the task overhead: an empty task's round trip on the cluster, against the mean time of
+  a train and a simulate task inside its worker (target: overhead < 5% of task time);
+- the bytes shipped per run: the scattered dataset (Dask's serialization), the units'
+  payloads and their results.
+
+    .venv/bin/python benchmarks/bench_dask.py
+    .venv/bin/python benchmarks/bench_dask.py --bars 30000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from bench_evolve import REGIME_FILTERS, timed_executor
+
+EMPTY_TASKS = 200
+
+
+def evolve_config(bars: int) -> Any:
+    """Store the synthetic bars and return the benchmark's run configuration."""
+    from strategy_factory.data import BarCatalog, synthetic_bars
+    from strategy_factory.evolution import EvolveConfig
+    from strategy_factory.execution import load_dataset
+    from strategy_factory.execution.dataset import DatasetSpec
+    from strategy_factory.models import DEFAULT_REGIME_CONFIGS
+
+    home = Path(os.environ["FACTORY_HOME"])
+    BarCatalog(home / "bars").save(
+        "SYN1M", synthetic_bars(bars, freq="1min", seed=7, planted_strength=0.05), replace=True
+    )
+    names = load_dataset(DatasetSpec(symbol="SYN1M")).feature_names
+    indicators = [n for n in names if n not in ("exo_planted", "minute", "hour")]
+    return EvolveConfig(
+        symbol="SYN1M",
+        seed_features=[*indicators[:45], "exo_planted"],
+        regime_configs=[
+            *(c for c in DEFAULT_REGIME_CONFIGS if c is None or "regime_vix" not in c),
+            {"regime_trend": [2, 3]},
+        ],
+        max_generations=4,
+        early_stop=False,
+        strategy={"regime_filters": REGIME_FILTERS},
+    )
+
+
+def timed_run(config: Any, executor: Any, db: Path) -> tuple[float, Any]:
+    """Seconds of the evolution loop (the run created beforehand) and the finished run."""
+    from strategy_factory.evolution import Evolution, create_run
+    from strategy_factory.store import create_store
+
+    with create_store(f"sqlite:///{db}") as store:
+        run = create_run(store, config)
+        start = time.perf_counter()
+        final = Evolution(store, executor).run(run.id)
+        return time.perf_counter() - start, final
+
+
+def counting(executor: Any) -> dict[str, int]:
+    """Wrap ``executor.submit`` to count the JSON bytes of payloads and results."""
+    shipped = {"payloads": 0, "results": 0, "tasks": 0}
+    submit = executor.submit
+
+    def counted(kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        shipped["payloads"] += len(json.dumps(payload, default=str))
+        shipped["tasks"] += 1
+        future = submit(kind, payload, priority)
+
+        def add(done: Future) -> None:
+            if done.exception() is None:
+                shipped["results"] += len(json.dumps(done.result(), default=str))
+
+        future.add_done_callback(add)
+        return future
+
+    executor.submit = counted
+    return shipped
+
+
+def empty_task_seconds(client: Any) -> float:
+    """An empty task's round trip (submit → result), the median of sequential tries."""
+    rounds = []
+    for n in range(EMPTY_TASKS):
+        start = time.perf_counter()
+        client.submit(int, n, pure=False).result()
+        rounds.append(time.perf_counter() - start)
+    return statistics.median(rounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=100_000)
+    args = parser.parse_args()
+    from distributed import LocalCluster, get_task_stream
+
+    from strategy_factory.execution.dask_cluster import DaskExecutor
+    from strategy_factory.execution.units import run_unit
+
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
+        config = evolve_config(args.bars)
+        pool = timed_executor(2)
+        try:
+            local_seconds, local_run = timed_run(config, pool, Path(folder) / "local.db")
+        finally:
+            pool.close()
+        inside_pool = dict(type(pool).spent)
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            executor = DaskExecutor(cluster.scheduler_address)
+            executor.client.run(lambda: run_unit.__module__)  # workers import the package
+            shipped = counting(executor)
+            try:
+                with get_task_stream(client=executor.client) as stream:
+                    dask_seconds, dask_run = timed_run(config, executor, Path(folder) / "dask.db")
+                scatter_seconds = _scatter_seconds(executor)
+                dataset = _scattered_bytes(executor)
+                overhead = empty_task_seconds(executor.client)
+            finally:
+                executor.close()
+    report(args.bars, local_seconds, dask_seconds, local_run, dask_run)
+    print(
+        f"  inside the pool's workers: train {inside_pool.get('train', 0):.2f} s, "
+        f"simulate {inside_pool.get('simulate', 0):.2f} s in all; scattering the dataset "
+        f"again takes {scatter_seconds:.2f} s"
+    )
+    _report_tasks(stream.data, shipped, overhead, dataset)
+
+
+def _scatter_seconds(executor: Any) -> float:
+    """Seconds to scatter the run's dataset to every worker (as a run's first unit does)."""
+    (future,) = executor._datasets.values()
+    dataset = future.result()
+    start = time.perf_counter()
+    executor.client.scatter(dataset, broadcast=True, hash=False).release()
+    return time.perf_counter() - start
+
+
+def _scattered_bytes(executor: Any) -> int:
+    """Bytes of the run's dataset as Dask serializes it to ship it (once per worker)."""
+    from distributed.protocol import serialize_bytes
+
+    (future,) = executor._datasets.values()
+    return len(serialize_bytes(future.result()))
+
+
+def report(bars: int, local: float, dask: float, local_run: Any, dask_run: Any) -> None:
+    same = (local_run.configurations_tried, local_run.best_sqn_100) == (
+        dask_run.configurations_tried,
+        dask_run.best_sqn_100,
+    )
+    print(f"4-generation run, {bars:,} one-minute bars, 2 workers of one thread each")
+    print(f"  local process pool   {local:7.2f} s")
+    print(f"  local Dask cluster   {dask:7.2f} s   ratio {dask / local:.3f} (target ≤ 1.15)")
+    print(f"  same results: {same} (configurations tried, best SQN-100)")
+
+
+def _report_tasks(
+    tasks: list[dict[str, Any]], shipped: dict[str, int], overhead: float, dataset: int
+) -> None:
+    seconds: dict[str, list[float]] = {"train": [], "simulate": []}
+    for task in tasks:
+        kind = str(task["key"]).split("-", 1)[0]
+        if kind in seconds:
+            compute = [s for s in task["startstops"] if s["action"] == "compute"]
+            seconds[kind].append(sum(s["stop"] - s["start"] for s in compute))
+    for kind, times in seconds.items():
+        print(
+            f"  {kind} tasks {len(times)}: {sum(times):.2f} s inside Dask workers in all, mean "
+            f"{statistics.fmean(times):.3f} s (min {min(times):.3f}, max {max(times):.3f})"
+        )
+    mean = min(statistics.fmean(times) for times in seconds.values())
+    print(
+        f"  empty task round trip {overhead * 1000:.2f} ms (median of {EMPTY_TASKS}) = "
+        f"{overhead / mean:.2%} of the shorter kind's mean task (target < 5%)"
+    )
+    print(
+        f"  bytes shipped per run: dataset {dataset / 1e6:.1f} MB (scattered once, to each "
+        f"worker), payloads {shipped['payloads'] / 1e6:.2f} MB and results "
+        f"{shipped['results'] / 1e6:.2f} MB over {shipped['tasks']} tasks"
+    )
+
+
+if __name__ == "__main__":
+    main()

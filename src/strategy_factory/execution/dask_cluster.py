@@ -1,0 +1,216 @@
+"""The Dask executor: units run on a Dask distributed cluster, with the data shipped to it.
+
+A run's dataset (bars, features, regime labels, targets, z-scores) is built once on this
+machine and scattered to every worker of the cluster once per run; each unit's task
+references it, so nothing is read from a worker's ``FACTORY_HOME`` and a symbol imported
+only here works on the cluster. Results come back as the units' plain JSON values (model
+artifacts in the store's safe format), which the engine validates and records
+idempotently, as it does for every executor.
+
+Dask retries the tasks of a worker that dies (up to the scheduler's
+``distributed.scheduler.allowed-failures``); the dataset is on every worker, so a
+surviving one still holds it, and when none does it is scattered again and the unit
+rerun. Dask's own wire protocol pickles: the cluster is trusted like the machines of
+``factory worker`` processes, never an open network.
+
+Example::
+
+    executor = DaskExecutor("tcp://10.0.0.5:8786")
+    Evolution(store, executor).run(run.id)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import uuid
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset
+from strategy_factory.execution.units import run_unit
+
+if TYPE_CHECKING:
+    import distributed
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_SECONDS = 30.0
+# Times a unit is run again because its dataset was lost (every worker holding it died).
+LOST_DATA_RETRIES = 3
+
+
+class ClusterVersionError(FactoryError):
+    """A Dask worker runs another ``strategy-factory`` version than this client."""
+
+
+def installed_version() -> str:
+    """The ``strategy_factory.__version__`` of this process (asked of each worker)."""
+    import strategy_factory
+
+    return strategy_factory.__version__
+
+
+def check_versions(client: distributed.Client) -> dict[str, str]:
+    """Every worker's ``strategy-factory`` version (returned), refused unless it is ours.
+
+    Raises :class:`ClusterVersionError` naming the worker and both versions.
+    """
+    expected = installed_version()
+    reported = client.run(installed_version, on_error="return")
+    for worker, version in sorted(reported.items()):
+        if isinstance(version, BaseException):
+            raise ClusterVersionError(
+                f"Dask worker {worker} could not report its strategy-factory version "
+                f"({type(version).__name__}: {version}): install strategy-factory "
+                f"{expected} on it, as on this client"
+            )
+        if version != expected:
+            raise ClusterVersionError(
+                f"Dask worker {worker} runs strategy-factory {version}, this client "
+                f"{expected}: install strategy-factory {expected} on every worker"
+            )
+    return reported
+
+
+def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> distributed.Client:
+    """A client of the Dask scheduler at ``scheduler``, once a worker has joined it."""
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=timeout, set_as_default=False)
+    except OSError as exc:
+        raise FactoryError(
+            f"cannot reach the Dask scheduler at {scheduler} ({exc}): check the address "
+            "(tcp://host:8786), or start one with `factory cluster local`"
+        ) from exc
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError as exc:
+        client.close()
+        raise FactoryError(
+            f"the Dask scheduler at {scheduler} has no worker after {timeout:g} s: "
+            "start `dask worker` processes against it"
+        ) from exc
+    return client
+
+
+class DaskExecutor:
+    """Runs units as tasks of a Dask cluster (see the module's docstring).
+
+    ``scheduler`` is the scheduler's address (``tcp://host:8786``) or a connected
+    ``distributed.Client``; every worker's version is checked when it connects.
+    """
+
+    def __init__(self, scheduler: str | distributed.Client) -> None:
+        self.client = connect(scheduler) if isinstance(scheduler, str) else scheduler
+        self._owns_client = isinstance(scheduler, str)
+        self._datasets: dict[str, distributed.Future] = {}
+        self._tasks: set[distributed.Future] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.versions = check_versions(self.client)
+        except ClusterVersionError:
+            self.close()
+            raise
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        """Start unit ``kind`` on the cluster; a future of its result.
+
+        Higher ``priority`` (the parent's SQN) runs first among queued tasks. Cancelling
+        the future cancels the task.
+        """
+        future: Future = Future()
+        current: list[distributed.Future] = []
+
+        def follow(done: Future) -> None:
+            if done.cancelled():
+                current[-1].cancel()
+
+        future.add_done_callback(follow)
+        self._start(future, current, kind, payload, priority, LOST_DATA_RETRIES)
+        return future
+
+    def scattered(self, spec_fields: dict[str, Any]) -> distributed.Future:
+        """The dataset named by ``spec_fields`` on every worker, scattered at its first use
+        (and again if every worker holding it was lost)."""
+        spec = DatasetSpec.model_validate(spec_fields)
+        key = spec.key()
+        with self._lock:
+            held = self._datasets.get(key)
+            if held is None or held.status != "finished":
+                dataset: Dataset = load_dataset(spec)
+                self._datasets[key] = self.client.scatter(dataset, broadcast=True, hash=False)
+                log.info("scattered the dataset of %s to the cluster", spec.symbol)
+            return self._datasets[key]
+
+    def close(self) -> None:
+        """Cancel the tasks still running and release the scattered data."""
+        with self._lock:
+            tasks, self._tasks = self._tasks, set()
+            self._datasets, self._closed = {}, True
+        for task in tasks:
+            task.cancel()
+        if self._owns_client:
+            self.client.close()
+
+    def _start(
+        self,
+        future: Future,
+        current: list[distributed.Future],
+        kind: str,
+        payload: dict[str, Any],
+        priority: float | None,
+        retries: int,
+    ) -> None:
+        """Submit the unit's task; ``future`` follows it (``current`` holds the task)."""
+        dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
+        key = f"{kind}-{uuid.uuid4().hex}"  # named by kind on the dashboard and task stream
+        task = self.client.submit(
+            run_unit, kind, payload, dataset, key=key, priority=_rank(priority)
+        )
+        current.append(task)
+        with self._lock:
+            self._tasks.add(task)
+
+        def settle(done: distributed.Future) -> None:
+            with self._lock:
+                self._tasks.discard(done)
+                closed = self._closed
+            if future.cancelled():
+                return
+            if done.status == "cancelled" and retries > 0 and not closed:
+                # Its dataset was lost with the workers that held it: ship it and rerun.
+                threading.Thread(target=self._restart, args=(future, current, kind, payload,
+                                 priority, retries - 1), daemon=True).start()  # fmt: skip
+                return
+            if future.set_running_or_notify_cancel():
+                if done.status == "finished":
+                    future.set_result(done.result())
+                else:
+                    future.set_exception(_failure(done))
+
+        task.add_done_callback(settle)
+
+    def _restart(self, future: Future, *unit: Any) -> None:
+        try:
+            self._start(future, *unit)
+        except Exception as exc:  # handed to the caller through the future
+            if future.set_running_or_notify_cancel():
+                future.set_exception(exc)
+
+
+def _failure(task: distributed.Future) -> BaseException:
+    """Why ``task`` did not finish: its exception, or that it was cancelled."""
+    if task.status == "cancelled":
+        return FactoryError(f"the Dask task {task.key} was cancelled by the cluster")
+    return task.exception()
+
+
+def _rank(priority: float | None) -> int:
+    """Dask's integer priority of a parent SQN: ordered, and 0 when there is none."""
+    if priority is None or math.isnan(priority):
+        return 0
+    return round(max(min(priority, 1e6), -1e6) * 1000)
