@@ -10,7 +10,7 @@ trial's per-bar signal. It decides nothing: what to try comes from the optimizer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,10 +21,12 @@ import pandas as pd
 
 from strategy_factory.backtest import (
     Execution,
+    SignalChanges,
     StrategyConfig,
     config_signal,
     load_predictions,
     rule_predictions,
+    signal_changes,
     simulate_configs,
 )
 from strategy_factory.backtest.signals import config_signals
@@ -140,7 +142,7 @@ class TrialResults:
     bar returns per block of the period (the inputs of the PBO).
     """
 
-    signals: pd.DataFrame  # one int8 column per trial ("t<number>"), rows = period bars
+    signals: SignalChanges  # series k: the k-th trial's signal over the period's bars
     cells: pd.DataFrame
 
 
@@ -186,10 +188,13 @@ def run_trials(
     trials: Sequence[Trial],
     period: str,
     execution: Execution,
+    captured: Callable[[SignalChanges], None] | None = None,
 ) -> TrialResults:
     """Trade every trial on ``period``: metrics overall and per regime, signals captured.
 
-    All trials must share one signal key (one prediction series).
+    All trials must share one signal key (one prediction series). ``captured`` is called
+    with the signals as soon as they are formed, before the metrics are computed (a
+    caller that writes them on another thread does so while the metrics take one core).
     """
     keys = {signal_key(family, t.params) for t in trials}
     if len(keys) != 1:
@@ -204,10 +209,9 @@ def run_trials(
     bars = [len(market.bars)] + [
         int((market.regimes[name].to_numpy() == label).sum()) for name, label in pairs
     ]
-    captured = config_signals(market, [t.strategy(data.symbol) for t in trials])
-    signals = pd.DataFrame(
-        captured.T, index=market.bars.index, columns=[f"t{t.number}" for t in trials]
-    )
+    signals = signal_changes(config_signals(market, [t.strategy(data.symbol) for t in trials]))
+    if captured is not None:
+        captured(signals)
     return TrialResults(signals, _cells(stats, trials, names, bars))
 
 

@@ -1,12 +1,13 @@
 """Phase 1, parameter discovery: every trial of every family on the selection period.
 
 Trials are run in chunks (one prediction series, at most :data:`CHUNK` trials). A
-chunk's signals go straight to their final place (a part of the family's signal folder)
-and its cells to a checkpoint written after them, whose presence marks the chunk done, so
-a resumed phase recomputes no finished trial. The files are written by a background
-thread while the kernel runs the next chunk (Parquet encoding is single-threaded: it
-would otherwise leave a core idle). The outputs are assembled from the chunks in trial
-order, so they are identical however often the phase was interrupted.
+chunk's signals, as their changes (:class:`~strategy_factory.backtest.SignalChanges`: a
+tenth of the values of the per-bar signals), go straight to their final place (a part of
+the family's signal folder) and its cells to a checkpoint written after them, whose
+presence marks the chunk done, so a resumed phase recomputes no finished trial. The files
+are written by a background thread while the kernel runs the next chunk (Parquet encoding
+is single-threaded: it would otherwise leave a core idle). The outputs are assembled from
+the chunks in trial order, so they are identical however often the phase was interrupted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from strategy_factory.backtest import SignalChanges
 from strategy_factory.workflow.backtester import (
     PBO_BLOCKS,
     Trial,
@@ -25,6 +27,7 @@ from strategy_factory.workflow.backtester import (
     signal_key,
 )
 from strategy_factory.workflow.config import Family, ParameterDiscovery
+from strategy_factory.workflow.files import write_signal_part, write_signal_timestamps
 from strategy_factory.workflow.optimizer import OPTUNA_BATCH, expand, optuna_batch
 from strategy_factory.workflow.phases.context import PhaseContext
 from strategy_factory.workflow.workspace import (
@@ -75,15 +78,16 @@ def _run_chunk(
     cells = context.checkpoints / family.name / f"{name}.parquet"
     if cells.is_file():
         return read_parquet(cells)
-    execution = context.config.costs.execution()
-    results = run_trials(context.data, family, trials, PERIOD, execution)
     part = context.outputs["signals"] / family.name / f"{name}.parquet"
+    numbers = [trial.number for trial in trials]
 
-    def write() -> None:  # the signals first: the cells file marks the chunk done
-        write_parquet(part, results.signals.reset_index(names="timestamp"))
-        write_parquet(cells, results.cells)
+    def capture(signals: SignalChanges) -> None:  # written while the metrics are computed
+        writer.submit(lambda: write_signal_part(part, numbers, signals))
 
-    writer.submit(write)
+    execution = context.config.costs.execution()
+    results = run_trials(context.data, family, trials, PERIOD, execution, capture)
+    # After the signals (one writer thread, in order): the cells file marks the chunk done.
+    writer.submit(lambda: write_parquet(cells, results.cells))
     return results.cells
 
 
@@ -134,8 +138,10 @@ def run(context: PhaseContext) -> dict[str, Any]:
     )
     done, tables = 0, []
     writer = _Writer()
+    cut = data.period(PERIOD)
     try:
         for family in phase.families:
+            write_signal_timestamps(signal_folder / family.name, data.bars.index[cut])
             if phase.search.method == "optuna":
                 trials, found = _optuna(context, family, writer)
             else:
@@ -150,7 +156,6 @@ def run(context: PhaseContext) -> dict[str, Any]:
             context.progress(done, total)
     finally:
         writer.close()
-    cut = data.period(PERIOD)
     regimes = data.regimes.iloc[cut].astype("int8")
     write_parquet(signal_folder / "regimes.parquet", regimes.reset_index(names="timestamp"))
     prices = data.bars.iloc[cut][["open", "close"]]
