@@ -24,7 +24,7 @@ import pandas as pd
 
 from strategy_factory.backtest.blend_kernel import blend_path, blend_stats
 from strategy_factory.backtest.config import Execution
-from strategy_factory.backtest.detail import trade_frame_of
+from strategy_factory.backtest.detail import AccountDetail, trade_frame_of
 from strategy_factory.backtest.grid import GridStats, cell_timing, fill_prices
 from strategy_factory.backtest.kernel import STAT_NAMES
 from strategy_factory.backtest.market import Market
@@ -36,7 +36,7 @@ BLEND_FIELDS: tuple[str, ...] = ("exposure", "position", "equity", "returns")
 
 
 @dataclass(frozen=True)
-class BlendDetail:
+class BlendDetail(AccountDetail):
     """Everything one blend did, bar by bar and trade by trade.
 
     ``per_bar`` (indexed by timestamp, columns :data:`BLEND_FIELDS`): ``exposure`` the
@@ -58,21 +58,6 @@ class BlendDetail:
     def positions(self) -> pd.Series:
         """The side held at each bar's close: -1, 0 or 1 (as a strategy's positions)."""
         return np.sign(self.per_bar["position"]).astype(np.int8)
-
-    @property
-    def equity(self) -> pd.Series:
-        """Equity at each bar's close (starts at 1)."""
-        return self.per_bar["equity"]
-
-    @property
-    def returns(self) -> pd.Series:
-        """Each bar's equity return (0 on the first bar)."""
-        return self.per_bar["returns"]
-
-    @property
-    def trade_returns(self) -> np.ndarray:
-        """One return per trade, costs included."""
-        return self.trades["return"].to_numpy()
 
 
 def _market(bars: pd.DataFrame, ticker: str) -> Market:

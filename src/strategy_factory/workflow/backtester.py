@@ -31,7 +31,7 @@ from strategy_factory.backtest import (
 )
 from strategy_factory.backtest.signals import config_signals
 from strategy_factory.errors import FactoryError
-from strategy_factory.evaluate import metrics_table
+from strategy_factory.evaluate import calmar, metrics_table
 from strategy_factory.workflow.bars import WorkflowBars
 from strategy_factory.workflow.config import Family
 
@@ -119,17 +119,11 @@ def regime_filters(data: WorkflowBars) -> list[tuple[str, int]]:
     return [(name, label) for name, labels in data.labels.items() for label in labels]
 
 
-def _metric_rows(table: pd.DataFrame) -> list[dict[str, float]]:
-    """The :data:`METRICS` of every cell of a metrics table, as plain floats."""
-    columns = [name for name in METRICS if name != "calmar"]
-    values = table[columns].to_numpy(dtype=np.float64)
-    drawdown = values[:, columns.index("max_drawdown")]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        calmar = np.where(drawdown < 0, values[:, columns.index("cagr")] / -drawdown, np.nan)
-    rows = [dict(zip(columns, row, strict=True)) for row in values.tolist()]
-    for row, value in zip(rows, calmar.tolist(), strict=True):
-        row["calmar"] = value
-    return rows
+def _metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`METRICS` of every cell of a metrics table, as float columns."""
+    values = {name: table[name].to_numpy(dtype=np.float64) for name in METRICS if name != "calmar"}
+    values["calmar"] = calmar(values["cagr"], values["max_drawdown"])
+    return pd.DataFrame({name: values[name] for name in METRICS})
 
 
 @dataclass(frozen=True)
@@ -154,7 +148,7 @@ def _cells(stats: Any, trials: Sequence[Trial], names: list[str], bars: list[int
             "bars": bars * len(trials),
         }
     )
-    metrics = pd.DataFrame(_metric_rows(metrics_table(stats)), columns=list(METRICS))
+    metrics = _metrics(metrics_table(stats))
     sums = pd.DataFrame(stats.block_sums.T, columns=[f"s{b}" for b in range(PBO_BLOCKS)])
     squares = pd.DataFrame(stats.block_squares.T, columns=[f"q{b}" for b in range(PBO_BLOCKS)])
     return pd.concat([frame, metrics, sums, squares], axis=1)
