@@ -31,7 +31,7 @@ def _count(signals: np.ndarray) -> np.ndarray:
         count = 0
         for t in range(1, row.size):
             count += np.int64(row[t] != row[t - 1])  # an int sum vectorizes, a bool one not
-        counts[s] = count + (row.size > 0)
+        counts[s] = count + 1  # bar 0 starts the first run
     return counts
 
 
@@ -41,10 +41,14 @@ def _fill(
 ) -> None:
     for s in numba.prange(signals.shape[0]):
         row, k = signals[s], offsets[s]
-        for t in range(row.size):
-            if t == 0 or row[t] != row[t - 1]:
-                series[k], bar[k], value[k] = s, t, row[t]
+        series[k], bar[k], value[k] = s, 0, row[0]
+        previous = row[0]
+        for t in range(1, row.size):
+            current = row[t]
+            if current != previous:
                 k += 1
+                series[k], bar[k], value[k] = s, t, current
+            previous = current
 
 
 @numba.njit(cache=True)
@@ -135,8 +139,10 @@ def _problem(series: np.ndarray, bar: np.ndarray, value: np.ndarray, bars: int) 
 def signal_changes(signals: np.ndarray) -> SignalChanges:
     """The changes of every row of ``signals`` (series × bars, -1/0/1 int8)."""
     values = np.ascontiguousarray(signals, dtype=np.int8)
-    if values.ndim != 2:
-        raise FactoryError(f"signals must be (series × bars), got shape {values.shape}")
+    if values.ndim != 2 or values.shape[1] == 0:
+        raise FactoryError(
+            f"signals must be (series × bars) with at least one bar, got shape {values.shape}"
+        )
     counts = _count(values)
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])

@@ -139,7 +139,12 @@ def run(context: PhaseContext) -> dict[str, Any]:
     done, tables = 0, []
     writer = _Writer()
     cut = data.period(PERIOD)
+    rows = (cut.stop - cut.start) // PBO_BLOCKS
     try:
+        regimes = data.regimes.iloc[cut].astype("int8").reset_index(names="timestamp")
+        writer.submit(lambda: write_parquet(signal_folder / "regimes.parquet", regimes))
+        prices = data.bars.iloc[cut][["open", "close"]].reset_index(names="timestamp")
+        writer.submit(lambda: write_parquet(signal_folder / "prices.parquet", prices))
         for family in phase.families:
             write_signal_timestamps(signal_folder / family.name, data.bars.index[cut])
             if phase.search.method == "optuna":
@@ -154,28 +159,24 @@ def run(context: PhaseContext) -> dict[str, Any]:
             done += len(records)
             writer.drain()  # a family reported done has every file on disk
             context.progress(done, total)
+        every_cell = pd.concat(tables, ignore_index=True)
+        writer.submit(lambda: write_parquet(context.outputs["cells"], every_cell))
+        write_json(
+            context.outputs["performance"],
+            {
+                "phase": phase.name,
+                "period": data.describe()[PERIOD],
+                "labels": data.labels,
+                "label_names": {
+                    k: {str(a): b for a, b in v.items()} for k, v in data.label_names.items()
+                },
+                "rows_per_block": max(rows, 1),
+                "families": families,
+            },
+            indent=None,  # large: the C encoder writes it 5× faster
+        )
     finally:
         writer.close()
-    regimes = data.regimes.iloc[cut].astype("int8")
-    write_parquet(signal_folder / "regimes.parquet", regimes.reset_index(names="timestamp"))
-    prices = data.bars.iloc[cut][["open", "close"]]
-    write_parquet(signal_folder / "prices.parquet", prices.reset_index(names="timestamp"))
-    rows = (cut.stop - cut.start) // PBO_BLOCKS
-    write_parquet(context.outputs["cells"], pd.concat(tables, ignore_index=True))
-    write_json(
-        context.outputs["performance"],
-        {
-            "phase": phase.name,
-            "period": data.describe()[PERIOD],
-            "labels": data.labels,
-            "label_names": {
-                k: {str(a): b for a, b in v.items()} for k, v in data.label_names.items()
-            },
-            "rows_per_block": max(rows, 1),
-            "families": families,
-        },
-        indent=None,  # large: the C encoder writes it 5× faster
-    )
     trades = [r["overall"]["trades"] for f in families.values() for r in f["trials"]]
     never = sum(1 for t in trades if not t)
     summary: dict[str, Any] = {"trials": len(trades), "never_traded": never}
