@@ -1,8 +1,9 @@
 """The signals of many configurations of one market at once (for signal capture).
 
 Each is exactly what :func:`strategy_factory.backtest.config_signal` forms for one
-configuration, computed by one parallel Numba pass per configuration instead of NumPy
-temporaries per configuration.
+configuration, computed by one Numba pass per configuration instead of NumPy temporaries
+per configuration. The pass lets go of the GIL and is not parallel: capture runs on a
+writer thread beside the grid kernel, which has the cores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from strategy_factory.backtest.grid import z_mask
 from strategy_factory.backtest.market import Market
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(nogil=True, cache=True)
 def _signals(
     prediction: np.ndarray,
     threshold: np.ndarray,
@@ -26,7 +27,7 @@ def _signals(
     mask: np.ndarray,
 ) -> np.ndarray:
     out = np.empty((threshold.size, prediction.size), dtype=np.int8)
-    for c in numba.prange(threshold.size):
+    for c in range(threshold.size):
         limit, short_ok, row = threshold[c], not long_only[c], allowed[mask[c]]
         for t in range(prediction.size):
             p = prediction[t]

@@ -21,6 +21,7 @@ import pandas as pd
 
 from strategy_factory.backtest import (
     Execution,
+    Market,
     SignalChanges,
     StrategyConfig,
     config_signal,
@@ -127,17 +128,16 @@ def _metrics(table: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class TrialResults:
-    """What a batch of trials did: per-bar signals and one row per simulated cell.
+class Capture:
+    """The signals of a batch of trials on its market, formed when asked for (by the
+    thread that writes them)."""
 
-    ``cells``: one row per (trial, cell) — the cell ``overall`` or ``<classifier>=<label>``
-    (the trial trading only in that regime) — with its :data:`METRICS`, the ``bars`` of
-    the period in that regime, and the sums (``s0``…) and sums of squares (``q0``…) of its
-    bar returns per block of the period (the inputs of the PBO).
-    """
+    market: Market
+    configs: list[StrategyConfig]
 
-    signals: SignalChanges  # series k: the k-th trial's signal over the period's bars
-    cells: pd.DataFrame
+    def changes(self) -> SignalChanges:
+        """Every trial's signal as its changes (series k: the batch's k-th trial)."""
+        return signal_changes(config_signals(self.market, self.configs))
 
 
 def _cells(stats: Any, trials: Sequence[Trial], names: list[str], bars: list[int]) -> pd.DataFrame:
@@ -182,13 +182,18 @@ def run_trials(
     trials: Sequence[Trial],
     period: str,
     execution: Execution,
-    captured: Callable[[SignalChanges], None] | None = None,
-) -> TrialResults:
-    """Trade every trial on ``period``: metrics overall and per regime, signals captured.
+    captured: Callable[[Capture], None] | None = None,
+) -> pd.DataFrame:
+    """Trade every trial on ``period``: one row per (trial, cell), the cell ``overall`` or
+    ``<classifier>=<label>`` (the trial trading only in that regime), with its
+    :data:`METRICS`, the ``bars`` of the period in that regime, and the sums (``s0``…)
+    and sums of squares (``q0``…) of its bar returns per block of the period (the inputs
+    of the PBO).
 
-    All trials must share one signal key (one prediction series). ``captured`` is called
-    with the signals as soon as they are formed, before the metrics are computed (a
-    caller that writes them on another thread does so while the metrics take one core).
+    All trials must share one signal key (one prediction series). ``captured`` gets the
+    trials' signals to capture as soon as they are traded, before the metrics are
+    computed: a caller that forms and writes them on another thread does so while the
+    metrics take one core.
     """
     keys = {signal_key(family, t.params) for t in trials}
     if len(keys) != 1:
@@ -199,14 +204,13 @@ def run_trials(
     filters: list[dict | None] = [None, *({name: [label]} for name, label in pairs)]
     configs = [t.strategy(data.symbol, f) for t in trials for f in filters]
     stats = simulate_configs(market, configs, execution, blocks=PBO_BLOCKS)
+    if captured is not None:
+        captured(Capture(market, configs[:: len(filters)]))  # each trial's unfiltered config
     names = ["overall", *(f"{name}={label}" for name, label in pairs)]
     bars = [len(market.bars)] + [
         int((market.regimes[name].to_numpy() == label).sum()) for name, label in pairs
     ]
-    signals = signal_changes(config_signals(market, [t.strategy(data.symbol) for t in trials]))
-    if captured is not None:
-        captured(signals)
-    return TrialResults(signals, _cells(stats, trials, names, bars))
+    return _cells(stats, trials, names, bars)
 
 
 def trial_signals(data: WorkflowBars, family: Family, trial: Trial, period: str) -> np.ndarray:

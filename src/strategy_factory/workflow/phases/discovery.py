@@ -4,10 +4,11 @@ Trials are run in chunks (one prediction series, at most :data:`CHUNK` trials). 
 chunk's signals, as their changes (:class:`~strategy_factory.backtest.SignalChanges`: a
 tenth of the values of the per-bar signals), go straight to their final place (a part of
 the family's signal folder) and its cells to a checkpoint written after them, whose
-presence marks the chunk done, so a resumed phase recomputes no finished trial. The files
-are written by a background thread while the kernel runs the next chunk (Parquet encoding
-is single-threaded: it would otherwise leave a core idle). The outputs are assembled from
-the chunks in trial order, so they are identical however often the phase was interrupted.
+presence marks the chunk done, so a resumed phase recomputes no finished trial. A
+background thread forms the signals and writes the files while the main thread computes
+the chunk's metrics (one core) and the kernel runs the next chunk. The outputs are
+assembled from the chunks in trial order, so they are identical however often the phase
+was interrupted.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from strategy_factory.backtest import SignalChanges
 from strategy_factory.workflow.backtester import (
     PBO_BLOCKS,
+    Capture,
     Trial,
     records_of,
     run_trials,
@@ -81,14 +82,14 @@ def _run_chunk(
     part = context.outputs["signals"] / family.name / f"{name}.parquet"
     numbers = [trial.number for trial in trials]
 
-    def capture(signals: SignalChanges) -> None:  # written while the metrics are computed
-        writer.submit(lambda: write_signal_part(part, numbers, signals))
+    def capture(signals: Capture) -> None:  # formed and written while the metrics are computed
+        writer.submit(lambda: write_signal_part(part, numbers, signals.changes()))
 
     execution = context.config.costs.execution()
-    results = run_trials(context.data, family, trials, PERIOD, execution, capture)
+    found = run_trials(context.data, family, trials, PERIOD, execution, capture)
     # After the signals (one writer thread, in order): the cells file marks the chunk done.
-    writer.submit(lambda: write_parquet(cells, results.cells))
-    return results.cells
+    writer.submit(lambda: write_parquet(cells, found))
+    return found
 
 
 def _run_trials(
