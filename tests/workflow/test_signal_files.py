@@ -22,6 +22,7 @@ from strategy_factory.workflow.bars import load_bars
 from strategy_factory.workflow.config import Search
 from strategy_factory.workflow.files import (
     SIGNAL_TIMESTAMPS,
+    SIGNAL_TRIALS,
     read_signals,
     write_signal_part,
     write_signal_timestamps,
@@ -96,16 +97,27 @@ DAMAGE = {
     "bar beyond the bars": (
         lambda f: _rewrite(
             f / "trials-000009.parquet",
-            lambda t: t.set_column(1, "bar", pa.array(np.asarray(t["bar"]) * 100, pa.int32())),
+            lambda t: t.set_column(0, "bar", pa.array(np.asarray(t["bar"]) * 100, pa.int32())),
         ),
         r"trials-000009.parquet: series 9: bar \d+ is outside 0 … 39",
     ),
     "signal 2": (
         lambda f: _rewrite(
             f / "trials-000009.parquet",
-            lambda t: t.set_column(2, "signal", pa.array(np.full(len(t), 2, np.int8))),
+            lambda t: t.set_column(1, "signal", pa.array(np.full(len(t), 2, np.int8))),
         ),
         r"trials-000009.parquet: a signal is -1, 0 or 1, got 2",
+    ),
+    "no trial numbers": (
+        lambda f: _rewrite(f / "trials-000009.parquet", lambda t: t.replace_schema_metadata()),
+        r"trials-000009.parquet: no ascending list of trial numbers",
+    ),
+    "a trial not named": (
+        lambda f: _rewrite(
+            f / "trials-000002.parquet",
+            lambda t: t.replace_schema_metadata({SIGNAL_TRIALS: "[2]"}),
+        ),
+        r"trials-000002.parquet: 1 trials are named but 2 rows are at bar 0",
     ),
     "a trial in two parts": (
         lambda f: write_signal_part(f / "trials-000010.parquet", [2], signal_changes(held(3, 1))),

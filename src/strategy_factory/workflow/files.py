@@ -3,13 +3,15 @@
 Each JSON file a phase (or the workflow report) reads is checked against a model here,
 so a file a user edited between phases (or a damaged one) is refused with an error
 naming the file and the field, before any work. A family's captured signals are a
-folder of Parquet parts, a row per change of a trial's signal (``trial``, ``bar``: the
-bar where the signal takes ``signal`` and holds it until the trial's next row), and
-``timestamps.parquet``, the timestamps of the bars numbered from 0.
+folder of Parquet parts and ``timestamps.parquet``, the timestamps of the bars numbered
+from 0. A part has a row per change of a trial's signal: ``bar``, where the signal takes
+the value ``signal`` and holds it until the next row; a trial's rows follow each other
+from its row at bar 0, the trials' numbers in that order in the file's metadata.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +34,8 @@ from strategy_factory.workflow.workspace import (
 
 _FILE = ConfigDict(extra="ignore")
 SIGNAL_TIMESTAMPS = "timestamps.parquet"
-SIGNAL_PART_COLUMNS: tuple[str, ...] = ("trial", "bar", "signal")
+SIGNAL_PART_COLUMNS: tuple[str, ...] = ("bar", "signal")
+SIGNAL_TRIALS = "strategy_factory.trials"
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -182,14 +185,17 @@ def load(path: Path, model: type[Model]) -> Model:
 
 
 def write_signal_part(path: Path, trials: Sequence[int], changes: SignalChanges) -> None:
-    """One part of a family's captured signals: a row per change (``trial``, ``bar``,
-    ``signal``); series ``k`` of ``changes`` is the signal of ``trials[k]``."""
-    numbers = np.asarray(trials, dtype=np.int32)[changes.series]
-    order = slice(None)
-    if np.any(numbers[1:] < numbers[:-1]):  # a reader finds each trial's rows together
-        order = np.argsort(numbers, kind="stable")
-    columns = {"trial": numbers, "bar": changes.bar, "signal": changes.value}
-    write_parquet(path, pa.table({k: v[order] for k, v in columns.items()}), delta=("bar",))
+    """One part of a family's captured signals: a row per change (``bar``, ``signal``),
+    each trial's rows together from its row at bar 0, the trials' numbers in that order
+    in the file's metadata; series ``k`` of ``changes`` is the signal of ``trials[k]``."""
+    numbers = np.asarray(trials, dtype=np.int64)
+    bar, signal = changes.bar, changes.value
+    if np.any(np.diff(numbers) < 0):  # rows in ascending trial order
+        rows = np.argsort(numbers[changes.series], kind="stable")
+        bar, signal = bar[rows], signal[rows]
+    table = pa.table({"bar": bar, "signal": signal})
+    listed = json.dumps(np.sort(numbers).tolist())
+    write_parquet(path, table, delta=("bar", "signal"), metadata={SIGNAL_TRIALS: listed})
 
 
 def write_signal_timestamps(folder: Path, index: pd.DatetimeIndex) -> None:
@@ -206,15 +212,37 @@ def _trial_numbers(folder: Path, columns: list[str]) -> list[int]:
     return [int(c[1:]) for c in columns]
 
 
+def _part_trials(part: Path) -> np.ndarray:
+    listed = (pq.read_schema(part).metadata or {}).get(SIGNAL_TRIALS.encode())
+    try:
+        trials = np.asarray(json.loads(listed), dtype=np.int64) if listed else None
+    except (ValueError, TypeError) as exc:
+        raise FactoryError(f"{part}: its trial numbers are not a list of integers") from exc
+    if trials is None or trials.ndim != 1 or (trials < 0).any() or (np.diff(trials) <= 0).any():
+        raise FactoryError(
+            f"{part}: no ascending list of trial numbers in its metadata "
+            f"({SIGNAL_TRIALS}); not a part written by parameter discovery"
+        )
+    return trials
+
+
 def _part_changes(part: Path, bars: int) -> SignalChanges:
+    trials = _part_trials(part)
     names = pq.read_schema(part).names
     missing = [c for c in SIGNAL_PART_COLUMNS if c not in names]
     if missing:
-        raise FactoryError(f"{part}: no {missing[0]} column (a signal part has trial, bar, signal)")
+        raise FactoryError(f"{part}: no {missing[0]} column (a signal part has bar, signal)")
     table = read_parquet_columns(part, list(SIGNAL_PART_COLUMNS))
-    columns = [table[c].to_numpy() for c in SIGNAL_PART_COLUMNS]
+    bar, signal = (table[c].to_numpy() for c in SIGNAL_PART_COLUMNS)
+    starts = np.flatnonzero(bar == 0)
+    if starts.size != trials.size or (starts.size and starts[0] != 0):
+        raise FactoryError(
+            f"{part}: {trials.size} trials are named but {starts.size} rows are at bar 0 "
+            "(each trial's rows start at bar 0)"
+        )
+    series = np.repeat(trials, np.diff(np.append(starts, bar.size)))
     try:
-        return SignalChanges.checked(*columns, bars)
+        return SignalChanges.checked(series, bar, signal, bars)
     except FactoryError as exc:
         raise FactoryError(f"{part}: {exc}") from exc
 

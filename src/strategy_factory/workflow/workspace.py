@@ -74,18 +74,23 @@ def read_json(path: Path) -> Any:
         raise FactoryError(f"{path}: not valid JSON: {exc}") from exc
 
 
-def write_parquet(path: Path, frame: pd.DataFrame | pa.Table, delta: Sequence[str] = ()) -> None:
+def write_parquet(
+    path: Path,
+    frame: pd.DataFrame | pa.Table,
+    delta: Sequence[str] = (),
+    metadata: dict[str, str] | None = None,
+) -> None:
     """A frame (or an Arrow table) as zstd-compressed Parquet, atomically (no pandas index
-    or timestamps added).
+    or timestamps added; ``metadata`` the only key-value metadata).
 
-    ``delta``: integer or timestamp columns that mostly increase (bar numbers, a bar
-    index), stored as differences (DELTA_BINARY_PACKED): smaller and faster to write.
+    ``delta``: integer or timestamp columns that change by small steps (bar numbers, a
+    bar index, signals), stored as differences (DELTA_BINARY_PACKED): faster to write.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if isinstance(frame, pd.DataFrame):
         frame = pa.Table.from_pandas(frame, preserve_index=False)
-    table = frame.replace_schema_metadata(None)
+    table = frame.replace_schema_metadata(metadata)
     encodings: dict[str, Any] = {}
     if delta:  # a column is either dictionary- or delta-encoded
         encodings["use_dictionary"] = [name for name in table.column_names if name not in delta]
