@@ -52,6 +52,7 @@ def loaded_by(*args: str) -> list[str]:
         ["data", "synth", "--help"],
         ["runs", "--help"],
         ["workflow", "--help"],
+        ["learn", "forward", "--help"],
     ],
 )
 def test_help_loads_neither_libraries_nor_the_store(factory_home: Path, args: list[str]) -> None:

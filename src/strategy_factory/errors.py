@@ -40,6 +40,10 @@ class NotFoundError(FactoryError):
     """A named thing (symbol, run, model) does not exist."""
 
 
+class BusyError(FactoryError):
+    """The thing asked for is being done by someone else right now; try again later."""
+
+
 def shorten(message: str, limit: int = LONGEST_MESSAGE) -> str:
     """``message`` with every long run of a value cut, at most ``limit`` characters long.
 

@@ -8,6 +8,7 @@ import pytest
 
 from strategy_factory.data import (
     Regime,
+    fading_edge_bars,
     infer_frequency,
     normalize_bars,
     regime_path,
@@ -100,3 +101,22 @@ def test_bad_parameters(kwargs: dict, message: str) -> None:
 def test_a_start_with_an_offset_is_converted_to_utc() -> None:
     bars = synthetic_bars(3, freq="1h", start="2020-01-01T00:00+02:00")
     assert bars.index[0] == pd.Timestamp("2019-12-31 22:00", tz="UTC")
+
+
+def test_the_fading_feature_stops_predicting_and_the_lasting_one_does_not() -> None:
+    bars = fading_edge_bars(200_000, seed=7, lasting=0.1, fading=0.15, fade_at=0.5)
+    pd.testing.assert_frame_equal(normalize_bars(bars, "synthetic"), bars)
+    body = np.log(bars["close"] / bars["open"]).to_numpy()
+    half = len(bars) // 2
+
+    def ic(column: str, rows: slice) -> float:
+        return float(np.corrcoef(bars[column].to_numpy()[:-1][rows], body[1:][rows])[0, 1])
+
+    before, after = slice(0, half - 1), slice(half, None)
+    # Each strength is a correlation with the next bar's body, as synthetic_bars' planted.
+    assert ic("lasting", before) == pytest.approx(0.1 / np.sqrt(1 - 0.05), abs=0.008)
+    assert ic("lasting", after) == pytest.approx(0.1 / np.sqrt(1 - 0.05), abs=0.008)
+    assert ic("fading", before) == pytest.approx(0.15 / np.sqrt(1 - 0.05), abs=0.008)
+    assert abs(ic("fading", after)) < 0.008
+    with pytest.raises(FactoryError, match="fade_at"):
+        fading_edge_bars(100, seed=1, fade_at=1.5)

@@ -74,3 +74,22 @@ def test_holdout_looks_are_counted_apart_from_trials() -> None:
     assert trials.summary()["holdout_looks"] == 2
     assert trials.count == 0 and trials.effective() == 1.0
     assert trials.pbo() is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(cells=st.integers(1, 30), prior=st.integers(1, 10**6), seed=st.integers(0, 10**6))
+def test_prior_trials_add_to_the_effective_count_and_lower_the_dsr(
+    cells: int, prior: int, seed: int
+) -> None:
+    from strategy_factory.evolution.promotion import selection_statistics
+
+    columns = _random(cells, seed)
+    alone, searched = Trials(), Trials(prior=prior)
+    alone.add(_result(columns), SYMBOL)
+    searched.add(_result(columns), SYMBOL)
+    assert searched.effective() == pytest.approx(alone.effective() + prior)
+    assert searched.count == alone.count  # the run's own distinct strategies are the same
+    assert searched.summary()["prior_trials"] == prior
+    returns = np.random.default_rng(seed).normal(0.001, 0.01, size=500)
+    plain, charged = (selection_statistics(returns, t)["dsr"] for t in (alone, searched))
+    assert charged < plain

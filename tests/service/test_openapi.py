@@ -47,6 +47,19 @@ ENDPOINTS = {
     ("get", "/workflows"),
     ("get", "/workflows/{workflow_id}"),
     ("post", "/workflows/{workflow_id}/resume"),
+    ("get", "/api/learning/meta-model"),
+    ("get", "/api/learning/meta-model/history"),
+    ("get", "/api/learning/feature-importance"),
+    ("get", "/api/learning/allocator"),
+    ("get", "/api/learning/overfit"),
+    ("post", "/api/learning/overfit/ack"),
+    ("get", "/api/knowledge/latest"),
+    ("get", "/api/knowledge/{period}"),
+    ("get", "/api/settings/learning"),
+    ("put", "/api/settings/learning"),
+    ("post", "/api/learning/allocator/rebalance"),
+    ("post", "/api/learning/cycle/run"),
+    ("get", "/api/learning/cycles"),
 }
 BODIES = {
     "/evolve": BASE,
@@ -58,6 +71,7 @@ BODIES = {
     "/workers/heartbeat": {"worker_id": "w", "hostname": "h", "pid": 1, "current_job_id": None},
     "/workflows": small_workflow("SYN"),
     "/workflows/wf-1/resume": {"from_phase": "validation"},
+    "/api/learning/overfit/ack": {"alert_id": 1, "by": "analyst", "note": "seen"},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.
@@ -210,6 +224,9 @@ def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str)
                     "/workflows/{}",
                     "/workflows?state={}",
                     "/workflows?limit={}",
+                    "/api/knowledge/{}",
+                    "/api/learning/overfit?open={}",
+                    "/api/learning/allocator?limit={}",
                     "/ui/workflows/{}",
                     "/promoted/{}",
                     "/api/model/{}/importance",

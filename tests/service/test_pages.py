@@ -25,6 +25,8 @@ PAGES = [
     "/ui/jobs",
     "/ui/workflows",
     "/ui/workflows/abc",
+    "/ui/insights",
+    "/ui/settings/learning",
 ]
 
 
@@ -105,6 +107,8 @@ def test_progress_regions_are_polite_live_regions(pages: TestClient) -> None:
         ("/ui/jobs", "jobs-region"),
         ("/ui/workflows", "workflows-region"),
         ("/ui/workflows/abc", "workflow-progress"),
+        ("/ui/runs/abc", "run-insights-region"),
+        ("/ui/insights", "insights-announcer"),
     ]:
         assert outline(pages, path).having("div", id=region, **{"aria-live": "polite"}), path
 
@@ -124,7 +128,7 @@ def test_a_token_field_appears_only_when_a_token_is_set(service_env: Path) -> No
 def test_static_files_and_plotly_come_from_the_package(pages: TestClient) -> None:
     home = pages.get("/", follow_redirects=False)
     assert (home.status_code, home.headers["location"]) == (307, "/ui")
-    for name in ("app.js", "app.css", "theme.js", "run.js", "evolve.js", "workflows.js"):
+    for name in ("app.js", "app.css", "theme.js", "run.js", "evolve.js", "workflows.js", "tabs.js"):
         assert pages.get(f"/static/{name}").status_code == 200, name
     bundle = pages.get("/vendor/plotly.min.js")
     assert bundle.status_code == 200

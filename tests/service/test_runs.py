@@ -166,6 +166,13 @@ def test_promotions_answer_their_evidence(client: TestClient, store: Store) -> N
     assert detail["model"]["features"] == model["features"]
     assert detail["model"]["fingerprint"] == model["fingerprint"]
     assert client.get("/promoted/nope").status_code == 404
+    # Its lifecycle: active, until demoted with a reason.
+    assert (listed["status"], listed["status_reason"]) == ("active", None)
+    store.promoted.demote(listed["id"], "overfitting monitor: forward Sharpe decayed")
+    demoted = client.get(f"/promoted/{listed['id']}").json()
+    assert demoted["status"] == "demoted"
+    assert demoted["status_reason"] == "overfitting monitor: forward Sharpe decayed"
+    assert demoted["status_changed_at"] is not None
 
 
 def test_two_identical_runs_at_once_train_each_model_once(

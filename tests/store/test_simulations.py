@@ -220,3 +220,20 @@ def test_one_strategy_is_found_by_its_fields_however_written(store: Store, run_i
     assert found.sqn == wanted["sqn"] and found.ticker == wanted["ticker"]
     assert store.simulations.find(run_id, model_id, "holdout", wanted) is None
     assert store.simulations.find(run_id, model_id, "selection", dict(wanted, mode="x")) is None
+
+
+def test_a_runs_results_of_one_period_come_back_in_recorded_order(
+    store: Store, run_id: str
+) -> None:
+    first, second = add_model(store, run_id), add_model(store, run_id, generation=1)
+    rows = grid()[:40]
+    store.simulations.add_many(run_id, first, "selection", rows[:25])
+    store.simulations.add_many(run_id, second, "selection", rows[25:])
+    store.simulations.add_many(run_id, first, "holdout", rows[:1])
+    found = store.simulations.of_run(run_id)
+    assert [(r.model_id, strategy_key(vars(r))) for r in found] == [
+        (first, strategy_key(row)) for row in rows[:25]
+    ] + [(second, strategy_key(row)) for row in rows[25:]]
+    (holdout,) = store.simulations.of_run(run_id, period="holdout")
+    assert (holdout.model_id, holdout.period) == (first, "holdout")
+    assert store.simulations.of_run("no-such-run") == []

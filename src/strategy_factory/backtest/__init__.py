@@ -35,6 +35,7 @@ from strategy_factory.backtest.grid import (
     simulate_grid,
 )
 from strategy_factory.backtest.market import Market
+from strategy_factory.backtest.paper import Account, PaperBars, paper_backtest, trade_forward
 from strategy_factory.backtest.rules import (
     RULES,
     load_predictions,
@@ -49,11 +50,13 @@ __all__ = [
     "CONFIG_COLUMNS",
     "RULES",
     "TRADE_COLUMNS",
+    "Account",
     "BlendDetail",
     "CapturedSignals",
     "Execution",
     "GridStats",
     "Market",
+    "PaperBars",
     "RegimeFilter",
     "SignalChanges",
     "StrategyConfig",
@@ -65,6 +68,7 @@ __all__ = [
     "load_predictions",
     "mean_reversion",
     "momentum",
+    "paper_backtest",
     "parse_regime_filter",
     "read_signals",
     "regime_filter_text",
@@ -76,4 +80,5 @@ __all__ = [
     "simulate_config",
     "simulate_configs",
     "simulate_grid",
+    "trade_forward",
 ]

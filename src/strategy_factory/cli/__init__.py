@@ -17,6 +17,7 @@ from strategy_factory.cli import (
     data,
     evolve,
     features,
+    learn,
     report,
     runs,
     serve,
@@ -44,6 +45,7 @@ app.command("worker")(worker.worker)
 app.command("report")(report.report)
 app.command("serve")(serve.serve)
 app.add_typer(workflow.app, name="workflow")
+app.add_typer(learn.app, name="learn")
 
 
 def main() -> None:

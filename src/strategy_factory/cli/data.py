@@ -12,13 +12,21 @@ from strategy_factory.cli.output import console, moment, print_json, print_table
 from strategy_factory.errors import FactoryError
 
 if TYPE_CHECKING:
-    from strategy_factory.data import BarCatalog, BarMeta
+    from strategy_factory.data import AppendResult, BarCatalog, BarMeta
 
 app = typer.Typer(
     help="Bars: bundled real datasets, imported files, synthetic series.", no_args_is_help=True
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MaxGap = Annotated[
+    str | None,
+    typer.Option(
+        "--max-gap",
+        help="With --append: the longest step allowed between bars, e.g. 5D or 3h "
+        "(default: the longest gap the stored history already has).",
+    ),
+]
 SERIES = "The series"  # the help panel of the generator's options
 
 
@@ -94,9 +102,27 @@ def import_file(
         str | None, typer.Option(help="Time zone of naive timestamps (default UTC).")
     ] = None,
     replace: Annotated[bool, typer.Option(help="Overwrite an existing symbol.")] = False,
+    append: Annotated[
+        bool,
+        typer.Option(
+            help="Add the file's bars after the stored ones of an existing symbol; the file "
+            "may repeat stored bars, unchanged."
+        ),
+    ] = False,
+    max_gap: MaxGap = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Import a CSV or Parquet file of bars (any frequency); nothing changes if it is invalid."""
+    if append and replace:
+        raise FactoryError(
+            "--append adds to the stored bars and --replace overwrites them: pick one"
+        )
+    if max_gap is not None and not append:
+        raise FactoryError("--max-gap bounds the gaps of an append: use it with --append")
+    if append:
+        result = catalog().append_file(path, symbol, timezone=timezone, max_gap=_gap(max_gap))
+        _print_append(result, as_json)
+        return
     meta = catalog().import_file(path, symbol, timezone=timezone, replace=replace)
     if as_json:
         print_json(_meta_json(meta))
@@ -104,6 +130,56 @@ def import_file(
     console.print(
         f"imported {meta.rows} {meta.frequency} bars of {meta.symbol} "
         f"({moment(meta.first)} → {moment(meta.last)})"
+    )
+
+
+@app.command("update")
+def update(symbol: str, max_gap: MaxGap = None, as_json: JsonFlag = False) -> None:
+    """Read the file a symbol was imported (or last appended) from again and append the new
+    bars at its end; nothing changes if they do not continue the series."""
+    _print_append(catalog().update(symbol, max_gap=_gap(max_gap)), as_json)
+
+
+def _gap(text: str | None) -> Any:
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        gap = pd.Timedelta(text)
+    except ValueError as exc:
+        raise FactoryError(
+            f"--max-gap {text!r} is not a duration; write e.g. 5D, 36h or 90min"
+        ) from exc
+    if gap <= pd.Timedelta(0):
+        raise FactoryError(f"--max-gap must be a positive duration, got {text!r}")
+    return gap
+
+
+def _print_append(result: AppendResult, as_json: bool) -> None:
+    meta = result.meta
+    if as_json:
+        print_json(
+            {
+                "symbol": result.symbol,
+                "added": result.added,
+                "repeated": result.repeated,
+                "first": None if result.first is None else result.first.isoformat(),
+                "last": None if result.last is None else result.last.isoformat(),
+                "meta": _meta_json(meta),
+            }
+        )
+        return
+    if not result.added:
+        console.print(
+            f"nothing new: {meta.symbol} already has every bar of the file "
+            f"(its bars end {moment(meta.last)})"
+        )
+        return
+    console.print(
+        f"appended {result.added} bars to {meta.symbol} ({moment(result.first)} → "
+        f"{moment(result.last)}; {result.repeated} stored bars repeated unchanged); "
+        f"it now has {meta.rows} bars up to {moment(meta.last)}"
     )
 
 

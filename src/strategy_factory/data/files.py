@@ -24,16 +24,19 @@ def read_bars(path: str | Path, timezone: str | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FactoryError(f"{path}: no such file")
+    locate = file_locator(path)
+    raw = _read_csv(path) if locate.header_lines else _read_parquet(path)
+    return normalize_bars(raw, path.name, locate, timezone)
+
+
+def file_locator(path: Path) -> Locator:
+    """How error messages name a row of the bar file ``path`` (lines for CSV)."""
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
-        raw = _read_parquet(path)
-        locate = Locator(path.name)
-    elif name.endswith(CSV_SUFFIXES):
-        raw = _read_csv(path)
-        locate = Locator(path.name, header_lines=1)
-    else:
-        raise FactoryError(f"{path}: unknown file type; use .csv (with a header row) or .parquet")
-    return normalize_bars(raw, path.name, locate, timezone)
+        return Locator(path.name)
+    if name.endswith(CSV_SUFFIXES):
+        return Locator(path.name, header_lines=1)
+    raise FactoryError(f"{path}: unknown file type; use .csv (with a header row) or .parquet")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -13,13 +13,8 @@ _WEEKS = {"W": "7D", "1W": "7D"}
 _ORIGIN = pd.Timestamp("1970-01-05", tz="UTC")
 
 
-def resample_bars(bars: pd.DataFrame, timeframe: str) -> pd.DataFrame:
-    """Bars aggregated into fixed-width ``timeframe`` bins (``5min``, ``1h``, ``1D``, ``1W``).
-
-    A bin is labelled by its start and holds the bars that open inside it; bins with
-    no bars (nights, weekends) are dropped. Extra columns take the bin's last value,
-    which is what was known at the bin's close.
-    """
+def timeframe_step(timeframe: str) -> pd.Timedelta:
+    """The width of a ``timeframe`` bin (``5min``, ``1h``, ``1D``, ``1W``)."""
     try:
         step = pd.Timedelta(_WEEKS.get(timeframe.upper(), timeframe))
     except (ValueError, TypeError) as exc:
@@ -28,6 +23,22 @@ def resample_bars(bars: pd.DataFrame, timeframe: str) -> pd.DataFrame:
         ) from exc
     if step <= pd.Timedelta(0):
         raise FactoryError(f"timeframe {timeframe!r} must be a positive duration")
+    return step
+
+
+def bin_start(moment: pd.Timestamp, step: pd.Timedelta) -> pd.Timestamp:
+    """The start of the ``step``-wide bin holding ``moment``, as :func:`resample_bars` cuts."""
+    return _ORIGIN + ((moment - _ORIGIN) // step) * step
+
+
+def resample_bars(bars: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+    """Bars aggregated into fixed-width ``timeframe`` bins (``5min``, ``1h``, ``1D``, ``1W``).
+
+    A bin is labelled by its start and holds the bars that open inside it; bins with
+    no bars (nights, weekends) are dropped. Extra columns take the bin's last value,
+    which is what was known at the bin's close.
+    """
+    step = timeframe_step(timeframe)
     if len(bars) > 1:
         source_step = pd.Series(bars.index).diff().min()
         if step < source_step:

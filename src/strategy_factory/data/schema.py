@@ -43,6 +43,10 @@ class BarMeta:
     source: str = ""
     extra_columns: tuple[str, ...] = field(default_factory=tuple)
     digest: str = ""  # of the bars' content: re-importing other bars changes it
+    # The file the newest bars came from (absolute) and the zone of its naive timestamps:
+    # what ``factory data update`` reads again. Empty for bars built in Python.
+    source_path: str = ""
+    timezone: str | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -60,7 +64,14 @@ class BarMeta:
         return cls(**data)
 
     @classmethod
-    def describe(cls, symbol: str, bars: pd.DataFrame, source: str) -> BarMeta:
+    def describe(
+        cls,
+        symbol: str,
+        bars: pd.DataFrame,
+        source: str,
+        source_path: str = "",
+        timezone: str | None = None,
+    ) -> BarMeta:
         """Metadata of a normalized bar frame."""
         extra = tuple(c for c in bars.columns if c not in BAR_COLUMNS)
         has_ohlc = not (
@@ -79,6 +90,8 @@ class BarMeta:
             source=source,
             extra_columns=extra,
             digest=bars_digest(bars),
+            source_path=source_path,
+            timezone=timezone,
         )
 
 

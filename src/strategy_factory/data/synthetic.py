@@ -221,3 +221,49 @@ def regime_autocorrelated_bars(
         index=pd.date_range("2000-01-03", periods=n_bars, freq="B", tz="UTC", name="timestamp"),
     )
     return bars, state
+
+
+def fading_edge_bars(
+    n_bars: int,
+    seed: int,
+    *,
+    lasting: float = 0.2,
+    fading: float = 0.3,
+    fade_at: float = 0.7,
+    volatility: float = 0.6,
+) -> pd.DataFrame:
+    """Hourly bars with two planted features, one of which stops working.
+
+    Columns ``lasting`` and ``fading`` (standard normals known at the close of their bar)
+    predict the next bar's open-to-close return with strengths ``lasting`` and ``fading``
+    (as ``planted_strength`` of :func:`synthetic_bars`), but ``fading`` only before the
+    bar at ``fade_at`` of the series: a strategy built on it looks as good as one built on
+    ``lasting`` until then, and earns nothing after. It is how the meta-model's tests and
+    benchmark plant genome traits that decide out-of-sample fitness.
+    """
+    if not 0 < fade_at < 1 or lasting**2 + fading**2 + 0.05 >= 1 or min(lasting, fading) < 0:
+        raise FactoryError("need 0 < fade_at < 1 and strengths >= 0 with lasting² + fading² < 0.95")
+    rng = np.random.default_rng([seed, 11])
+    sigma = volatility / np.sqrt(24 * 365.25)
+    lasting_x, fading_x, body_noise, gap_noise, high, low, volume = rng.standard_normal((7, n_bars))
+    fading_strength = np.where(np.arange(n_bars) < int(n_bars * fade_at), fading, 0.0)
+    noise = np.sqrt(1 - 0.05 - lasting**2 - fading_strength**2)
+    body = sigma * (
+        lasting * np.r_[0, lasting_x[:-1]]
+        + fading_strength * np.r_[0, fading_x[:-1]]
+        + noise * body_noise
+    )
+    log_close = np.log(100.0) + np.cumsum(sigma * np.sqrt(0.05) * gap_noise + body)
+    close, open_ = np.exp(log_close), np.exp(log_close - body)
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * np.exp(np.abs(high) * 0.5 * sigma),
+            "low": np.minimum(open_, close) * np.exp(-np.abs(low) * 0.5 * sigma),
+            "close": close,
+            "volume": np.round(1e4 * np.exp(0.3 * volume)),
+            "lasting": lasting_x,
+            "fading": fading_x,
+        },
+        index=_timestamps(n_bars, "1h", "2020-01-01"),
+    )

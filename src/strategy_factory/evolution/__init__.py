@@ -4,6 +4,7 @@ lineage, an honest holdout gate and resumable runs."""
 from strategy_factory.evolution.config import (
     DataOptions,
     EvolveConfig,
+    RunOrigin,
     StrategyOptions,
 )
 from strategy_factory.evolution.engine import Evolution, StopRequestedError
@@ -18,6 +19,7 @@ __all__ = [
     "Evolution",
     "EvolveConfig",
     "RunContext",
+    "RunOrigin",
     "StopRequestedError",
     "StrategyOptions",
     "create_run",

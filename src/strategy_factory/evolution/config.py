@@ -154,6 +154,23 @@ class StrategyOptions(BaseModel):
         return Execution(fill=self.fill, fee_bps=self.fee_bps, slippage_bps=self.slippage_bps)
 
 
+class RunOrigin(BaseModel):
+    """Where a run came from when something other than a person asked for it.
+
+    A run launched by the Bayesian genome search names the Optuna study, the trial(s) that
+    proposed its genome, the meta-model version that pre-scored it and the score it gave.
+    """
+
+    model_config = _STRICT
+
+    source: Literal["genome_search"] = "genome_search"
+    study: str = Field(min_length=1, max_length=200)
+    trials: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, max_length=1_000)
+    meta_model: str | None = Field(None, max_length=200)
+    predicted: float | None = Field(None, allow_inf_nan=False)
+    genome: dict[Name, Any] = Field(default_factory=dict, max_length=64)
+
+
 class EvolveConfig(BaseModel):
     """Everything a run needs; the store keeps it, so a resumed run does the same work.
 
@@ -207,6 +224,19 @@ class EvolveConfig(BaseModel):
     early_stop: bool = True
     pipelining: bool = True
     seed: int = Field(0, ge=0, le=2**32 - 1)
+    prior_trials: int = Field(
+        0,
+        ge=0,
+        le=10**9,
+        description=(
+            "Trials made before this run to find it (the genomes a search proposed or "
+            "evaluated): added to the effective trial count its Deflated Sharpe Ratio is "
+            "charged for."
+        ),
+    )
+    origin: RunOrigin | None = Field(
+        None, description="Where the run came from (the genome search that proposed it)."
+    )
 
     @model_validator(mode="before")
     @classmethod

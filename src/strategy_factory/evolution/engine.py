@@ -31,6 +31,7 @@ from strategy_factory.evolution.prepare import RunContext, run_context
 from strategy_factory.evolution.pruning import NoRankingError, lineage_length, prune
 from strategy_factory.evolution.simulation import SimulationPhase
 from strategy_factory.evolution.trainer import ModelTrainer
+from strategy_factory.evolution.trials import Trials
 from strategy_factory.execution import Executor
 from strategy_factory.store import (
     ModelRecord,
@@ -110,7 +111,14 @@ class Evolution:
 
     def _evolve(self, context: RunContext) -> tuple[str, str | None]:
         config = context.config
-        phase = SimulationPhase(self.store, self.executor, context, self._update, self._stop_check)
+        phase = SimulationPhase(
+            self.store,
+            self.executor,
+            context,
+            self._update,
+            self._stop_check,
+            trials=Trials(prior=config.prior_trials),
+        )
         features, parent, pruned = list(context.seed_features), None, []
         phase.planned = lineage_length(
             len(features), config.prune_fraction, config.min_features, config.max_generations

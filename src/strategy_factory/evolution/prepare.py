@@ -24,6 +24,7 @@ from strategy_factory.execution.dataset import (
     fraction_starts,
     load_dataset,
     split_points,
+    stored_last_bars,
 )
 from strategy_factory.execution.units import PERIODS, period_bounds
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
@@ -126,7 +127,9 @@ def create_run(
         selection_start=options.selection_start,
         holdout_start=options.holdout_start,
     )
-    spec = split_points(spec, options.selection_fraction, options.holdout_fraction)
+    spec = split_points(
+        stored_last_bars(spec), options.selection_fraction, options.holdout_fraction
+    )
     spec = spec.model_copy(update={"data_digest": data_digest(spec)})
     dataset = load_dataset(spec)
     periods = describe_periods(spec, dataset)
@@ -232,7 +235,7 @@ def _cut_hint(periods: dict[str, Any]) -> str:
 def run_context(run: Run) -> RunContext:
     """Rebuild a recorded run's context (the dataset comes from this process's cache)."""
     config = EvolveConfig.load(run.config["evolve"])
-    spec = DatasetSpec.model_validate(run.config["dataset"])
+    spec = recorded_spec(run)
     dataset = load_dataset(spec)
     return RunContext(
         run_id=run.id,
@@ -242,6 +245,23 @@ def run_context(run: Run) -> RunContext:
         seed_features=list(run.config["seed_features"]),
         regime_configs=_regime_configs(config, dataset),
     )
+
+
+def recorded_spec(run: Run) -> DatasetSpec:
+    """The dataset a recorded run reads.
+
+    A run recorded before runs were bound to the bars stored at their creation (its spec
+    has no ``last_bars``) is bound to the last bar it saw stored, provided the bars up to
+    there are still the ones it digested: bars appended since then leave it as it was.
+    """
+    spec = DatasetSpec.model_validate(run.config["dataset"])
+    last = run.config.get("periods", {}).get("stored", {}).get("last")
+    if spec.last_bars is not None or spec.data_digest is None or last is None:
+        return spec
+    symbols = [spec.symbol, *spec.references, *spec.tickers]
+    moment = pd.Timestamp(last).to_pydatetime()
+    bound = spec.model_copy(update={"last_bars": dict.fromkeys(symbols, moment)})
+    return bound if data_digest(bound) == spec.data_digest else spec
 
 
 def _seed_features(store: Store, config: EvolveConfig, dataset: Dataset) -> list[str]:

@@ -13,6 +13,11 @@ The trials also trade alike: N̂ = ρ̄ + (1 − ρ̄)·M effective trials (Bail
 2014, App. A.3 eq. 9), ρ̄ the average correlation of the trials' block returns, is what
 the Deflated Sharpe Ratio is charged for. Holdout looks (one per judged generation) are
 counted separately: they are what the holdout test is corrected for.
+
+A run launched by the genome search also carries ``prior`` trials: every genome the search
+proposed or evaluated before it (``EvolveConfig.prior_trials``). They were tried to find
+this run, so the DSR is charged for them too, as independent trials: their returns were
+never simulated here, so no correlation can discount them (the conservative choice).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Trials:
     primary: list[bool] = field(default_factory=list)
     rows_per_block: int = 0
     looks: int = 0
+    prior: int = 0
 
     @property
     def count(self) -> int:
@@ -94,7 +100,11 @@ class Trials:
         return average_correlation(np.column_stack(self.block_sums)).average
 
     def effective(self) -> float:
-        """N̂ = ρ̄ + (1 − ρ̄)·M effective independent trials (1 <= N̂ <= M; 1 when M <= 1)."""
+        """N̂ = ρ̄ + (1 − ρ̄)·M effective independent trials of the run (1 <= N̂ <= M; 1 when
+        M <= 1), plus the ``prior`` trials of the search that launched it."""
+        return self._effective_in_run() + self.prior
+
+    def _effective_in_run(self) -> float:
         if self.count < 2:
             return 1.0
         rho = self.average_correlation()
@@ -124,6 +134,7 @@ class Trials:
             "distinct_trials": self.count,
             "average_correlation": rho if math.isfinite(rho) else None,
             "effective_trials": self.effective(),
+            "prior_trials": self.prior,
             "holdout_looks": self.looks,
         }
 

@@ -6,6 +6,10 @@ and caches it, so a worker that trains or simulates many models of one run build
 feature matrix once. Everything in it is causal: features, z-scores and targets come
 from the whole series with no look-ahead, and the regime labelers of each ticker are
 fitted on that ticker's training period only.
+
+A run's spec names the last stored bar of every symbol it reads (``last_bars``) and a
+digest of the bars up to them: bars appended to a symbol later are never read by it, so
+a recorded run still rebuilds exactly the data it was created on.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from strategy_factory.data import BarCatalog, resample_bars
+from strategy_factory.data import BarCatalog, bars_digest, resample_bars
 from strategy_factory.errors import FactoryError
 from strategy_factory.features import (
     available_features,
@@ -53,6 +57,11 @@ class DatasetSpec(BaseModel):
     holdout_start: datetime | None = None
     data_digest: str | None = Field(
         None, description="Digest of every symbol's bars when the run was created."
+    )
+    last_bars: dict[str, datetime] | None = Field(
+        None,
+        description="The last stored bar of each symbol when the run was created: the run "
+        "reads no bar after it, so bars appended since leave its data as they were.",
     )
 
     def key(self) -> str:
@@ -92,10 +101,17 @@ class Dataset:
         return self.tickers[self.spec.symbol]
 
 
+def last_read(symbol: str, spec: DatasetSpec) -> datetime | None:
+    """The last moment of ``symbol``'s bars the spec reads (None: all stored bars)."""
+    bound = None if spec.last_bars is None else spec.last_bars.get(symbol)
+    ends = [moment for moment in (spec.end, bound) if moment is not None]
+    return min(ends) if ends else None
+
+
 def read_bars(symbol: str, spec: DatasetSpec, catalog: BarCatalog | None = None) -> pd.DataFrame:
     """Bars of ``symbol`` in the spec's date range and timeframe."""
     catalog = catalog or BarCatalog(get_settings().bars_dir)
-    bars = catalog.load(symbol, start=spec.start, end=spec.end)
+    bars = catalog.load(symbol, start=spec.start, end=last_read(symbol, spec))
     if spec.timeframe:
         bars = resample_bars(bars, spec.timeframe)
     if len(bars) < 2:
@@ -120,8 +136,7 @@ def _ticker(
     features = build_feature_matrix(bars, references, names)
     zscore = volatility_zscore(bars["close"].to_numpy(dtype=np.float64))
     target = make_target(bars, spec.target.transform, spec.target.horizon, spec.target.column)
-    training_end = _training_end(bars.index, spec)
-    regimes = label_regimes(bars, references, train_end=training_end)
+    regimes = label_regimes(bars, references, train_end=training_end(bars.index, spec))
     first = _usable_from(features, symbol)
     return TickerData(
         bars=bars.iloc[first:],
@@ -132,7 +147,8 @@ def _ticker(
     )
 
 
-def _training_end(index: pd.DatetimeIndex, spec: DatasetSpec) -> pd.Timestamp | None:
+def training_end(index: pd.DatetimeIndex, spec: DatasetSpec) -> pd.Timestamp | None:
+    """The last bar of ``index`` in the spec's training period (what labelers fit up to)."""
     cutoffs = [pd.Timestamp(c) for c in (spec.selection_start, spec.holdout_start) if c]
     if not cutoffs:
         return None
@@ -181,11 +197,27 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
 
 
 def data_digest(spec: DatasetSpec) -> str:
-    """One digest of the stored bars of every symbol ``spec`` reads (see ``bars_digest``)."""
+    """One digest of the stored bars of every symbol ``spec`` reads (see ``bars_digest``),
+    each up to its bound in ``last_bars`` (all of them without one)."""
     catalog = BarCatalog(get_settings().bars_dir)
     symbols = [spec.symbol, *spec.references, *spec.tickers]
-    text = ";".join(f"{symbol}:{catalog.digest(symbol)}" for symbol in symbols)
+    text = ";".join(f"{symbol}:{_digest(catalog, symbol, spec)}" for symbol in symbols)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _digest(catalog: BarCatalog, symbol: str, spec: DatasetSpec) -> str:
+    bound = None if spec.last_bars is None else spec.last_bars.get(symbol)
+    if bound is None or pd.Timestamp(bound) >= catalog.meta(symbol).last:
+        return catalog.digest(symbol)  # the whole series: its recorded digest
+    return bars_digest(catalog.load(symbol, end=bound))
+
+
+def stored_last_bars(spec: DatasetSpec) -> DatasetSpec:
+    """``spec`` bound to the bars stored now: the last bar of every symbol it reads."""
+    catalog = BarCatalog(get_settings().bars_dir)
+    symbols = [spec.symbol, *spec.references, *spec.tickers]
+    bounds = {s: catalog.meta(s).last.to_pydatetime() for s in symbols}
+    return spec.model_copy(update={"last_bars": bounds})
 
 
 def split_points(

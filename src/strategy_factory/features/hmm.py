@@ -9,6 +9,9 @@ parameters. States are sorted by variance, so label 0 is the calmest whatever th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numba
 import numpy as np
 import pandas as pd
@@ -111,6 +114,25 @@ class HMMRegimes(RegimeLabeler):
         self.transmat_ = model.transmat_[np.ix_(order, order)]
         self.means_ = model.means_[order, 0]
         self.variances_ = model.covars_[order, 0, 0]
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "scale": self.scale_,
+            "startprob": self.startprob_.tolist(),
+            "transmat": self.transmat_.tolist(),
+            "means": self.means_.tolist(),
+            "variances": self.variances_.tolist(),
+        }
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        self.scale_ = float(state["scale"])
+        self.startprob_ = np.asarray(state["startprob"], dtype=np.float64)
+        self.transmat_ = np.asarray(state["transmat"], dtype=np.float64)
+        self.means_ = np.asarray(state["means"], dtype=np.float64)
+        self.variances_ = np.asarray(state["variances"], dtype=np.float64)
+        shapes = {a.shape for a in (self.startprob_, self.means_, self.variances_)}
+        if shapes != {(self.n_regimes,)} or self.transmat_.shape != (self.n_regimes,) * 2:
+            raise ValueError(f"parameters do not describe {self.n_regimes} states")
 
     def predict_proba(self, bars: pd.DataFrame) -> np.ndarray:
         """p(state_t | returns up to t), shape (bars, n_regimes), states ordered by variance.

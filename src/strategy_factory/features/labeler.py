@@ -6,12 +6,17 @@ labels every bar with an int64 in ``labels_`` (0 … ``n_labels - 1``) or -1 whe
 label is undefined (warm-up, missing reference). The label of bar ``t`` uses only bars
 up to ``t``'s close and what ``fit`` learned, so a labeler fitted on a training window
 can be applied forward without look-ahead. Users may subclass it with their own.
+
+What ``fit`` learned can leave a labeler as plain JSON values (:meth:`fitted_state`) and
+come back into a fresh one (:meth:`restore`), which then labels exactly as the fitted
+one: a labeler fitted once on a training window is stored safely (nothing executes when
+it is read) and applied to later bars without fitting it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -51,6 +56,22 @@ class RegimeLabeler(BaseEstimator):
         labels = self._predict(bars, named_references(references))
         return np.asarray(labels, dtype=np.int64)
 
+    def fitted_state(self) -> dict[str, Any]:
+        """What ``fit`` learned, as JSON values (numbers and lists of numbers)."""
+        self._check_fitted()
+        return self._state()
+
+    def restore(self, state: Mapping[str, Any]) -> Self:
+        """Set what ``fit`` learned from a :meth:`fitted_state`; returns ``self``."""
+        try:
+            self._restore(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FactoryError(
+                f"not a fitted state of {type(self).__name__} ({type(exc).__name__}: {exc})"
+            ) from exc
+        self.labels_ = np.arange(self.n_labels, dtype=np.int64)
+        return self
+
     def fit_predict(
         self, bars: pd.DataFrame, references: Mapping[str, pd.DataFrame] | None = None
     ) -> np.ndarray:
@@ -68,6 +89,12 @@ class RegimeLabeler(BaseEstimator):
 
     def _predict(self, bars: pd.DataFrame, references: dict[str, pd.DataFrame]) -> np.ndarray:
         raise NotImplementedError
+
+    def _state(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} cannot export what it learned")
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot restore what it learned")
 
 
 def volatility_ranks(n_regimes: int) -> dict[int, str]:

@@ -9,6 +9,7 @@ a filter naming another label can be rejected.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,33 @@ class GMMRegimes(RegimeLabeler):
             labels[usable] = self.rank_[self.mixture_.predict(standardized)]
         return labels
 
+    def _state(self) -> dict[str, Any]:
+        mixture = self.mixture_
+        return {
+            "center": self.center_.tolist(),
+            "scale": self.scale_.tolist(),
+            "rank": self.rank_.tolist(),
+            "weights": mixture.weights_.tolist(),
+            "means": mixture.means_.tolist(),
+            "covariances": mixture.covariances_.tolist(),
+            "precisions_cholesky": mixture.precisions_cholesky_.tolist(),
+        }
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        # The fitted attributes GaussianMixture.predict reads, nothing else.
+        mixture = GaussianMixture(self.n_regimes, random_state=self.random_state)
+        mixture.weights_ = np.asarray(state["weights"], dtype=np.float64)
+        mixture.means_ = np.asarray(state["means"], dtype=np.float64)
+        mixture.covariances_ = np.asarray(state["covariances"], dtype=np.float64)
+        mixture.precisions_cholesky_ = np.asarray(state["precisions_cholesky"], dtype=np.float64)
+        mixture.n_features_in_ = 2
+        if mixture.means_.shape != (self.n_regimes, 2):
+            raise ValueError(f"means of shape {mixture.means_.shape}, not ({self.n_regimes}, 2)")
+        self.mixture_ = mixture
+        self.center_ = np.asarray(state["center"], dtype=np.float64)
+        self.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        self.rank_ = np.asarray(state["rank"], dtype=np.int64)
+
 
 class VIXRegimes(RegimeLabeler):
     """Buckets of the VIX level: with thresholds (15, 20, 30), below 15 is 0, 15 to 20 is 1, …
@@ -150,6 +178,12 @@ class VIXRegimes(RegimeLabeler):
         buckets = np.searchsorted(np.asarray(self.thresholds, dtype=np.float64), level, "right")
         return np.where(np.isfinite(level), buckets, UNDEFINED)
 
+    def _state(self) -> dict[str, Any]:
+        return {}  # rules only: nothing learned
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        return None
+
 
 class TrendVolRegimes(RegimeLabeler):
     """Trend (close above its ``trend_window`` SMA) × volatility (vol z-score above ``z_limit``).
@@ -192,6 +226,12 @@ class TrendVolRegimes(RegimeLabeler):
         z = volatility_zscore(close, self.vol_window, self.z_window)
         labels = 2 * (close <= average) + (z > self.z_limit)
         return np.where(np.isfinite(average) & np.isfinite(z), labels, UNDEFINED)
+
+    def _state(self) -> dict[str, Any]:
+        return {}  # rules only: nothing learned
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        return None
 
 
 def default_labelers(

@@ -20,9 +20,11 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from strategy_factory import __version__
+from strategy_factory.data import BarCatalog
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator, ExecutorFactory, queue_executor
 from strategy_factory.service.deps import reject_invalid_text
+from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.local_workers import LocalWorkers
 from strategy_factory.service.middleware import install_middleware
 from strategy_factory.service.responses import FiniteJSONResponse, add_error_handlers
@@ -32,6 +34,7 @@ from strategy_factory.service.routes import (
     evolve,
     features,
     jobs,
+    learning,
     promoted,
     runs,
     system,
@@ -64,6 +67,9 @@ def create_app(
     )
     workers = LocalWorkers(settings.workers, settings.db)
     workflow_runner = WorkflowRunner(store, settings.db, settings.workflow_slots)
+    learning_runner = LearningRunner(
+        store, BarCatalog(settings.bars_dir), settings.learning_poll_seconds, coordinator.launch
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -71,9 +77,11 @@ def create_app(
         if resumed:
             log.info("resuming runs %s", ", ".join(resumed))
         workers.start()
+        learning_runner.start()
         try:
             yield
         finally:
+            learning_runner.shutdown()
             workflow_runner.shutdown()
             workers.stop()
             coordinator.shutdown()
@@ -98,7 +106,19 @@ def create_app(
     app.state.store = store
     app.state.coordinator = coordinator
     app.state.workflow_runner = workflow_runner
-    for module in (system, evolve, runs, promoted, jobs, workflows, features, dashboard, docs):
+    app.state.learning_runner = learning_runner
+    for module in (
+        system,
+        evolve,
+        runs,
+        promoted,
+        jobs,
+        workflows,
+        learning,
+        features,
+        dashboard,
+        docs,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_error_handlers(app)

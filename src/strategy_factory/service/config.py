@@ -44,6 +44,15 @@ class ServiceSettings(Settings):
             "uses every core, hence 1. 0 accepts workflows but starts none."
         ),
     )
+    learning_poll_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description=(
+            "How often the server looks whether the learning schedule is due "
+            "(FACTORY_LEARNING_POLL_SECONDS); the schedule itself is in the learning settings."
+        ),
+    )
     live_worker_seconds: float = Field(
         60.0,
         gt=0,

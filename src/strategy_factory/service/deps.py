@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator
+from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.workflow_runner import WorkflowRunner
 from strategy_factory.store import Store
 
@@ -45,10 +46,16 @@ def get_workflow_runner(request: Request) -> WorkflowRunner:
     return request.app.state.workflow_runner
 
 
+def get_learning_runner(request: Request) -> LearningRunner:
+    """The app's learning cycle runner."""
+    return request.app.state.learning_runner
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 WorkflowRunnerDep = Annotated[WorkflowRunner, Depends(get_workflow_runner)]
+LearningRunnerDep = Annotated[LearningRunner, Depends(get_learning_runner)]
 
 
 NUL_MESSAGE = "text must not contain NUL characters (\\u0000): the store cannot keep them"

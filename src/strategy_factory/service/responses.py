@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from strategy_factory.errors import (
     LONGEST_PROBLEM,
     MOST_PROBLEMS,
+    BusyError,
     FactoryError,
     NotFoundError,
     shorten,
@@ -84,6 +85,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
         return _answer(status.HTTP_404_NOT_FOUND, str(exc))
+
+    @app.exception_handler(BusyError)
+    async def _busy(_: Request, exc: BusyError) -> JSONResponse:
+        return _answer(status.HTTP_409_CONFLICT, str(exc))
 
     @app.exception_handler(FactoryError)
     async def _user_mistake(_: Request, exc: FactoryError) -> JSONResponse:

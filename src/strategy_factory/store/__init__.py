@@ -6,11 +6,21 @@ and safe for many workers on many machines.
 """
 
 from strategy_factory.store.database import StoreUnavailableError, is_transient, normalize_url
+from strategy_factory.store.learning import (
+    AllocationSnapshot,
+    KnowledgeEntry,
+    LearningCycle,
+    MetaModelRecord,
+    OverfitAlert,
+)
 from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.records import (
     MIN_RANKED_TRADES,
     ClaimedJob,
     FingerprintHit,
+    ForwardBar,
+    ForwardState,
+    ForwardStatus,
     GenerationSummary,
     Job,
     JobOutcome,
@@ -20,6 +30,7 @@ from strategy_factory.store.records import (
     ModelRecord,
     Period,
     PromotedModel,
+    PromotionStatus,
     Run,
     RunStatus,
     SimulationResult,
@@ -36,19 +47,28 @@ from strategy_factory.store.store import Store, create_store
 __all__ = [
     "KEY_METRICS",
     "MIN_RANKED_TRADES",
+    "AllocationSnapshot",
     "ClaimedJob",
     "FingerprintHit",
+    "ForwardBar",
+    "ForwardState",
+    "ForwardStatus",
     "GenerationSummary",
     "Job",
     "JobOutcome",
     "JobQueue",
     "JobRecord",
     "JobStatus",
+    "KnowledgeEntry",
+    "LearningCycle",
     "LeaseLostError",
     "LineageEdge",
+    "MetaModelRecord",
     "ModelRecord",
+    "OverfitAlert",
     "Period",
     "PromotedModel",
+    "PromotionStatus",
     "Run",
     "RunStatus",
     "SimulationResult",

@@ -1,15 +1,21 @@
-"""Promoted strategies with the evidence that promoted them."""
+"""Promoted strategies with the evidence that promoted them, and their life after it.
+
+A promotion is ``active`` (tracked forward, allocated) until it is demoted — by the
+overfitting monitor or a person — with a reason; it may be reactivated later. Each change
+says whether this call made it, so two callers racing to demote learn which one did.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
-from strategy_factory.errors import NotFoundError
+from strategy_factory.errors import FactoryError, NotFoundError
+from strategy_factory.store.columns import utcnow
 from strategy_factory.store.database import Database
-from strategy_factory.store.records import PromotedModel
+from strategy_factory.store.records import PromotedModel, PromotionStatus, parse_enum
 from strategy_factory.store.runs import new_id
 from strategy_factory.store.tables import promoted_models as promoted
 
@@ -81,9 +87,49 @@ class PromotedRepository:
             )
         return PromotedModel.from_row(row)
 
-    def recent(self, run_id: str | None = None, limit: int = 50) -> list[PromotedModel]:
-        """Promotions newest first, optionally of one run."""
+    def recent(
+        self, run_id: str | None = None, limit: int | None = 50, status: str | None = None
+    ) -> list[PromotedModel]:
+        """Promotions newest first, optionally of one run or in one status (``limit``
+        None: all of them)."""
         query = select(promoted).order_by(promoted.c.created_at.desc(), promoted.c.id).limit(limit)
         if run_id is not None:
             query = query.where(promoted.c.run_id == run_id)
+        if status is not None:
+            wanted = parse_enum(PromotionStatus, status, "promotion status")
+            query = query.where(promoted.c.status == wanted.value)
         return self._db.reading(lambda c: [PromotedModel.from_row(row) for row in c.execute(query)])
+
+    def demote(self, promoted_id: str, reason: str) -> bool:
+        """Demote an active promotion, saying why; True when this call demoted it (False:
+        it was demoted already, and keeps its first reason)."""
+        if not reason.strip():
+            raise FactoryError("say why the promotion is demoted: the reason is empty")
+        return self._change(promoted_id, PromotionStatus.ACTIVE, PromotionStatus.DEMOTED, reason)
+
+    def reactivate(self, promoted_id: str, reason: str = "reactivated") -> bool:
+        """Make a demoted promotion active again; True when this call did it."""
+        return self._change(promoted_id, PromotionStatus.DEMOTED, PromotionStatus.ACTIVE, reason)
+
+    def _change(
+        self, promoted_id: str, before: PromotionStatus, after: PromotionStatus, reason: str
+    ) -> bool:
+        statement = (
+            update(promoted)
+            .where(promoted.c.id == promoted_id, promoted.c.status == before.value)
+            .values(status=after.value, status_reason=reason, status_changed_at=utcnow())
+        )
+
+        def operation(connection: Connection, retried: bool) -> bool:
+            changed = connection.execute(statement).rowcount == 1
+            row = connection.execute(select(promoted).where(promoted.c.id == promoted_id)).first()
+            if row is None:
+                raise NotFoundError(
+                    f"no promoted model {promoted_id!r}: list promotions to see the known ids"
+                )
+            # A retry after a commit whose answer was lost finds its own change done.
+            return changed or (
+                retried and row.status == after.value and row.status_reason == reason
+            )
+
+        return self._db.retrying(operation)

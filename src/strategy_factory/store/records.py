@@ -64,6 +64,26 @@ class WorkflowState(StrEnum):
     FAILED = "failed"
 
 
+class PromotionStatus(StrEnum):
+    """A promotion's life after it: traded forward and allocated, or demoted (and why)."""
+
+    ACTIVE = "active"
+    DEMOTED = "demoted"
+
+
+class ForwardStatus(StrEnum):
+    """Where a promotion's forward tracking stands.
+
+    ``tracking``: up to date with the stored bars; ``waiting``: some symbol it reads (a
+    reference) has no bars as recent as the others yet; ``failed``: it cannot go on (the
+    reason says why) until what is wrong is fixed.
+    """
+
+    TRACKING = "tracking"
+    WAITING = "waiting"
+    FAILED = "failed"
+
+
 class Period(StrEnum):
     """Which slice of the data a simulation ran on."""
 
@@ -240,6 +260,39 @@ class PromotedModel(_Record):
     verdict: dict[str, Any]
     lineage: list[Any] | dict[str, Any]
     created_at: datetime
+    status: str = PromotionStatus.ACTIVE.value
+    status_reason: str | None = None
+    status_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ForwardState(_Record):
+    """Where one promotion's forward tracking stands.
+
+    ``started_after``: the last bar of the promotion's run (forward bars come after it);
+    ``last_bar``: the last bar processed; ``state``: what continues the tracking exactly
+    from there (owned by ``learning.forward``); ``status``: a :class:`ForwardStatus`.
+    """
+
+    promotion_id: str
+    symbol: str
+    started_after: datetime
+    last_bar: datetime
+    bars_tracked: int
+    state: dict[str, Any]
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ForwardBar:
+    """One forward bar of a promotion: the position held at its close and its return."""
+
+    timestamp: datetime
+    position: int
+    bar_return: float
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,15 @@ class SimulationRepository:
         row = self._db.reading(lambda connection: connection.execute(query).first())
         return None if row is None else SimulationResult.from_row(row)
 
+    def of_run(
+        self, run_id: str, *, period: str = Period.SELECTION.value
+    ) -> list[SimulationResult]:
+        """Every result of a run's period, in the order they were recorded."""
+        query = _scoped(select(results), run_id, None, period).order_by(results.c.id)
+        return self._db.reading(
+            lambda c: [SimulationResult.from_row(row) for row in c.execute(query)]
+        )
+
     def count(self, run_id: str, *, model_id: str | None = None, period: str | None = None) -> int:
         """How many results a run (or one of its models, or one period) has."""
         query = _scoped(select(func.count()).select_from(results), run_id, model_id, period)

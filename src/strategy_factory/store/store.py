@@ -9,6 +9,15 @@ from sqlalchemy.exc import OperationalError
 from strategy_factory.errors import FactoryError
 from strategy_factory.settings import get_settings
 from strategy_factory.store.database import Database, create_store_engine, normalize_url
+from strategy_factory.store.forward import ForwardRepository
+from strategy_factory.store.learning import (
+    AlertRepository,
+    AllocationRepository,
+    CycleRepository,
+    KnowledgeRepository,
+    MetaModelRepository,
+    SettingsRepository,
+)
 from strategy_factory.store.lineage import LineageRepository
 from strategy_factory.store.migrate import upgrade_to_head
 from strategy_factory.store.models import ModelRepository
@@ -24,7 +33,9 @@ class Store:
     """Everything the factory records, grouped by what it is about.
 
     ``runs``, ``models`` (and fingerprints), ``lineage``, ``simulations``, ``promoted``,
-    ``queue``, ``workers`` and ``workflows``. Methods return frozen dataclasses, never live rows.
+    ``queue``, ``workers`` and ``workflows``; the learning layer's ``forward`` (forward
+    tracking of promotions), ``settings``, ``allocations``, ``alerts``, ``meta_models``,
+    ``knowledge`` and ``cycles``. Methods return frozen dataclasses, never live rows.
     """
 
     def __init__(self, database: Database) -> None:
@@ -34,9 +45,16 @@ class Store:
         self.lineage = LineageRepository(database)
         self.simulations = SimulationRepository(database)
         self.promoted = PromotedRepository(database)
+        self.forward = ForwardRepository(database)
         self.queue = JobQueue(database)
         self.workers = WorkerRepository(database)
         self.workflows = WorkflowRepository(database)
+        self.settings = SettingsRepository(database)
+        self.allocations = AllocationRepository(database)
+        self.alerts = AlertRepository(database)
+        self.meta_models = MetaModelRepository(database)
+        self.knowledge = KnowledgeRepository(database)
+        self.cycles = CycleRepository(database)
 
     @property
     def url(self) -> str:

@@ -51,6 +51,8 @@ JOB_STATUSES = ("pending", "running", "done", "failed")
 PERIODS = ("selection", "holdout")
 WORKER_STATUSES = ("running", "stopped", "lost")
 WORKFLOW_STATES = ("pending", "running", "done", "failed")
+PROMOTION_STATUSES = ("active", "demoted")
+FORWARD_STATUSES = ("tracking", "waiting", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -223,7 +225,44 @@ promoted_models = Table(
     Column("verdict", JsonDocument(), nullable=False),
     Column("lineage", JsonDocument(), nullable=False),
     _created_at(),
+    # Its life after promotion: 'active' (traded forward, allocated) or 'demoted', and why.
+    Column("status", String(16), nullable=False, default="active", server_default="active"),
+    Column("status_reason", Text),
+    Column("status_changed_at", UtcDateTime()),
     Index("uq_promoted_models_run_model", "run_id", "model_id", unique=True),
+    _one_of("status", PROMOTION_STATUSES, "status"),
+)
+
+# Where each promotion's forward tracking (paper trading on bars that arrived after its
+# run's data) stands: the last bar processed and the state that continues it exactly
+# (see learning.forward). ``last_bar`` moves only by compare-and-set, so two updates at
+# once record each bar once.
+forward_state = Table(
+    "forward_state",
+    metadata,
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), primary_key=True),
+    Column("symbol", String(64), nullable=False),
+    # The promotion's last bar: forward results start after it.
+    Column("started_after", UtcDateTime(), nullable=False),
+    Column("last_bar", UtcDateTime(), nullable=False),
+    Column("bars_tracked", BigInteger, nullable=False, default=0),
+    Column("state", JsonDocument(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+    _one_of("status", FORWARD_STATUSES, "status"),
+)
+
+# One row per promotion and forward bar: the position held at the bar's close and the
+# bar's return (costs included). The key makes recording a bar twice impossible.
+forward_results = Table(
+    "forward_results",
+    metadata,
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), primary_key=True),
+    Column("timestamp", UtcDateTime(), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("bar_return", Real(), nullable=False),
 )
 
 priority_jobs = Table(
@@ -312,4 +351,106 @@ workflows = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     _one_of("state", WORKFLOW_STATES, "state"),
     Index(None, "created_at"),
+)
+
+# The learning layer (strategy_factory.learning). Settings are one validated document per
+# name ("learning"); the API and CLI replace it whole, so a refused value changes nothing.
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JsonDocument(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+)
+
+ALLOCATION_STATES = ("allocated", "infeasible", "empty")
+
+# One capital allocation over the active promotions: the weights (empty unless allocated),
+# the risk figures, the change against the previous allocated snapshot, or why none.
+allocator_snapshots = Table(
+    "allocator_snapshots",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    _created_at(),
+    Column("state", String(16), nullable=False),
+    Column("weights", JsonDocument(), nullable=False),
+    Column("risk", JsonDocument(), nullable=False),
+    Column("diff", JsonDocument(), nullable=False),
+    Column("reason", Text),
+    Column("settings", JsonDocument(), nullable=False),
+    _one_of("state", ALLOCATION_STATES, "state"),
+    Index(None, "created_at"),
+)
+
+# A promotion whose forward performance decays against what its promotion promised. One
+# open alert per promotion: while it is unacknowledged the monitor refreshes its evidence.
+overfit_alerts = Table(
+    "overfit_alerts",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), nullable=False),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+    Column("test", String(64), nullable=False),
+    Column("statistic", Real()),
+    Column("threshold", Real()),
+    Column("evidence", JsonDocument(), nullable=False),
+    Column("demoted", Boolean, nullable=False, default=False),
+    Column("acknowledged_at", UtcDateTime()),
+    Column("acknowledged_by", String(128)),
+    Column("note", Text),
+    Index(None, "promotion_id", "acknowledged_at"),
+)
+
+# Versions of the meta-model: its artifact in a safe format (nothing executes on load),
+# what it was trained on, its cross-validated scores against the baselines, and the
+# importance of each genome trait.
+meta_models = Table(
+    "meta_models",
+    metadata,
+    Column("version", _SERIAL, primary_key=True, autoincrement=True),
+    _created_at(),
+    Column("algorithm", String(64), nullable=False),
+    Column("artifact", LargeBinary, nullable=False),
+    Column("metrics", JsonDocument(), nullable=False),
+    Column("importance", JsonDocument(), nullable=False),
+    Column("training", JsonDocument(), nullable=False),
+)
+
+# The knowledge base: a Markdown summary per period (a day), rewritten by each learning
+# cycle of that period, with the facts it was written from.
+knowledge = Table(
+    "knowledge",
+    metadata,
+    Column("period", String(32), primary_key=True),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+    Column("markdown", Text, nullable=False),
+    Column("facts", JsonDocument(), nullable=False),
+)
+
+CYCLE_STATES = ("running", "done", "failed")
+
+# Each learning cycle: when, how it was started, and what each of its steps did.
+learning_cycles = Table(
+    "learning_cycles",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    Column("started_at", UtcDateTime(), nullable=False, default=utcnow()),
+    Column("finished_at", UtcDateTime()),
+    Column("state", String(16), nullable=False, default="running"),
+    Column("trigger", String(32), nullable=False),
+    Column("steps", JsonDocument(), nullable=False),
+    Column("error", Text),
+    _one_of("state", CYCLE_STATES, "state"),
+    Index(None, "started_at"),
+)
+
+# At most one learning cycle runs at a time, across every process that shares the store.
+Index(
+    "uq_learning_cycles_running",
+    learning_cycles.c.state,
+    unique=True,
+    postgresql_where=learning_cycles.c.state == "running",
+    sqlite_where=learning_cycles.c.state == "running",
 )

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from strategy_factory.learning.settings import LearningSettings
 from strategy_factory.models import KNOWN
 from strategy_factory.service.deps import SettingsDep
+from strategy_factory.service.settings_form import settings_form
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -31,7 +33,15 @@ NAVIGATION = (
     ("runs", "/ui/runs", "Runs"),
     ("promoted", "/ui/promoted", "Hall of fame"),
     ("workflows", "/ui/workflows", "Workflows"),
+    ("insights", "/ui/insights", "Insights"),
     ("jobs", "/ui/jobs", "Job queue"),
+)
+# The hub's tabs: (key, label). The key is the tab's name in the URL (``#allocator``).
+INSIGHT_TABS = (
+    ("meta-model", "Meta-model"),
+    ("allocator", "Allocator"),
+    ("overfitting", "Overfitting"),
+    ("knowledge", "Knowledge"),
 )
 # What the start-a-workflow form shows first: a small workflow on bundled data.
 EXAMPLE_WORKFLOW = {
@@ -132,6 +142,19 @@ def workflows_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 def workflow_page(request: Request, settings: SettingsDep, workflow_id: str) -> HTMLResponse:
     """One workflow: its phases' live progress, the validation result, edits, resume."""
     return _page(request, settings, "workflow.html", "workflows", workflow_id=workflow_id)
+
+
+@router.get("/ui/insights", response_class=HTMLResponse)
+def insights_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Learning insights: meta-model, allocator, overfitting alerts, knowledge, in tabs."""
+    return _page(request, settings, "insights.html", "insights", tabs=INSIGHT_TABS)
+
+
+@router.get("/ui/settings/learning", response_class=HTMLResponse)
+def learning_settings_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The learning settings as a form, one fieldset per section."""
+    sections = settings_form(LearningSettings)
+    return _page(request, settings, "learning_settings.html", "insights", sections=sections)
 
 
 @router.get("/ui/jobs", response_class=HTMLResponse)

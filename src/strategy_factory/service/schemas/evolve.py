@@ -23,10 +23,12 @@ _THRESHOLDS_HELP = (
     "without them the grid uses strategy.threshold_quantiles of each model's predictions."
 )
 
+# ``origin`` is set by the genome search alone (the runs it launches): a request cannot
+# claim it. ``prior_trials`` may be given: it only makes the run's deflation stricter.
 _SHARED: dict[str, Any] = {
     name: (field.annotation, field)
     for name, field in EvolveConfig.model_fields.items()
-    if name != "symbol"
+    if name not in {"symbol", "origin"}
 }
 
 

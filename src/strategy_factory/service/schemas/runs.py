@@ -247,6 +247,11 @@ class PromotedOut(BaseModel):
     dsr: float | None
     pbo: float | None
     created_at: datetime
+    status: str = Field(
+        description="active, or demoted (by the overfitting monitor or by hand: see reason)"
+    )
+    status_reason: str | None = None
+    status_changed_at: datetime | None = None
 
 
 class PromotedDetail(PromotedOut):

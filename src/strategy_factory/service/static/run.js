@@ -2,6 +2,7 @@ import {
   accent, api, chartLayout, drawProgress, el, fillFacts, fillTable, finished, moment, number,
   phaseProgress, poll, regime, shortId, showError,
 } from "./app.js";
+import { showRunPromotions } from "./run_insights.js";
 
 const root = document.getElementById("run-root");
 const runId = root.dataset.runId;
@@ -133,6 +134,7 @@ function render({ summary, results }) {
   renderTop(results);
   renderCharts(summary.generations, results);
   renderPromotions(summary.promoted);
+  showRunPromotions(summary.promoted);
 }
 
 // The best results change only when simulations were recorded: fetched again only then.
