@@ -323,7 +323,7 @@ def _simulate_cell(
     settle(stats, ledger, n, entry_equity)
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 def simulate_cells(
     prediction: np.ndarray,
     fill_price: np.ndarray,

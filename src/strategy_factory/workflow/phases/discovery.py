@@ -32,7 +32,8 @@ from strategy_factory.workflow.files import write_signal_part, write_signal_time
 from strategy_factory.workflow.optimizer import OPTUNA_BATCH, expand, optuna_batch
 from strategy_factory.workflow.phases.context import PhaseContext
 from strategy_factory.workflow.workspace import (
-    read_parquet,
+    read_arrow,
+    write_arrow,
     write_json,
     write_parquet,
 )
@@ -76,9 +77,9 @@ def _run_chunk(
     context: PhaseContext, family: Family, trials: list[Trial], name: str, writer: _Writer
 ) -> pd.DataFrame:
     """The chunk's cells: from its checkpoint if it finished before, else computed."""
-    cells = context.checkpoints / family.name / f"{name}.parquet"
+    cells = context.checkpoints / family.name / f"{name}.arrow"
     if cells.is_file():
-        return read_parquet(cells)
+        return read_arrow(cells)
     part = context.outputs["signals"] / family.name / f"{name}.parquet"
     numbers = [trial.number for trial in trials]
 
@@ -88,7 +89,7 @@ def _run_chunk(
     execution = context.config.costs.execution()
     found = run_trials(context.data, family, trials, PERIOD, execution, capture)
     # After the signals (one writer thread, in order): the cells file marks the chunk done.
-    writer.submit(lambda: write_parquet(cells, found))
+    writer.submit(lambda: write_arrow(cells, found))
     return found
 
 
@@ -143,9 +144,17 @@ def run(context: PhaseContext) -> dict[str, Any]:
     rows = (cut.stop - cut.start) // PBO_BLOCKS
     try:
         regimes = data.regimes.iloc[cut].astype("int8").reset_index(names="timestamp")
-        writer.submit(lambda: write_parquet(signal_folder / "regimes.parquet", regimes))
+        labels_file = signal_folder / "regimes.parquet"
+        writer.submit(lambda: write_parquet(labels_file, regimes, delta=("timestamp",)))
         prices = data.bars.iloc[cut][["open", "close"]].reset_index(names="timestamp")
-        writer.submit(lambda: write_parquet(signal_folder / "prices.parquet", prices))
+        writer.submit(
+            lambda: write_parquet(
+                signal_folder / "prices.parquet",
+                prices,
+                delta=("timestamp",),
+                split=("open", "close"),
+            )
+        )
         for family in phase.families:
             write_signal_timestamps(signal_folder / family.name, data.bars.index[cut])
             if phase.search.method == "optuna":
