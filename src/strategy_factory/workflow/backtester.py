@@ -120,11 +120,11 @@ def regime_filters(data: WorkflowBars) -> list[tuple[str, int]]:
     return [(name, label) for name, labels in data.labels.items() for label in labels]
 
 
-def _metrics(table: pd.DataFrame) -> pd.DataFrame:
+def _metrics(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """The :data:`METRICS` of every cell of a metrics table, as float columns."""
     values = {name: table[name].to_numpy(dtype=np.float64) for name in METRICS if name != "calmar"}
     values["calmar"] = calmar(values["cagr"], values["max_drawdown"])
-    return pd.DataFrame({name: values[name] for name in METRICS})
+    return {name: values[name] for name in METRICS}
 
 
 @dataclass(frozen=True)
@@ -141,17 +141,18 @@ class Capture:
 
 
 def _cells(stats: Any, trials: Sequence[Trial], names: list[str], bars: list[int]) -> pd.DataFrame:
-    frame = pd.DataFrame(
+    sums = {f"s{b}": stats.block_sums[b] for b in range(PBO_BLOCKS)}
+    squares = {f"q{b}": stats.block_squares[b] for b in range(PBO_BLOCKS)}
+    return pd.DataFrame(
         {
             "trial": np.repeat([t.number for t in trials], len(names)),
             "cell": names * len(trials),
             "bars": bars * len(trials),
         }
+        | _metrics(metrics_table(stats))
+        | sums
+        | squares
     )
-    metrics = _metrics(metrics_table(stats))
-    sums = pd.DataFrame(stats.block_sums.T, columns=[f"s{b}" for b in range(PBO_BLOCKS)])
-    squares = pd.DataFrame(stats.block_squares.T, columns=[f"q{b}" for b in range(PBO_BLOCKS)])
-    return pd.concat([frame, metrics, sums, squares], axis=1)
 
 
 def records_of(trials: Sequence[Trial], cells: pd.DataFrame) -> list[dict[str, Any]]:

@@ -167,8 +167,9 @@ def run(context: PhaseContext) -> dict[str, Any]:
             records = records_of(sorted(trials, key=lambda t: t.number), cells)
             families[family.name] = {"kind": family.kind, "trials": records}
             done += len(records)
-            writer.drain()  # a family reported done has every file on disk
-            context.progress(done, total)
+            if family is not phase.families[-1]:
+                writer.drain()  # a family reported done has every file on disk
+                context.progress(done, total)
         every_cell = pd.concat(tables, ignore_index=True)
         writer.submit(lambda: write_parquet(context.outputs["cells"], every_cell))
         write_json(
@@ -185,6 +186,8 @@ def run(context: PhaseContext) -> dict[str, Any]:
             },
             indent=None,  # large: the C encoder writes it 5× faster
         )
+        writer.drain()  # the last family's files were written while the JSON was encoded
+        context.progress(done, total)
     finally:
         writer.close()
     trades = [r["overall"]["trades"] for f in families.values() for r in f["trials"]]
