@@ -45,6 +45,9 @@ def test_the_helper_writes_non_finite_numbers_as_null() -> None:
     value = {"pf": float("inf"), "s": [np.float64("nan"), np.int64(3), (1.5, -np.inf)]}
     assert plain(value) == {"pf": None, "s": [None, 3, [1.5, None]]}
     assert strict(dumps(value)) == {"pf": None, "s": [None, 3, [1.5, None]]}
+    nested = {1: [{"x": float("-inf"), "ok": True, "n": None}], "f": np.float32(0.5)}
+    assert plain(nested) == {"1": [{"x": None, "ok": True, "n": None}], "f": 0.5}
+    assert type(plain(nested)["f"]) is float
 
 
 @pytest.fixture(scope="module")

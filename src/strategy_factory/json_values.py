@@ -18,10 +18,21 @@ from typing import Any
 
 import numpy as np
 
+_AS_IS = (str, int, bool, type(None))
+
 
 def plain(value: Any) -> Any:
     """``value`` as plain JSON values: non-finite floats → None, numpy → Python, tuples →
     lists, datetimes → ISO text."""
+    kind = type(value)  # the common exact types first: a large file is mostly these
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {key if type(key) is str else str(key): plain(item) for key, item in value.items()}
+    if kind is list:
+        return [plain(item) for item in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):

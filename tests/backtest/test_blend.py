@@ -25,6 +25,7 @@ from strategy_factory.backtest import (
     simulate_config,
     simulate_grid,
 )
+from strategy_factory.backtest.replay_kernel import LANES
 from strategy_factory.data import synthetic_bars
 from strategy_factory.errors import FactoryError
 from strategy_factory.evaluate import metrics_table, strategy_metrics
@@ -143,6 +144,24 @@ def count_resizes(position: np.ndarray) -> int:
     """Bars whose held exposure changed size but not side."""
     before, after = position[:-1], position[1:]
     return int(np.sum((before != after) & (np.sign(before) == np.sign(after)) & (after != 0)))
+
+
+def test_every_weight_set_of_a_big_replay_is_its_blend(synthetic: Market) -> None:
+    # More weight sets than one group of lanes, the last group part-empty; members enough
+    # that their signals' patterns exceed what one int64 code per pattern holds.
+    base = member_signals(synthetic)
+    delayed = [np.roll(base, lag, axis=0) for lag in range(14)]
+    cases = [(base, LANES + 6), (np.concatenate(delayed, axis=1), 3)]
+    rng = np.random.default_rng(5)
+    for signals, count in cases:
+        sets = rng.normal(0.0, 0.6 / signals.shape[1] ** 0.5, size=(count, signals.shape[1]))
+        result = replay_weight_sets(synthetic.bars, signals, sets, EXECUTIONS[1])
+        for k, weights in enumerate(sets):
+            detail = simulate_blend(synthetic.bars, signals, weights, EXECUTIONS[1])
+            assert detail.stats["trades"] > 10
+            pd.testing.assert_series_equal(
+                detail.stats, result.stats.iloc[k], check_exact=True, check_names=False
+            )
 
 
 def test_active_mask_is_a_zero_target_outside_it(sp500: Market) -> None:

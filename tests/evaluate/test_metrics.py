@@ -25,6 +25,7 @@ from strategy_factory.data import BarCatalog
 from strategy_factory.evaluate import metrics_table
 from strategy_factory.evaluate.metrics import (
     cagr,
+    calmar,
     exposure,
     max_drawdown,
     max_drawdown_bars,
@@ -79,6 +80,19 @@ def test_cagr_exposure_and_position_changes_by_hand() -> None:
     assert cagr(-1.5, 2.0) == -1.0
     assert exposure([0, 1, 1, -1, 0]) == pytest.approx(0.6)
     assert position_changes([0, 1, 1, -1, 0, 0, 1]) == 4
+
+
+def test_calmar_by_hand() -> None:
+    # 1 → 1.1 → 0.88 → 1.21 over two years: CAGR 10 %, worst drawdown 0.88 / 1.1 - 1 = -20 %.
+    equity = [1.0, 1.1, 0.88, 1.21]
+    growth = cagr(equity[-1] / equity[0] - 1, 2.0)
+    assert growth == pytest.approx(0.1)
+    assert max_drawdown(equity) == pytest.approx(-0.2)
+    assert calmar(growth, max_drawdown(equity)) == pytest.approx(0.5)
+    # Element-wise, as for a metrics table; no drawdown: undefined, not infinite.
+    values = calmar(np.array([0.12, -0.05, 0.3]), np.array([-0.3, -0.25, 0.0]))
+    np.testing.assert_allclose(values[:2], [0.4, -0.2])
+    assert math.isnan(values[2])
 
 
 def _longest_underwater(equity: list[float]) -> int:

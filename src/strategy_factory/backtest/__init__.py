@@ -13,6 +13,7 @@ from strategy_factory.backtest.capture import (
     read_signals,
     replay,
 )
+from strategy_factory.backtest.changes import SignalChanges, signal_changes
 from strategy_factory.backtest.config import (
     Execution,
     RegimeFilter,
@@ -57,6 +58,7 @@ __all__ = [
     "Market",
     "PaperBars",
     "RegimeFilter",
+    "SignalChanges",
     "StrategyConfig",
     "StrategyDetail",
     "StrategyGrid",
@@ -73,6 +75,7 @@ __all__ = [
     "replay",
     "replay_weight_sets",
     "rule_predictions",
+    "signal_changes",
     "simulate_blend",
     "simulate_config",
     "simulate_configs",

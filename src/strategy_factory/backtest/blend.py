@@ -22,12 +22,13 @@ import numba
 import numpy as np
 import pandas as pd
 
-from strategy_factory.backtest.blend_kernel import blend_path, blend_stats, replay_blends
+from strategy_factory.backtest.blend_kernel import blend_path, blend_stats
 from strategy_factory.backtest.config import Execution
-from strategy_factory.backtest.detail import trade_frame_of
+from strategy_factory.backtest.detail import AccountDetail, trade_frame_of
 from strategy_factory.backtest.grid import GridStats, cell_timing, fill_prices
 from strategy_factory.backtest.kernel import STAT_NAMES
 from strategy_factory.backtest.market import Market
+from strategy_factory.backtest.replay_kernel import replay_blends
 from strategy_factory.errors import FactoryError
 
 BLEND_FIELDS: tuple[str, ...] = ("exposure", "position", "equity", "returns")
@@ -35,7 +36,7 @@ BLEND_FIELDS: tuple[str, ...] = ("exposure", "position", "equity", "returns")
 
 
 @dataclass(frozen=True)
-class BlendDetail:
+class BlendDetail(AccountDetail):
     """Everything one blend did, bar by bar and trade by trade.
 
     ``per_bar`` (indexed by timestamp, columns :data:`BLEND_FIELDS`): ``exposure`` the
@@ -57,21 +58,6 @@ class BlendDetail:
     def positions(self) -> pd.Series:
         """The side held at each bar's close: -1, 0 or 1 (as a strategy's positions)."""
         return np.sign(self.per_bar["position"]).astype(np.int8)
-
-    @property
-    def equity(self) -> pd.Series:
-        """Equity at each bar's close (starts at 1)."""
-        return self.per_bar["equity"]
-
-    @property
-    def returns(self) -> pd.Series:
-        """Each bar's equity return (0 on the first bar)."""
-        return self.per_bar["returns"]
-
-    @property
-    def trade_returns(self) -> np.ndarray:
-        """One return per trade, costs included."""
-        return self.trades["return"].to_numpy()
 
 
 def _market(bars: pd.DataFrame, ticker: str) -> Market:
@@ -215,18 +201,19 @@ def replay_weight_sets(
     n_bars = len(bars)
     members = _check_signals(signals, n_bars)
     sets = _check_weights(weight_sets, (-1, members.shape[1]), "weight_sets")
-    raw = replay_blends(
-        members,
-        sets,
-        _check_active(active, n_bars),
-        fill_prices(bars, execution),
-        bars["close"].to_numpy(dtype=np.float64),
-        market.weeks(),
-        execution.fee,
-        execution.slippage,
-        # A few chunks per thread: room for their accounts, and balance if one lags.
-        min(len(sets), 4 * numba.get_num_threads()),
-    )
+    # Groups of weight sets are handed to the threads one at a time, so a thread slowed
+    # by other work on the machine takes fewer of them (results do not depend on it).
+    with numba.parallel_chunksize(1):
+        raw = replay_blends(
+            members,
+            sets,
+            _check_active(active, n_bars),
+            fill_prices(bars, execution),
+            bars["close"].to_numpy(dtype=np.float64),
+            market.weeks(),
+            execution.fee,
+            execution.slippage,
+        )
     configs = pd.DataFrame(sets, columns=[f"w{i}" for i in range(sets.shape[1])])
     configs.insert(0, "weight_set", np.arange(len(sets)))
     configs.insert(0, "ticker", ticker)

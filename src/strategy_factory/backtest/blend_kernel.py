@@ -37,8 +37,6 @@ from strategy_factory.backtest.kernel import (
     STAT_NAMES,
     TRADE_FIELDS,
     close_trade,
-    enter_position,
-    exit_position,
     mark_bar,
     open_ledger,
     open_trade,
@@ -48,7 +46,7 @@ from strategy_factory.backtest.kernel import (
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _exposure(signals: np.ndarray, weights: np.ndarray, t: int, row: int) -> float:
+def blend_target(signals: np.ndarray, weights: np.ndarray, t: int, row: int) -> float:
     """The target formed at the close of bar ``t`` with the weights of row ``row``."""
     target = 0.0
     for i in range(signals.shape[1]):
@@ -57,7 +55,7 @@ def _exposure(signals: np.ndarray, weights: np.ndarray, t: int, row: int) -> flo
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _resize(
+def resize(
     cash: float, shares: float, target: float, price: float, fee: float, slippage: float
 ) -> tuple[float, float]:
     """(cash, shares) after resizing a held position to ``target`` on the same side."""
@@ -74,6 +72,51 @@ def _resize(
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
+def resizes(cash: float, shares: float, target: float, price: float) -> bool:
+    """Whether moving to ``target`` resizes the held position (rule 3): same side, and
+    the account's equity at ``price`` is positive."""
+    same_side = ((target > 0.0) & (shares > 0.0)) | ((target < 0.0) & (shares < 0.0))
+    return same_side & (cash + shares * price > 0.0)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def exit_and_enter(
+    cash: float, shares: float, target: float, price: float, fee: float, slippage: float
+) -> tuple[float, float, float, float]:
+    """(cash, shares, exit equity, entry equity) after exiting what is held and entering
+    ``target`` (rules 1 and 2); see :func:`rebalance`.
+
+    ``exit_position`` then ``enter_position(|target| · cash)``, their cases (long or
+    short, held or flat, ruined or not) computed side by side and selected: which
+    applies is a coin flip to the branch predictor, and replay makes these moves in
+    bulk. The numbers are those of the two functions, operation for operation.
+    """
+    buy, sell = price * (1.0 + slippage), price * (1.0 - slippage)
+    long_proceeds, short_cost = shares * sell, -shares * buy
+    sold = cash + (long_proceeds - long_proceeds * fee)
+    covered = cash - (short_cost + short_cost * fee)
+    exited = sold if shares > 0.0 else covered
+    flat = exited if shares != 0.0 else cash
+    spend = abs(target) * flat
+    # A long buys spend / (1 + fee) / buy shares, a short sells spend / (sell (1 + fee)):
+    # one division of either numerator by either denominator.
+    long = target > 0.0
+    count = (spend / (1.0 + fee) if long else spend) / (buy if long else sell * (1.0 + fee))
+    short_proceeds = count * sell
+    short_cash = spend + (short_proceeds - short_proceeds * fee)
+    enters = spend > 0.0  # a ruined account (no equity) stays flat
+    entered = (count if long else -count) if enters else 0.0
+    kept = (0.0 if long else short_cash) if enters else spend
+    moves_in = target != 0.0
+    return (
+        (flat - spend) + kept if moves_in else flat,
+        entered if moves_in else 0.0,
+        flat if shares != 0.0 else np.nan,
+        flat if moves_in & (entered != 0.0) else np.nan,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def rebalance(
     cash: float, shares: float, target: float, price: float, fee: float, slippage: float
 ) -> tuple[float, float, float, float]:
@@ -82,93 +125,11 @@ def rebalance(
     ``exit equity``: the equity a closed position left, NaN when none closed; ``entry
     equity``: the equity a new position started from, NaN when none opened.
     """
-    exit_equity = entry_equity = np.nan
-    same_side = (target > 0.0 and shares > 0.0) or (target < 0.0 and shares < 0.0)
     # The common case first, behind one branch: most changes of a blend's target resize.
-    if same_side and cash + shares * price > 0.0:
-        cash, shares = _resize(cash, shares, target, price, fee, slippage)
-        return cash, shares, exit_equity, entry_equity
-    if shares != 0.0:
-        cash = exit_position(cash, shares, price, fee, slippage)
-        shares = 0.0
-        exit_equity = cash
-    if target != 0.0:
-        spend = abs(target) * cash
-        kept, shares = enter_position(spend, 1 if target > 0.0 else -1, price, fee, slippage)
-        if shares != 0.0:
-            entry_equity = cash
-        cash = (cash - spend) + kept
-    return cash, shares, exit_equity, entry_equity
-
-
-_LOCKSTEP = 4
-"""Weight sets whose fills one thread makes together (see :func:`_fill`)."""
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _fill(
-    stats: np.ndarray,
-    held_cash: np.ndarray,
-    held_shares: np.ndarray,
-    signals: np.ndarray,
-    weights: np.ndarray,
-    per_bar: bool,
-    active: np.ndarray,
-    fills: np.ndarray,
-    fill_price: np.ndarray,
-    fee: float,
-    slippage: float,
-) -> np.ndarray:
-    """Trade blends at every bar of ``fills`` but the last (a sentinel), in lockstep.
-
-    Blend k trades with the weights of row k, or, ``per_bar``, a single blend with row
-    t-1 at bar t; its account after fill f goes to ``held_cash[k, f + 1]`` and
-    ``held_shares[k, f + 1]`` and its finished trades into ``stats[k]``. Returns each
-    blend's last entry equity. In lockstep because a fill is a chain of dependent
-    arithmetic with a division in it: the CPU overlaps the chains of several blends.
-    """
-    blends = stats.shape[0]
-    cash, shares = np.ones(blends), np.zeros(blends)
-    held_target, entry_equity = np.zeros(blends), np.ones(blends)
-    held_cash[:, 0], held_shares[:, 0] = 1.0, 0.0
-    for f in range(fills.size - 1):
-        t = fills[f]
-        for k in range(blends):
-            target = 0.0
-            if active[t - 1]:
-                target = _exposure(signals, weights, t - 1, t - 1 if per_bar else k)
-            if target != held_target[k]:
-                cash[k], shares[k], exit_equity, new_entry = rebalance(
-                    cash[k], shares[k], target, fill_price[t], fee, slippage
-                )
-                if not np.isnan(exit_equity):
-                    close_trade(stats[k], exit_equity / entry_equity[k] - 1.0)
-                if not np.isnan(new_entry):
-                    entry_equity[k] = new_entry
-                held_target[k] = target
-            held_cash[k, f + 1], held_shares[k, f + 1] = cash[k], shares[k]
-    return entry_equity
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _mark(
-    stats: np.ndarray,
-    held_cash: np.ndarray,
-    held_shares: np.ndarray,
-    fills: np.ndarray,
-    close: np.ndarray,
-    week: np.ndarray,
-    entry_equity: float,
-) -> None:
-    """Mark every bar of one blend from the account of its last fill; settle ``stats``."""
-    ledger = open_ledger()
-    f = 0
-    for t in range(1, close.size):
-        f += fills[f] == t
-        held = side(held_shares[f])
-        equity = held_cash[f] + held_shares[f] * close[t]
-        ledger = mark_bar(ledger, t, equity, held, held != ledger.position, week[t] - week[t - 1])
-    settle(stats, ledger, close.size, entry_equity)
+    if resizes(cash, shares, target, price):
+        cash, shares = resize(cash, shares, target, price, fee, slippage)
+        return cash, shares, np.nan, np.nan
+    return exit_and_enter(cash, shares, target, price, fee, slippage)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -196,6 +157,62 @@ def fill_bars(signals: np.ndarray, weights: np.ndarray, active: np.ndarray) -> n
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _fill(
+    stats: np.ndarray,
+    held_cash: np.ndarray,
+    held_shares: np.ndarray,
+    signals: np.ndarray,
+    weights: np.ndarray,
+    fills: np.ndarray,
+    fill_price: np.ndarray,
+    fee: float,
+    slippage: float,
+) -> float:
+    """Trade one blend at every bar of ``fills`` but the last (a sentinel): with row t-1
+    of ``weights`` at bar t, or its only row. The account after fill f goes to
+    ``held_cash[f + 1]`` and ``held_shares[f + 1]``, finished trades into ``stats``;
+    returns the last entry equity."""
+    per_bar = weights.shape[0] > 1
+    cash, shares, held_target, entry_equity = 1.0, 0.0, 0.0, 1.0
+    held_cash[0], held_shares[0] = 1.0, 0.0
+    for f in range(fills.size - 1):
+        t = fills[f]
+        target = blend_target(signals, weights, t - 1, t - 1 if per_bar else 0)
+        if target != held_target:
+            cash, shares, exit_equity, new_entry = rebalance(
+                cash, shares, target, fill_price[t], fee, slippage
+            )
+            if not np.isnan(exit_equity):
+                close_trade(stats, exit_equity / entry_equity - 1.0)
+            if not np.isnan(new_entry):
+                entry_equity = new_entry
+            held_target = target
+        held_cash[f + 1], held_shares[f + 1] = cash, shares
+    return entry_equity
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _mark(
+    stats: np.ndarray,
+    held_cash: np.ndarray,
+    held_shares: np.ndarray,
+    fills: np.ndarray,
+    close: np.ndarray,
+    week: np.ndarray,
+    entry_equity: float,
+) -> None:
+    """Mark every bar of one blend from the account of its last fill; settle ``stats``."""
+    ledger = open_ledger()
+    f = 0
+    for t in range(1, close.size):
+        f += fills[f] == t
+        held = side(held_shares[f])
+        equity = held_cash[f] + held_shares[f] * close[t]
+        ledger = mark_bar(ledger, t, equity, held, held != ledger.position, week[t] - week[t - 1])
+    settle(stats, ledger, close.size, entry_equity)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def blend_stats(
     signals: np.ndarray,
     weights: np.ndarray,
@@ -206,79 +223,16 @@ def blend_stats(
     slippage: float,
 ) -> np.ndarray:
     """The statistics (see :data:`STAT_NAMES`) of one blend: ``weights`` has a row per
-    bar, or one row in force at every bar."""
-    stats = np.zeros((1, len(STAT_NAMES)))
-    active = np.ones(close.size, dtype=np.bool_)
-    fills = fill_bars(signals, weights, active)
-    held_cash, held_shares = np.empty((1, fills.size)), np.empty((1, fills.size))
+    bar, or one row in force at every bar. (Many constant blends at once:
+    :func:`strategy_factory.backtest.replay_kernel.replay_blends`.)"""
+    stats = np.zeros(len(STAT_NAMES))
+    fills = fill_bars(signals, weights, np.ones(close.size, dtype=np.bool_))
+    held_cash, held_shares = np.empty(fills.size), np.empty(fills.size)
     entry_equity = _fill(
-        stats,
-        held_cash,
-        held_shares,
-        signals,
-        weights,
-        weights.shape[0] > 1,
-        active,
-        fills,
-        fill_price,
-        fee,
-        slippage,
+        stats, held_cash, held_shares, signals, weights, fills, fill_price, fee, slippage
     )
-    _mark(stats[0], held_cash[0], held_shares[0], fills, close, week, entry_equity[0])
-    return stats[0]
-
-
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def replay_blends(
-    signals: np.ndarray,
-    weight_sets: np.ndarray,
-    active: np.ndarray,
-    fill_price: np.ndarray,
-    close: np.ndarray,
-    week: np.ndarray,
-    fee: float,
-    slippage: float,
-    chunks: int,
-) -> np.ndarray:
-    """The statistics of every constant weight set (one row per row of ``weight_sets``).
-
-    The weight sets run in ``chunks`` parallel chunks, each with room for the accounts of
-    :data:`_LOCKSTEP` blends at every fill: memory grows with the bars, not with weight
-    sets times bars.
-    """
-    out = np.zeros((weight_sets.shape[0], len(STAT_NAMES)))
-    fills = fill_bars(signals, weight_sets[:1], active)
-    groups = -(-weight_sets.shape[0] // _LOCKSTEP)
-    for chunk in numba.prange(chunks):
-        held_cash = np.empty((_LOCKSTEP, fills.size))
-        held_shares = np.empty((_LOCKSTEP, fills.size))
-        for group in range(chunk * groups // chunks, (chunk + 1) * groups // chunks):
-            first = group * _LOCKSTEP
-            last = min(first + _LOCKSTEP, weight_sets.shape[0])
-            entry_equity = _fill(
-                out[first:last],
-                held_cash,
-                held_shares,
-                signals,
-                weight_sets[first:last],
-                False,
-                active,
-                fills,
-                fill_price,
-                fee,
-                slippage,
-            )
-            for k in range(last - first):
-                _mark(
-                    out[first + k],
-                    held_cash[k],
-                    held_shares[k],
-                    fills,
-                    close,
-                    week,
-                    entry_equity[k],
-                )
-    return out
+    _mark(stats, held_cash, held_shares, fills, close, week, entry_equity)
+    return stats
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -303,9 +257,9 @@ def blend_path(
     trades = np.empty((n, len(TRADE_FIELDS)))
     count = 0
     cash, shares, held_target = 1.0, 0.0, 0.0
-    exposure[0] = _exposure(signals, weights, 0, 0)
+    exposure[0] = blend_target(signals, weights, 0, 0)
     for t in range(1, n):
-        exposure[t] = _exposure(signals, weights, t, t if varying else 0)
+        exposure[t] = blend_target(signals, weights, t, t if varying else 0)
         if exposure[t - 1] != held_target:
             price, direction = fill_price[t], side(shares)
             cash, shares, exit_equity, new_entry = rebalance(

@@ -30,8 +30,31 @@ TRADE_COLUMNS: tuple[str, ...] = (
 )
 
 
+class AccountDetail:
+    """What every account detail offers: ``per_bar`` (indexed by timestamp) has the
+    columns ``equity`` and ``returns``, ``trades`` the column ``return``."""
+
+    per_bar: pd.DataFrame
+    trades: pd.DataFrame
+
+    @property
+    def equity(self) -> pd.Series:
+        """Equity at each bar's close (starts at 1)."""
+        return self.per_bar["equity"]
+
+    @property
+    def returns(self) -> pd.Series:
+        """Each bar's equity return (0 on the first bar)."""
+        return self.per_bar["returns"]
+
+    @property
+    def trade_returns(self) -> np.ndarray:
+        """One return per trade, costs included."""
+        return self.trades["return"].to_numpy()
+
+
 @dataclass(frozen=True)
-class StrategyDetail:
+class StrategyDetail(AccountDetail):
     """Everything one configuration did, bar by bar and trade by trade.
 
     ``per_bar`` (indexed by timestamp): ``signal`` formed at the bar's close (-1, 0, 1),
@@ -52,21 +75,6 @@ class StrategyDetail:
     def positions(self) -> pd.Series:
         """Position held at each bar's close: -1, 0 or 1."""
         return self.per_bar["position"]
-
-    @property
-    def equity(self) -> pd.Series:
-        """Equity at each bar's close (starts at 1)."""
-        return self.per_bar["equity"]
-
-    @property
-    def returns(self) -> pd.Series:
-        """Each bar's equity return (0 on the first bar)."""
-        return self.per_bar["returns"]
-
-    @property
-    def trade_returns(self) -> np.ndarray:
-        """One return per trade, costs included."""
-        return self.trades["return"].to_numpy()
 
 
 def config_signal(market: Market, config: StrategyConfig) -> np.ndarray:

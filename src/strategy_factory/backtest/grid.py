@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -27,6 +28,7 @@ from strategy_factory.data import bars_per_year
 from strategy_factory.errors import FactoryError
 
 CONFIG_COLUMNS: tuple[str, ...] = ("ticker", "threshold", "z_limit", "regime_filter", "mode")
+_CELLS_PER_CHUNK = 4
 _YEAR = pd.Timedelta(days=365.25)
 
 
@@ -193,15 +195,13 @@ def simulate_configs(
     if unknown:
         raise FactoryError(f"no market for ticker(s) {', '.join(unknown)}")
     z_limits = list(dict.fromkeys(c.z_limit for c in configs))
-    filters = list({regime_filter_text(c.regime_filter): c.regime_filter for c in configs}.values())
-    filter_texts = [regime_filter_text(f) for f in filters]
+    texts = [regime_filter_text(c.regime_filter) for c in configs]
+    filters = list(dict(zip(texts, (c.regime_filter for c in configs), strict=True)).values())
+    filter_number = {text: k for k, text in enumerate(dict.fromkeys(texts))}
     cells = {
         "market": np.array([tickers[c.ticker] for c in configs], dtype=np.int64),
         "z": np.array([z_limits.index(c.z_limit) for c in configs], dtype=np.int64),
-        "regime": np.array(
-            [filter_texts.index(regime_filter_text(c.regime_filter)) for c in configs],
-            dtype=np.int64,
-        ),
+        "regime": np.array([filter_number[text] for text in texts], dtype=np.int64),
     }
     axes = _Axes(
         np.array([c.threshold for c in configs], dtype=np.float64),
@@ -209,9 +209,10 @@ def simulate_configs(
         filters,
         np.array([c.mode == "long_only" for c in configs]),
     )
+    rows = [c.as_row() for c in configs]
     frame = pd.DataFrame(
         {
-            column: pd.Series([c.as_row()[column] for c in configs], dtype=object)
+            column: pd.Series([row[column] for row in rows], dtype=object)
             for column in CONFIG_COLUMNS
         }
     )
@@ -243,25 +244,29 @@ def _simulate(
     regime_ok = np.stack(
         [np.concatenate([m.regime_mask(f) for m in listed]) for f in axes.regime_filters]
     )
-    raw, block_stats = simulate_cells(
-        np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
-        np.concatenate([fill_prices(m.bars, execution) for m in listed]),
-        np.concatenate([m.bars["close"].to_numpy(dtype=np.float64) for m in listed]),
-        np.concatenate([m.weeks() for m in listed]),
-        z_ok,
-        regime_ok,
-        bounds[:-1].astype(np.int64),
-        bounds[1:].astype(np.int64),
-        cells["market"],
-        axes.thresholds,
-        cells["z"],
-        cells["regime"],
-        axes.long_only,
-        execution.fee,
-        execution.slippage,
-        np.concatenate([block_numbers(len(m.bars), blocks) for m in listed]),
-        blocks,
-    )
+    # Cells are handed to the threads a few at a time, not split in equal halves up
+    # front: a thread that shares its core (a writer thread, other work on the machine)
+    # then takes fewer cells instead of holding up the whole grid.
+    with numba.parallel_chunksize(_CELLS_PER_CHUNK):
+        raw, block_stats = simulate_cells(
+            np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
+            np.concatenate([fill_prices(m.bars, execution) for m in listed]),
+            np.concatenate([m.bars["close"].to_numpy(dtype=np.float64) for m in listed]),
+            np.concatenate([m.weeks() for m in listed]),
+            z_ok,
+            regime_ok,
+            bounds[:-1].astype(np.int64),
+            bounds[1:].astype(np.int64),
+            cells["market"],
+            axes.thresholds,
+            cells["z"],
+            cells["regime"],
+            axes.long_only,
+            execution.fee,
+            execution.slippage,
+            np.concatenate([block_numbers(len(m.bars), blocks) for m in listed]),
+            blocks,
+        )
     stats = pd.DataFrame(raw, columns=list(STAT_NAMES))
     local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
     timing = cell_timing(listed, cells, local.astype(np.int64))

@@ -123,19 +123,28 @@ def _signal(prediction: float, threshold: float, allowed: bool, long_only: bool)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def close_trade(stats: np.ndarray, trade_return: float) -> None:
-    """Add a finished trade to the running trade statistics in ``stats``."""
-    count, mean, m2 = _welford(stats[_TRADES], stats[_TRADES + 1], stats[_TRADES + 2], trade_return)
-    stats[_TRADES] = count
-    stats[_TRADES + 1] = mean
-    stats[_TRADES + 2] = m2
+def close_trade(
+    stats: np.ndarray, trade_return: float, first: int = _TRADES, step: int = 1
+) -> None:
+    """Add a finished trade to the running trade statistics in ``stats``.
+
+    They are the seven of :data:`STAT_NAMES` from ``trades`` to ``loss_sum``, at
+    ``first``, ``first + step``, …: in a row of statistics by default; replay keeps many
+    blends' side by side, ``step`` apart.
+    """
+    count_at, mean_at, m2_at = first, first + step, first + 2 * step
+    wins_at, losses_at = first + 3 * step, first + 5 * step
+    count, mean, m2 = _welford(stats[count_at], stats[mean_at], stats[m2_at], trade_return)
+    stats[count_at] = count
+    stats[mean_at] = mean
+    stats[m2_at] = m2
     # Selects, not branches (adding 0.0 changes no sum): whether a trade wins is a coin
     # flip to the branch predictor, and a blend closes trades often.
     win, loss = trade_return > 0.0, trade_return < 0.0
-    stats[_WINS] += 1.0 if win else 0.0
-    stats[_WINS + 1] += trade_return if win else 0.0
-    stats[_LOSSES] += 1.0 if loss else 0.0
-    stats[_LOSSES + 1] += trade_return if loss else 0.0
+    stats[wins_at] += 1.0 if win else 0.0
+    stats[wins_at + step] += trade_return if win else 0.0
+    stats[losses_at] += 1.0 if loss else 0.0
+    stats[losses_at + step] += trade_return if loss else 0.0
 
 
 class Ledger(NamedTuple):
@@ -314,7 +323,7 @@ def _simulate_cell(
     settle(stats, ledger, n, entry_equity)
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 def simulate_cells(
     prediction: np.ndarray,
     fill_price: np.ndarray,

@@ -9,7 +9,12 @@ from strategy_factory.evaluate.criteria import (
     Verdict,
     criteria_preset,
 )
-from strategy_factory.evaluate.metrics import METRIC_COLUMNS, metrics_table, strategy_metrics
+from strategy_factory.evaluate.metrics import (
+    METRIC_COLUMNS,
+    calmar,
+    metrics_table,
+    strategy_metrics,
+)
 from strategy_factory.evaluate.overfitting import (
     SharpeStats,
     deflated_sharpe_ratio,
@@ -67,6 +72,7 @@ __all__ = [
     "Verdict",
     "additional_bars_needed",
     "average_correlation",
+    "calmar",
     "criteria_preset",
     "deflated_sharpe",
     "deflated_sharpe_ratio",

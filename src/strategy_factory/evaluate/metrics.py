@@ -16,6 +16,7 @@ Definitions (the metrics table of a simulated grid uses exactly these):
   included, as vectorbt does.
 * max drawdown = the worst ``equity / running peak - 1`` (<= 0); max drawdown bars =
   the longest stretch from a peak to the bar that regains it (or to the last bar).
+* Calmar = CAGR / |max drawdown| (NaN when there was no drawdown).
 
 Where a value is undefined it is NaN (no trades: win rate, expectancy, profit factor,
 SQN; zero variance: Sharpe), never 0, so that no criterion passes on it by accident.
@@ -166,6 +167,17 @@ def cagr(total: ArrayLike, years: ArrayLike) -> ArrayLike:
     with np.errstate(divide="ignore", invalid="ignore"):
         growth = np.maximum(1.0 + total, 0.0) ** (1.0 / years) - 1.0
     return np.where(years > 0, growth, np.nan)[()]
+
+
+def calmar(cagr: ArrayLike, max_drawdown: ArrayLike) -> ArrayLike:
+    """Calmar ratio: CAGR / |max drawdown|; NaN without a drawdown (max drawdown 0).
+
+    Example: ``calmar(0.12, -0.3)`` is 0.4.
+    """
+    growth = np.asarray(cagr, dtype=np.float64)
+    drawdown = np.asarray(max_drawdown, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(drawdown < 0, growth / -drawdown, np.nan)[()]
 
 
 def sharpe(bar_returns: np.ndarray, periods_per_year: float) -> float:

@@ -10,7 +10,7 @@ trial's per-bar signal. It decides nothing: what to try comes from the optimizer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,15 +21,18 @@ import pandas as pd
 
 from strategy_factory.backtest import (
     Execution,
+    Market,
+    SignalChanges,
     StrategyConfig,
     config_signal,
     load_predictions,
     rule_predictions,
+    signal_changes,
     simulate_configs,
 )
 from strategy_factory.backtest.signals import config_signals
 from strategy_factory.errors import FactoryError
-from strategy_factory.evaluate import metrics_table
+from strategy_factory.evaluate import calmar, metrics_table
 from strategy_factory.workflow.bars import WorkflowBars
 from strategy_factory.workflow.config import Family
 
@@ -117,45 +120,39 @@ def regime_filters(data: WorkflowBars) -> list[tuple[str, int]]:
     return [(name, label) for name, labels in data.labels.items() for label in labels]
 
 
-def _metric_rows(table: pd.DataFrame) -> list[dict[str, float]]:
-    """The :data:`METRICS` of every cell of a metrics table, as plain floats."""
-    columns = [name for name in METRICS if name != "calmar"]
-    values = table[columns].to_numpy(dtype=np.float64)
-    drawdown = values[:, columns.index("max_drawdown")]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        calmar = np.where(drawdown < 0, values[:, columns.index("cagr")] / -drawdown, np.nan)
-    rows = [dict(zip(columns, row, strict=True)) for row in values.tolist()]
-    for row, value in zip(rows, calmar.tolist(), strict=True):
-        row["calmar"] = value
-    return rows
+def _metrics(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The :data:`METRICS` of every cell of a metrics table, as float columns."""
+    values = {name: table[name].to_numpy(dtype=np.float64) for name in METRICS if name != "calmar"}
+    values["calmar"] = calmar(values["cagr"], values["max_drawdown"])
+    return {name: values[name] for name in METRICS}
 
 
 @dataclass(frozen=True)
-class TrialResults:
-    """What a batch of trials did: per-bar signals and one row per simulated cell.
+class Capture:
+    """The signals of a batch of trials on its market, formed when asked for (by the
+    thread that writes them)."""
 
-    ``cells``: one row per (trial, cell) — the cell ``overall`` or ``<classifier>=<label>``
-    (the trial trading only in that regime) — with its :data:`METRICS`, the ``bars`` of
-    the period in that regime, and the sums (``s0``…) and sums of squares (``q0``…) of its
-    bar returns per block of the period (the inputs of the PBO).
-    """
+    market: Market
+    configs: list[StrategyConfig]
 
-    signals: pd.DataFrame  # one int8 column per trial ("t<number>"), rows = period bars
-    cells: pd.DataFrame
+    def changes(self) -> SignalChanges:
+        """Every trial's signal as its changes (series k: the batch's k-th trial)."""
+        return signal_changes(config_signals(self.market, self.configs))
 
 
 def _cells(stats: Any, trials: Sequence[Trial], names: list[str], bars: list[int]) -> pd.DataFrame:
-    frame = pd.DataFrame(
+    sums = {f"s{b}": stats.block_sums[b] for b in range(PBO_BLOCKS)}
+    squares = {f"q{b}": stats.block_squares[b] for b in range(PBO_BLOCKS)}
+    return pd.DataFrame(
         {
             "trial": np.repeat([t.number for t in trials], len(names)),
             "cell": names * len(trials),
             "bars": bars * len(trials),
         }
+        | _metrics(metrics_table(stats))
+        | sums
+        | squares
     )
-    metrics = pd.DataFrame(_metric_rows(metrics_table(stats)), columns=list(METRICS))
-    sums = pd.DataFrame(stats.block_sums.T, columns=[f"s{b}" for b in range(PBO_BLOCKS)])
-    squares = pd.DataFrame(stats.block_squares.T, columns=[f"q{b}" for b in range(PBO_BLOCKS)])
-    return pd.concat([frame, metrics, sums, squares], axis=1)
 
 
 def records_of(trials: Sequence[Trial], cells: pd.DataFrame) -> list[dict[str, Any]]:
@@ -186,10 +183,18 @@ def run_trials(
     trials: Sequence[Trial],
     period: str,
     execution: Execution,
-) -> TrialResults:
-    """Trade every trial on ``period``: metrics overall and per regime, signals captured.
+    captured: Callable[[Capture], None] | None = None,
+) -> pd.DataFrame:
+    """Trade every trial on ``period``: one row per (trial, cell), the cell ``overall`` or
+    ``<classifier>=<label>`` (the trial trading only in that regime), with its
+    :data:`METRICS`, the ``bars`` of the period in that regime, and the sums (``s0``…)
+    and sums of squares (``q0``…) of its bar returns per block of the period (the inputs
+    of the PBO).
 
-    All trials must share one signal key (one prediction series).
+    All trials must share one signal key (one prediction series). ``captured`` gets the
+    trials' signals to capture as soon as they are traded, before the metrics are
+    computed: a caller that forms and writes them on another thread does so while the
+    metrics take one core.
     """
     keys = {signal_key(family, t.params) for t in trials}
     if len(keys) != 1:
@@ -200,15 +205,13 @@ def run_trials(
     filters: list[dict | None] = [None, *({name: [label]} for name, label in pairs)]
     configs = [t.strategy(data.symbol, f) for t in trials for f in filters]
     stats = simulate_configs(market, configs, execution, blocks=PBO_BLOCKS)
+    if captured is not None:
+        captured(Capture(market, configs[:: len(filters)]))  # each trial's unfiltered config
     names = ["overall", *(f"{name}={label}" for name, label in pairs)]
     bars = [len(market.bars)] + [
         int((market.regimes[name].to_numpy() == label).sum()) for name, label in pairs
     ]
-    captured = config_signals(market, [t.strategy(data.symbol) for t in trials])
-    signals = pd.DataFrame(
-        captured.T, index=market.bars.index, columns=[f"t{t.number}" for t in trials]
-    )
-    return TrialResults(signals, _cells(stats, trials, names, bars))
+    return _cells(stats, trials, names, bars)
 
 
 def trial_signals(data: WorkflowBars, family: Family, trial: Trial, period: str) -> np.ndarray:

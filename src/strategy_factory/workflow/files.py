@@ -2,25 +2,40 @@
 
 Each JSON file a phase (or the workflow report) reads is checked against a model here,
 so a file a user edited between phases (or a damaged one) is refused with an error
-naming the file and the field, before any work. Signal files are Parquet: a
-``timestamp`` column and one int8 column per trial (``t<number>``) or per classifier.
+naming the file and the field, before any work. A family's captured signals are a
+folder of Parquet parts and ``timestamps.parquet``, the timestamps of the bars numbered
+from 0. A part has a row per change of a trial's signal: ``bar``, where the signal takes
+the value ``signal`` and holds it until the next row; a trial's rows follow each other
+from its row at bar 0, the trials' numbers in that order in the file's metadata.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from strategy_factory.backtest import SignalChanges
 from strategy_factory.errors import FactoryError, describe_problems
-from strategy_factory.workflow.workspace import read_json, read_parquet_columns
+from strategy_factory.workflow.workspace import (
+    read_json,
+    read_parquet,
+    read_parquet_columns,
+    write_parquet,
+)
 
 _FILE = ConfigDict(extra="ignore")
+SIGNAL_TIMESTAMPS = "timestamps.parquet"
+SIGNAL_PART_COLUMNS: tuple[str, ...] = ("bar", "signal")
+SIGNAL_TRIALS = "strategy_factory.trials"
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -169,31 +184,90 @@ def load(path: Path, model: type[Model]) -> Model:
         raise FactoryError(f"{path}: {describe_problems(exc.errors())}") from exc
 
 
-def read_signals(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Captured signals (a file, or a folder of parts) indexed by timestamp; every value
-    checked to be -1, 0 or 1. ``columns`` picks trial columns (``t<number>``)."""
-    parts = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+def write_signal_part(path: Path, trials: Sequence[int], changes: SignalChanges) -> None:
+    """One part of a family's captured signals: a row per change (``bar``, ``signal``),
+    each trial's rows together from its row at bar 0, the trials' numbers in that order
+    in the file's metadata; series ``k`` of ``changes`` is the signal of ``trials[k]``."""
+    numbers = np.asarray(trials, dtype=np.int64)
+    bar, signal = changes.bar, changes.value
+    if np.any(np.diff(numbers) < 0):  # rows in ascending trial order
+        rows = np.argsort(numbers[changes.series], kind="stable")
+        bar, signal = bar[rows], signal[rows]
+    table = pa.table({"bar": bar, "signal": signal})
+    listed = json.dumps(np.sort(numbers).tolist())
+    write_parquet(path, table, delta=("bar", "signal"), metadata={SIGNAL_TRIALS: listed})
+
+
+def write_signal_timestamps(folder: Path, index: pd.DatetimeIndex) -> None:
+    """The timestamps of the bars a family's signal parts number from 0."""
+    write_parquet(
+        folder / SIGNAL_TIMESTAMPS, pd.DataFrame({"timestamp": index}), delta=("timestamp",)
+    )
+
+
+def _trial_numbers(folder: Path, columns: list[str]) -> list[int]:
+    bad = [c for c in columns if not (c.startswith("t") and c[1:].isdigit())]
+    if bad:
+        raise FactoryError(f"{folder}: {bad[0]!r} is not a trial column (t<number>)")
+    return [int(c[1:]) for c in columns]
+
+
+def _part_trials(part: Path) -> np.ndarray:
+    listed = (pq.read_schema(part).metadata or {}).get(SIGNAL_TRIALS.encode())
+    try:
+        trials = np.asarray(json.loads(listed), dtype=np.int64) if listed else None
+    except (ValueError, TypeError) as exc:
+        raise FactoryError(f"{part}: its trial numbers are not a list of integers") from exc
+    if trials is None or trials.ndim != 1 or (trials < 0).any() or (np.diff(trials) <= 0).any():
+        raise FactoryError(
+            f"{part}: no ascending list of trial numbers in its metadata "
+            f"({SIGNAL_TRIALS}); not a part written by parameter discovery"
+        )
+    return trials
+
+
+def _part_changes(part: Path, bars: int) -> SignalChanges:
+    trials = _part_trials(part)
+    names = pq.read_schema(part).names
+    missing = [c for c in SIGNAL_PART_COLUMNS if c not in names]
+    if missing:
+        raise FactoryError(f"{part}: no {missing[0]} column (a signal part has bar, signal)")
+    table = read_parquet_columns(part, list(SIGNAL_PART_COLUMNS))
+    bar, signal = (table[c].to_numpy() for c in SIGNAL_PART_COLUMNS)
+    starts = np.flatnonzero(bar == 0)
+    if starts.size != trials.size or (starts.size and starts[0] != 0):
+        raise FactoryError(
+            f"{part}: {trials.size} trials are named but {starts.size} rows are at bar 0 "
+            "(each trial's rows start at bar 0)"
+        )
+    series = np.repeat(trials, np.diff(np.append(starts, bar.size)))
+    try:
+        return SignalChanges.checked(series, bar, signal, bars)
+    except FactoryError as exc:
+        raise FactoryError(f"{part}: {exc}") from exc
+
+
+def read_signals(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A family's captured signals, (bars × trials) int8 columns ``t<number>`` indexed by
+    timestamp; every part checked. ``columns`` picks trials (default: all, in order)."""
+    parts = sorted(p for p in folder.glob("*.parquet") if p.name != SIGNAL_TIMESTAMPS)
     if not parts:
-        raise FactoryError(f"{path}: no signal files (a phase that writes them has to run first)")
-    frames = []
+        raise FactoryError(f"{folder}: no signal files (a phase that writes them has to run first)")
+    index = pd.DatetimeIndex(read_parquet(folder / SIGNAL_TIMESTAMPS)["timestamp"])
+    wanted = None if columns is None else _trial_numbers(folder, columns)
+    found: dict[int, np.ndarray] = {}
     for part in parts:
-        if not part.is_file():
-            raise FactoryError(f"{part}: missing (a phase that writes it has to run first)")
-        names = pq.read_schema(part).names
-        if "timestamp" not in names:
-            raise FactoryError(f"{part}: no timestamp column")
-        wanted = [c for c in names if c != "timestamp" and (columns is None or c in columns)]
-        if wanted or not frames:
-            frames.append(read_parquet_columns(part, ["timestamp", *wanted]).set_index("timestamp"))
-    frame = pd.concat(frames, axis=1)
-    if columns is not None:
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise FactoryError(f"{path}: no signal column {missing[0]!r}")
-        frame = frame[columns]
-    elif all(c.startswith("t") and c[1:].isdigit() for c in frame.columns):
-        frame = frame[sorted(frame.columns, key=lambda c: int(c[1:]))]
-    values = frame.to_numpy()
-    if values.size and not np.isin(values, (-1, 0, 1)).all():
-        raise FactoryError(f"{path}: signals must be -1, 0 or 1")
-    return frame
+        changes = _part_changes(part, len(index))
+        trials = np.unique(changes.series)
+        twice = [int(t) for t in trials if t in found]
+        if twice:
+            raise FactoryError(f"{part}: trial {twice[0]} is in another part of {folder} too")
+        if wanted is not None:
+            trials = trials[np.isin(trials, wanted)]
+        found.update(zip(trials.tolist(), changes.decode(trials), strict=True))
+    order = sorted(found) if wanted is None else wanted
+    absent = [t for t in order if t not in found]
+    if absent:
+        raise FactoryError(f"{folder}: no signal column 't{absent[0]}'")
+    values = np.stack([found[t] for t in order]) if order else np.empty((0, len(index)), np.int8)
+    return pd.DataFrame(values.T, index=index.rename("timestamp"), columns=[f"t{t}" for t in order])

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,13 +74,56 @@ def read_json(path: Path) -> Any:
         raise FactoryError(f"{path}: not valid JSON: {exc}") from exc
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """A frame as zstd-compressed Parquet, atomically (no pandas index or timestamps added)."""
+def write_parquet(
+    path: Path,
+    frame: pd.DataFrame | pa.Table,
+    delta: Sequence[str] = (),
+    split: Sequence[str] = (),
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """A frame (or an Arrow table) as zstd-compressed Parquet, atomically (no pandas index
+    or timestamps added; ``metadata`` the only key-value metadata).
+
+    Columns are dictionary-encoded but for ``delta``: integer or timestamp columns that
+    change by small steps (bar numbers, a bar index, signals), stored as differences;
+    and ``split``: float columns of many distinct values (prices), their bytes regrouped
+    for the compressor. Both are smaller and faster to write than a dictionary.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    pq.write_table(table, temporary, compression="zstd", write_statistics=False)
+    if isinstance(frame, pd.DataFrame):
+        frame = pa.Table.from_pandas(frame, preserve_index=False)
+    table = frame.replace_schema_metadata(metadata)
+    encodings: dict[str, Any] = {}
+    if delta or split:  # a column is dictionary-encoded or has an encoding of its own
+        own = {
+            **dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+            **dict.fromkeys(split, "BYTE_STREAM_SPLIT"),
+        }
+        encodings["use_dictionary"] = [name for name in table.column_names if name not in own]
+        encodings["column_encoding"] = own
+    pq.write_table(table, temporary, compression="zstd", write_statistics=False, **encodings)
     temporary.replace(path)
+
+
+def write_arrow(path: Path, frame: pd.DataFrame) -> None:
+    """A frame of plain columns as an Arrow IPC file, atomically: a checkpoint, written
+    and read back in a fraction of Parquet's time (outputs are Parquet)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table = pa.table({name: frame[name].to_numpy() for name in frame.columns})
+    with pa.OSFile(str(temporary), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+        out.write_table(table)
+    temporary.replace(path)
+
+
+def read_arrow(path: Path) -> pd.DataFrame:
+    """A file written by :func:`write_arrow`, with an error naming the file."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all().to_pandas()
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise FactoryError(f"{path}: not a readable Arrow file: {exc}") from exc
 
 
 def read_parquet(path: Path) -> pd.DataFrame:

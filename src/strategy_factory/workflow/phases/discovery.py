@@ -1,12 +1,14 @@
 """Phase 1, parameter discovery: every trial of every family on the selection period.
 
 Trials are run in chunks (one prediction series, at most :data:`CHUNK` trials). A
-chunk's signals go straight to their final place (a part of the family's signal folder)
-and its cells to a checkpoint written after them, whose presence marks the chunk done, so
-a resumed phase recomputes no finished trial. The files are written by a background
-thread while the kernel runs the next chunk (Parquet encoding is single-threaded: it
-would otherwise leave a core idle). The outputs are assembled from the chunks in trial
-order, so they are identical however often the phase was interrupted.
+chunk's signals, as their changes (:class:`~strategy_factory.backtest.SignalChanges`: a
+tenth of the values of the per-bar signals), go straight to their final place (a part of
+the family's signal folder) and its cells to a checkpoint written after them, whose
+presence marks the chunk done, so a resumed phase recomputes no finished trial. A
+background thread forms the signals and writes the files while the main thread computes
+the chunk's metrics (one core) and the kernel runs the next chunk. The outputs are
+assembled from the chunks in trial order, so they are identical however often the phase
+was interrupted.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ import pandas as pd
 
 from strategy_factory.workflow.backtester import (
     PBO_BLOCKS,
+    Capture,
     Trial,
     records_of,
     run_trials,
     signal_key,
 )
 from strategy_factory.workflow.config import Family, ParameterDiscovery
+from strategy_factory.workflow.files import write_signal_part, write_signal_timestamps
 from strategy_factory.workflow.optimizer import OPTUNA_BATCH, expand, optuna_batch
 from strategy_factory.workflow.phases.context import PhaseContext
 from strategy_factory.workflow.workspace import (
-    read_parquet,
+    read_arrow,
+    write_arrow,
     write_json,
     write_parquet,
 )
@@ -72,19 +77,20 @@ def _run_chunk(
     context: PhaseContext, family: Family, trials: list[Trial], name: str, writer: _Writer
 ) -> pd.DataFrame:
     """The chunk's cells: from its checkpoint if it finished before, else computed."""
-    cells = context.checkpoints / family.name / f"{name}.parquet"
+    cells = context.checkpoints / family.name / f"{name}.arrow"
     if cells.is_file():
-        return read_parquet(cells)
-    execution = context.config.costs.execution()
-    results = run_trials(context.data, family, trials, PERIOD, execution)
+        return read_arrow(cells)
     part = context.outputs["signals"] / family.name / f"{name}.parquet"
+    numbers = [trial.number for trial in trials]
 
-    def write() -> None:  # the signals first: the cells file marks the chunk done
-        write_parquet(part, results.signals.reset_index(names="timestamp"))
-        write_parquet(cells, results.cells)
+    def capture(signals: Capture) -> None:  # formed and written while the metrics are computed
+        writer.submit(lambda: write_signal_part(part, numbers, signals.changes()))
 
-    writer.submit(write)
-    return results.cells
+    execution = context.config.costs.execution()
+    found = run_trials(context.data, family, trials, PERIOD, execution, capture)
+    # After the signals (one writer thread, in order): the cells file marks the chunk done.
+    writer.submit(lambda: write_arrow(cells, found))
+    return found
 
 
 def _run_trials(
@@ -134,8 +140,23 @@ def run(context: PhaseContext) -> dict[str, Any]:
     )
     done, tables = 0, []
     writer = _Writer()
+    cut = data.period(PERIOD)
+    rows = (cut.stop - cut.start) // PBO_BLOCKS
     try:
+        regimes = data.regimes.iloc[cut].astype("int8").reset_index(names="timestamp")
+        labels_file = signal_folder / "regimes.parquet"
+        writer.submit(lambda: write_parquet(labels_file, regimes, delta=("timestamp",)))
+        prices = data.bars.iloc[cut][["open", "close"]].reset_index(names="timestamp")
+        writer.submit(
+            lambda: write_parquet(
+                signal_folder / "prices.parquet",
+                prices,
+                delta=("timestamp",),
+                split=("open", "close"),
+            )
+        )
         for family in phase.families:
+            write_signal_timestamps(signal_folder / family.name, data.bars.index[cut])
             if phase.search.method == "optuna":
                 trials, found = _optuna(context, family, writer)
             else:
@@ -146,31 +167,29 @@ def run(context: PhaseContext) -> dict[str, Any]:
             records = records_of(sorted(trials, key=lambda t: t.number), cells)
             families[family.name] = {"kind": family.kind, "trials": records}
             done += len(records)
-            writer.drain()  # a family reported done has every file on disk
-            context.progress(done, total)
+            if family is not phase.families[-1]:
+                writer.drain()  # a family reported done has every file on disk
+                context.progress(done, total)
+        every_cell = pd.concat(tables, ignore_index=True)
+        writer.submit(lambda: write_parquet(context.outputs["cells"], every_cell))
+        write_json(
+            context.outputs["performance"],
+            {
+                "phase": phase.name,
+                "period": data.describe()[PERIOD],
+                "labels": data.labels,
+                "label_names": {
+                    k: {str(a): b for a, b in v.items()} for k, v in data.label_names.items()
+                },
+                "rows_per_block": max(rows, 1),
+                "families": families,
+            },
+            indent=None,  # large: the C encoder writes it 5× faster
+        )
+        writer.drain()  # the last family's files were written while the JSON was encoded
+        context.progress(done, total)
     finally:
         writer.close()
-    cut = data.period(PERIOD)
-    regimes = data.regimes.iloc[cut].astype("int8")
-    write_parquet(signal_folder / "regimes.parquet", regimes.reset_index(names="timestamp"))
-    prices = data.bars.iloc[cut][["open", "close"]]
-    write_parquet(signal_folder / "prices.parquet", prices.reset_index(names="timestamp"))
-    rows = (cut.stop - cut.start) // PBO_BLOCKS
-    write_parquet(context.outputs["cells"], pd.concat(tables, ignore_index=True))
-    write_json(
-        context.outputs["performance"],
-        {
-            "phase": phase.name,
-            "period": data.describe()[PERIOD],
-            "labels": data.labels,
-            "label_names": {
-                k: {str(a): b for a, b in v.items()} for k, v in data.label_names.items()
-            },
-            "rows_per_block": max(rows, 1),
-            "families": families,
-        },
-        indent=None,  # large: the C encoder writes it 5× faster
-    )
     trades = [r["overall"]["trades"] for f in families.values() for r in f["trials"]]
     never = sum(1 for t in trades if not t)
     summary: dict[str, Any] = {"trials": len(trades), "never_traded": never}

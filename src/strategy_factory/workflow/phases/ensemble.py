@@ -20,7 +20,7 @@ import pandas as pd
 
 from strategy_factory.backtest import replay_weight_sets
 from strategy_factory.errors import FactoryError
-from strategy_factory.evaluate import metrics_table
+from strategy_factory.evaluate import calmar, metrics_table
 from strategy_factory.workflow.config import EnsembleOptimization
 from strategy_factory.workflow.files import Choice, RegimeParams, load, read_signals
 from strategy_factory.workflow.optimizer import search_weights
@@ -36,11 +36,7 @@ def objective(stats: Any, name: str) -> np.ndarray:
     elif name == "sortino":
         values = table["sortino"].to_numpy(dtype=np.float64)
     elif name == "calmar":
-        drawdown = table["max_drawdown"].to_numpy(dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.where(
-                drawdown < 0, table["cagr"].to_numpy(dtype=np.float64) / -drawdown, np.nan
-            )
+        values = calmar(table["cagr"], table["max_drawdown"])
     else:  # the worst drawdown of the blend in this regime, as a score (0 is best)
         values = table["max_drawdown"].to_numpy(dtype=np.float64)
     traded = table["trades"].to_numpy(dtype=np.float64) > 0
