@@ -8,13 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from strategy_factory.cli import app
 from strategy_factory.data import BarCatalog, synthetic_bars
-from strategy_factory.json_values import dumps, plain
+from strategy_factory.json_values import canonical_bytes, dumps, plain
 from tests.workflow.conftest import small_workflow
 
 
@@ -40,14 +44,46 @@ def no_number_strings(value: Any, path: str = "") -> None:
 
 
 def test_the_helper_writes_non_finite_numbers_as_null() -> None:
-    import numpy as np
-
     value = {"pf": float("inf"), "s": [np.float64("nan"), np.int64(3), (1.5, -np.inf)]}
     assert plain(value) == {"pf": None, "s": [None, 3, [1.5, None]]}
     assert strict(dumps(value)) == {"pf": None, "s": [None, 3, [1.5, None]]}
     nested = {1: [{"x": float("-inf"), "ok": True, "n": None}], "f": np.float32(0.5)}
     assert plain(nested) == {"1": [{"x": None, "ok": True, "n": None}], "f": 0.5}
     assert type(plain(nested)["f"]) is float
+
+
+finite_or_not = st.floats(allow_nan=True, allow_infinity=True)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    finite_or_not,
+    finite_or_not.map(np.float64),
+    st.integers(-(2**31), 2**31).map(np.int64),
+    st.text(max_size=8),
+    st.datetimes().map(pd.Timestamp),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(
+            st.one_of(st.text("abc", max_size=6), st.integers(0, 9)), inner, max_size=4
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_files_and_answers_say_the_same_values(value: Any) -> None:
+    """Workflow files (orjson) and answers (json) encode one value alike: non-finite as
+    null, numpy as Python, tuples as lists, timestamps as ISO text, keys as text."""
+    text = canonical_bytes(value).decode()
+    assert text.endswith("\n")
+    assert strict(text) == strict(dumps(value))
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 
 _AS_IS = (str, int, bool, type(None))
 
@@ -49,3 +50,27 @@ def plain(value: Any) -> Any:
 def dumps(value: Any, **options: Any) -> str:
     """Strict JSON text of ``value`` (see :func:`plain`); ``options`` as for ``json.dumps``."""
     return json.dumps(plain(value), allow_nan=False, **options)
+
+
+_FILE_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_SERIALIZE_NUMPY
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_APPEND_NEWLINE
+)
+
+
+def _other(value: Any) -> Any:
+    converted = plain(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return converted
+
+
+def canonical_bytes(value: Any, indent: bool = True) -> bytes:
+    """Canonical JSON of ``value`` for files (sorted keys, non-finite numbers as null, a
+    final newline; indented by two spaces unless ``indent`` is false): the same values as
+    :func:`dumps`, encoded by orjson, several times faster on the large files of a
+    workflow (a discovery's performance file holds every metric of every trial)."""
+    options = _FILE_OPTIONS | orjson.OPT_INDENT_2 if indent else _FILE_OPTIONS
+    return orjson.dumps(value, default=_other, option=options)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from strategy_factory.errors import FactoryError
-from strategy_factory.json_values import dumps
+from strategy_factory.json_values import canonical_bytes
 
 FOLDERS = ("signals", "performance", "analysis", "checkpoints", "metadata")
 MANIFEST = "metadata/workflow.json"
@@ -59,9 +59,9 @@ def write_bytes(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def write_json(path: Path, value: Any, indent: int | None = 1) -> None:
+def write_json(path: Path, value: Any, indent: bool = True) -> None:
     """Canonical JSON (sorted keys, non-finite numbers as null), written atomically."""
-    write_bytes(path, (dumps(value, indent=indent, sort_keys=True) + "\n").encode())
+    write_bytes(path, canonical_bytes(value, indent))
 
 
 def read_json(path: Path) -> Any:
