@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?= -n 2 --timeout 900
+PYTEST_ARGS ?= -n 2 --timeout 900 --durations=30
 
 .PHONY: install run test lint bench clean
 
