@@ -15,6 +15,7 @@ says so instead of approximating.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,18 +23,45 @@ import pandas as pd
 
 from strategy_factory.models import TrainedModel
 from strategy_factory.models.algorithms import inner_model
+from strategy_factory.models.artifacts import LinearPredictor
 
 BASE = "base value"
 
 
+@dataclass(frozen=True)
+class _Scaled:
+    """A fitted model seen as: standardize features, algorithm, rescale the target."""
+
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    y_mean: float
+    y_scale: float
+    inner: Any
+    method: str | None
+
+
+def _scaled(estimator: Any) -> _Scaled:
+    if isinstance(estimator, LinearPredictor):  # a linear model as stored
+        return _Scaled(
+            estimator.x_mean, estimator.x_scale, estimator.y_mean, estimator.y_scale,
+            estimator, "linear",
+        )  # fmt: skip
+    inner = inner_model(estimator)
+    scaler = estimator.regressor_.named_steps["scale"]
+    method = None
+    if hasattr(inner, "coef_") and np.ndim(inner.coef_) == 1:
+        method = "linear"
+    elif type(inner).__module__.startswith("lightgbm"):
+        method = "tree_shap"
+    return _Scaled(
+        scaler.mean_, scaler.scale_, float(estimator.transformer_.mean_[0]),
+        float(estimator.transformer_.scale_[0]), inner, method,
+    )  # fmt: skip
+
+
 def attribution_method(model: TrainedModel) -> str | None:
     """``"linear"``, ``"tree_shap"`` or None when the model has no exact attribution."""
-    inner = inner_model(model.estimator)
-    if hasattr(inner, "coef_") and np.ndim(inner.coef_) == 1:
-        return "linear"
-    if type(inner).__module__.startswith("lightgbm"):
-        return "tree_shap"
-    return None
+    return _scaled(model.estimator).method
 
 
 def contributions(model: TrainedModel, features: pd.DataFrame) -> pd.DataFrame | None:
@@ -43,28 +71,25 @@ def contributions(model: TrainedModel, features: pd.DataFrame) -> pd.DataFrame |
     None when the model's algorithm has no exact attribution (see the module docstring).
     Rows with a missing feature value are NaN, as their prediction is.
     """
-    method = attribution_method(model)
-    if method is None:
+    scaled = _scaled(model.estimator)
+    if scaled.method is None:
         return None
-    fitted = model.estimator
-    scaler = fitted.regressor_.named_steps["scale"]
-    target_mean, target_scale = (
-        float(fitted.transformer_.mean_[0]),
-        float(fitted.transformer_.scale_[0]),
-    )
     X = features.loc[:, list(model.features)].to_numpy(dtype=np.float64)
     complete = np.isfinite(X).all(axis=1)
     out = np.full((X.shape[0], X.shape[1] + 1), np.nan)
     if complete.any():
-        z = scaler.transform(X[complete])
-        out[complete] = _standardized(inner_model(fitted), z, method) * target_scale
-        out[complete, -1] += target_mean
+        z = (X[complete] - scaled.x_mean) / scaled.x_scale
+        out[complete] = _standardized(scaled, z) * scaled.y_scale
+        out[complete, -1] += scaled.y_mean
     return pd.DataFrame(out, index=features.index, columns=[*model.features, BASE])
 
 
-def _standardized(inner: Any, z: np.ndarray, method: str) -> np.ndarray:
+def _standardized(scaled: _Scaled, z: np.ndarray) -> np.ndarray:
     """Contributions and base value on the standardized scale, one row per row of ``z``."""
-    if method == "linear":
-        base = np.full((z.shape[0], 1), float(np.ravel(inner.intercept_)[0]))
-        return np.hstack([z * np.asarray(inner.coef_, dtype=np.float64), base])
+    inner = scaled.inner
+    if scaled.method == "linear":
+        coef = inner.coef if isinstance(inner, LinearPredictor) else inner.coef_
+        intercept = inner.intercept if isinstance(inner, LinearPredictor) else inner.intercept_
+        base = np.full((z.shape[0], 1), float(np.ravel(intercept)[0]))
+        return np.hstack([z * np.asarray(coef, dtype=np.float64), base])
     return np.asarray(inner.predict(z, pred_contrib=True), dtype=np.float64)
