@@ -20,7 +20,7 @@ def test_a_promotion_is_diagnosed_on_its_holdout(promoted: Promoted) -> None:
     result = diagnose(promoted.store, promotion.id)
     context = run_context(promoted.store.runs.get(promotion.run_id))
     model = model_from_bytes(promoted.store.models.artifact(promotion.model_id))
-    detail, metrics = strategy_detail(
+    detail, _ = strategy_detail(
         context.dataset, model, strategy_of(promotion.strategy),
         execution_of(promotion.strategy), "holdout",
     )  # fmt: skip
