@@ -9,6 +9,7 @@ from strategy_factory.errors import FactoryError, NotFoundError
 from strategy_factory.evolution.prepare import run_context
 from strategy_factory.evolution.promotion import strategy_of
 from strategy_factory.execution.units import execution_of, strategy_detail
+from strategy_factory.json_values import plain
 from strategy_factory.models import model_from_bytes
 from strategy_factory.understanding import diagnose
 from strategy_factory.understanding.attribution import contributions
@@ -31,7 +32,7 @@ def test_a_promotion_is_diagnosed_on_its_holdout(promoted: Promoted) -> None:
         "id": promotion.id,
         "run_id": promotion.run_id,
         "model_id": promotion.model_id,
-        "strategy": strategy_of(promotion.strategy).as_row(),
+        "strategy": plain(strategy_of(promotion.strategy).as_row()),
     }
     assert result["period"]["name"] == "holdout"
     assert result["period"]["first"] == detail.per_bar.index[0].isoformat()

@@ -19,6 +19,7 @@ from strategy_factory.evolution.promotion import strategy_of
 from strategy_factory.evolution.summary import run_summary
 from strategy_factory.execution.units import PERIODS, execution_of, market, period_bounds
 from strategy_factory.features import VIXRegimes, default_labelers
+from strategy_factory.json_values import plain
 from strategy_factory.models import model_from_bytes
 from strategy_factory.store import Store
 from strategy_factory.understanding.attribution import attribution_method, contributions
@@ -108,19 +109,21 @@ def diagnose(store: Store, subject_id: str, period: str = "holdout") -> dict[str
         ),
     )
     diagnosis: Diagnosis = diagnose_trades(detail, inputs)
-    return {
-        "subject": {
-            "kind": subject.kind,
-            "id": subject.id,
-            "run_id": subject.run_id,
-            "model_id": subject.model_id,
-            "strategy": subject.config.as_row(),
-        },
-        "period": {
-            "name": period,
-            "first": view.index[0].isoformat(),
-            "last": view.index[-1].isoformat(),
-            "bars": len(view.index),
-        },
-        **diagnosis.as_json(),
-    }
+    return plain(
+        {
+            "subject": {
+                "kind": subject.kind,
+                "id": subject.id,
+                "run_id": subject.run_id,
+                "model_id": subject.model_id,
+                "strategy": subject.config.as_row(),
+            },
+            "period": {
+                "name": period,
+                "first": view.index[0].isoformat(),
+                "last": view.index[-1].isoformat(),
+                "bars": len(view.index),
+            },
+            **diagnosis.as_json(),
+        }
+    )
