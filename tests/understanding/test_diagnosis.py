@@ -15,7 +15,12 @@ import pytest
 from strategy_factory.backtest import Execution, Market, StrategyConfig, simulate_config
 from strategy_factory.data.synthetic_session import SessionEdge, session_edge_bars
 from strategy_factory.features import build_feature_matrix, label_regimes, volatility_zscore
-from strategy_factory.understanding.diagnosis import Diagnosis, TradeInputs, diagnose_trades
+from strategy_factory.understanding.diagnosis import (
+    Diagnosis,
+    TradeInputs,
+    diagnose_trades,
+    verdict,
+)
 
 BARS = 80_000
 WARM_UP = 300
@@ -117,3 +122,18 @@ def test_groups_and_features_are_counted_from_the_trades(planted: Diagnosis) -> 
         for row in rows:
             assert row["trades"] + row["rest_trades"] <= planted.trades
     assert np.isfinite([row["mean_return"] for row in planted.splits]).all()
+
+
+def test_many_telling_features_are_named_in_one_sentence() -> None:
+    rows = [
+        {"feature": f"f{i}", "losers_median": 1.0, "winners_median": 0.0, "losers": 40,
+         "winners": 40, "adjusted_p": 0.001 * (i + 1), "significant": True}
+        for i in range(8)
+    ]  # fmt: skip
+    sentences = verdict([], rows, tests=8, trades=80)
+    assert sentences[0].startswith("Before losing trades f0 is higher: median 1 against 0")
+    assert sentences[5] == (
+        "3 more features also differ before losing trades (correlated indicators often say "
+        "one thing many times): f5, f6, f7."
+    )
+    assert sentences[-1] == "8 of 8 tests pass Benjamini-Hochberg correction at 5%."

@@ -36,6 +36,8 @@ from strategy_factory.understanding.splits import (
 )
 
 FDR = 0.05
+# Features past this many are named in one sentence: the tables hold their figures.
+MOST_FEATURE_SENTENCES = 5
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,14 @@ def verdict(
             "losing and winning trades."
         ]
     sentences = [_split_sentence(s) for s in sorted(significant, key=lambda s: s["adjusted_p"])]
-    sentences += [_feature_sentence(f) for f in sorted(telling, key=lambda f: f["adjusted_p"])]
+    telling = sorted(telling, key=lambda f: f["adjusted_p"])
+    sentences += [_feature_sentence(f) for f in telling[:MOST_FEATURE_SENTENCES]]
+    if len(telling) > MOST_FEATURE_SENTENCES:
+        rest = [f["feature"] for f in telling[MOST_FEATURE_SENTENCES:]]
+        sentences.append(
+            f"{len(rest)} more features also differ before losing trades (correlated "
+            f"indicators often say one thing many times): {', '.join(rest)}."
+        )
     sentences.append(
         f"{len(significant) + len(telling)} of {tests} tests pass Benjamini-Hochberg "
         f"correction at {FDR:.0%}."
