@@ -148,3 +148,14 @@ def test_a_request_names_one_thing() -> None:
 @pytest.fixture
 def store(factory_home: Path) -> Store:
     return create_store()
+
+
+def test_a_z_limit_and_regime_filter_that_never_meet(bars: BarCatalog) -> None:
+    # regime_trend 1 and 3 are the volatile regimes: their volatility z-score is above 0
+    # on every bar, so no bar is in them within a z-limit of 0.001 (each alone allows many).
+    strategy = {"z_limits": [None, 0.001], "regime_filters": [None, {"regime_trend": [1, 3]}]}
+    report = audit_config(config(strategy=strategy))
+    assert kinds(report) == [
+        ("cells_never_trade", "warning", "SYM z_limit 0.001 × {'regime_trend': [1, 3]}")
+    ]
+    assert "every cell of this pair never trades" in report.findings[0].consequence
