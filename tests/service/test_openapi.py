@@ -60,6 +60,8 @@ ENDPOINTS = {
     ("post", "/api/learning/allocator/rebalance"),
     ("post", "/api/learning/cycle/run"),
     ("get", "/api/learning/cycles"),
+    ("get", "/api/diagnose/{subject_id}"),
+    ("post", "/api/audit"),
 }
 BODIES = {
     "/evolve": BASE,
@@ -72,6 +74,7 @@ BODIES = {
     "/workflows": small_workflow("SYN"),
     "/workflows/wf-1/resume": {"from_phase": "validation"},
     "/api/learning/overfit/ack": {"alert_id": 1, "by": "analyst", "note": "seen"},
+    "/api/audit": {"run_id": "r-1"},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.
@@ -230,6 +233,8 @@ def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str)
                     "/ui/workflows/{}",
                     "/promoted/{}",
                     "/api/model/{}/importance",
+                    "/api/diagnose/{}",
+                    "/api/diagnose/r-1?period={}",
                     "/runs?status={}",
                     "/runs?limit={}",
                     "/jobs/pending?limit={}",

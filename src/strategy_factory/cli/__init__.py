@@ -23,6 +23,7 @@ from strategy_factory.cli import (
     runs,
     serve,
     train,
+    understand,
     worker,
     workflow,
 )
@@ -48,6 +49,8 @@ app.command("serve")(serve.serve)
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(learn.app, name="learn")
 app.add_typer(cluster.app, name="cluster")
+app.command("diagnose")(understand.diagnose)
+app.command("audit")(understand.audit)
 
 
 def main() -> None:

@@ -110,27 +110,7 @@ def create_run(
 
     ``owner_id``: the run is born leased to this driver (see :class:`LeaseKeeper`).
     """
-    catalog = BarCatalog(get_settings().bars_dir)
-    for symbol in [config.symbol, *config.reference_symbols, *config.strategy.tickers]:
-        catalog.meta(symbol)
-    options = config.data_options
-    spec = DatasetSpec(
-        symbol=config.symbol,
-        references=config.reference_symbols,
-        tickers=[t for t in config.tickers if t != config.symbol],
-        timeframe=config.timeframe,
-        start=options.start,
-        end=options.end,
-        target=TargetSpec(
-            column=config.target_col, transform=config.target_transform, horizon=config.horizon
-        ),
-        selection_start=options.selection_start,
-        holdout_start=options.holdout_start,
-    )
-    spec = split_points(
-        stored_last_bars(spec), options.selection_fraction, options.holdout_fraction
-    )
-    spec = spec.model_copy(update={"data_digest": data_digest(spec)})
+    spec = config_spec(config)
     dataset = load_dataset(spec)
     periods = describe_periods(spec, dataset)
     periods["warnings"] = check_trades_reachable(config, periods)
@@ -153,6 +133,38 @@ def create_run(
         owner_id=owner_id,
         lease_seconds=lease_seconds,
     )
+
+
+def config_spec(config: EvolveConfig) -> DatasetSpec:
+    """The dataset a run of ``config`` would read now: its symbols checked to be stored,
+    its periods resolved to dates and its bars digested."""
+    catalog = BarCatalog(get_settings().bars_dir)
+    for symbol in [config.symbol, *config.reference_symbols, *config.strategy.tickers]:
+        catalog.meta(symbol)
+    options = config.data_options
+    spec = DatasetSpec(
+        symbol=config.symbol,
+        references=config.reference_symbols,
+        tickers=[t for t in config.tickers if t != config.symbol],
+        timeframe=config.timeframe,
+        start=options.start,
+        end=options.end,
+        target=TargetSpec(
+            column=config.target_col, transform=config.target_transform, horizon=config.horizon
+        ),
+        selection_start=options.selection_start,
+        holdout_start=options.holdout_start,
+    )
+    spec = split_points(
+        stored_last_bars(spec), options.selection_fraction, options.holdout_fraction
+    )
+    return spec.model_copy(update={"data_digest": data_digest(spec)})
+
+
+def default_seed_features(dataset: Dataset) -> list[str]:
+    """The seed features of a run that names none: every feature that varies over the
+    training period."""
+    return _informative(dataset, dataset.feature_names)
 
 
 def describe_periods(spec: DatasetSpec, dataset: Dataset) -> dict[str, Any]:

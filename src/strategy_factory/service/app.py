@@ -38,6 +38,7 @@ from strategy_factory.service.routes import (
     promoted,
     runs,
     system,
+    understanding,
     workflows,
 )
 from strategy_factory.service.routes.dashboard import STATIC_DIR
@@ -115,6 +116,7 @@ def create_app(
         jobs,
         workflows,
         learning,
+        understanding,
         features,
         dashboard,
         docs,

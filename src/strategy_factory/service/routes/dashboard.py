@@ -150,6 +150,12 @@ def insights_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _page(request, settings, "insights.html", "insights", tabs=INSIGHT_TABS)
 
 
+@router.get("/ui/understanding", response_class=HTMLResponse)
+def understanding_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Diagnose a promotion or run; audit a run or an evolution configuration."""
+    return _page(request, settings, "understanding.html", "insights")
+
+
 @router.get("/ui/settings/learning", response_class=HTMLResponse)
 def learning_settings_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The learning settings as a form, one fieldset per section."""

@@ -1,0 +1,34 @@
+"""Understanding over HTTP: diagnose a promotion or a run, audit a run or a configuration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from strategy_factory.service.deps import Reader, StoreDep
+from strategy_factory.understanding import diagnose as run_diagnosis
+from strategy_factory.understanding.audit import AuditRequest, audit_request
+
+router = APIRouter(tags=["understanding"])
+
+
+@router.get("/api/diagnose/{subject_id}", dependencies=[Reader])
+def diagnose(
+    store: StoreDep,
+    subject_id: Annotated[str, Path(min_length=1, max_length=64)],
+    period: Annotated[
+        Literal["training", "selection", "holdout"],
+        Query(description="The period to replay the strategy on (default: its holdout)"),
+    ] = "holdout",
+) -> dict[str, Any]:
+    """Why a promotion (or a run's best configuration) wins or loses on a period: splits,
+    features before losses, attribution at entry and the verdict after BH correction."""
+    return run_diagnosis(store, subject_id, period)
+
+
+@router.post("/api/audit", dependencies=[Reader])
+def audit(store: StoreDep, request: AuditRequest) -> dict[str, Any]:
+    """What makes a run or an evolution configuration unable to work: each finding with
+    its measured consequence and a fix. Writes nothing."""
+    return audit_request(store, request).as_json()
