@@ -118,10 +118,12 @@ class ChampionRepository:
             self._db.insert(champion_slots)
             .values(slot=name, promotion_id=promotion_id)
             .on_conflict_do_nothing(index_elements=[champion_slots.c.slot])
+            .returning(champion_slots.c.slot)
         )
 
         def operation(connection: Connection, retried: bool) -> bool:
-            if connection.execute(insert).rowcount != 1:
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+            if connection.execute(insert).first() is None:
                 return retried and self._holder(connection, name) == promotion_id
             _append(connection, name, None, promotion_id, None, line)
             return True
