@@ -14,6 +14,7 @@ from rich.console import Console
 
 from strategy_factory.cli import (
     backtest,
+    champion,
     cluster,
     data,
     evolve,
@@ -48,6 +49,7 @@ app.command("serve")(serve.serve)
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(learn.app, name="learn")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(champion.app, name="champion")
 
 
 def main() -> None:

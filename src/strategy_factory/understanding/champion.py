@@ -17,11 +17,11 @@ Every step appends to the slot's audit log: what changed, why, the evidence, who
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from strategy_factory.errors import FactoryError
+from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.store import (
     Challenge,
     ChampionBackup,
@@ -43,6 +43,7 @@ SlotName = Annotated[
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9a-f]{1,32}$")]
 Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 MONITOR = "overfitting monitor"
+M = TypeVar("M", bound=BaseModel)
 SYSTEM = "factory"
 
 
@@ -78,6 +79,14 @@ class RestoreRequest(BaseModel):
     by: Person = Field(description="Who restores (recorded in the audit log).")
     backup: int | None = Field(None, ge=1, description="Backup id (default the newest).")
     reason: str = Field("", max_length=2_000)
+
+
+def parse(model: type[M], values: dict[str, Any], what: str) -> M:
+    """``values`` validated as ``model``; a :class:`FactoryError` naming each bad field."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise FactoryError(f"invalid {what}: {describe_problems(exc.errors())}") from None
 
 
 @dataclass(frozen=True)
