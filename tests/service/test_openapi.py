@@ -60,6 +60,11 @@ ENDPOINTS = {
     ("post", "/api/learning/allocator/rebalance"),
     ("post", "/api/learning/cycle/run"),
     ("get", "/api/learning/cycles"),
+    ("get", "/api/champions"),
+    ("post", "/api/champions/challenge"),
+    ("post", "/api/champions/challenges/{challenge_id}/approve"),
+    ("post", "/api/champions/{slot}/restore"),
+    ("get", "/api/champions/log"),
 }
 BODIES = {
     "/evolve": BASE,
@@ -72,6 +77,9 @@ BODIES = {
     "/workflows": small_workflow("SYN"),
     "/workflows/wf-1/resume": {"from_phase": "validation"},
     "/api/learning/overfit/ack": {"alert_id": 1, "by": "analyst", "note": "seen"},
+    "/api/champions/challenge": {"slot": "SP500", "challenger": "abc123", "by": "analyst"},
+    "/api/champions/challenges/abc123/approve": {"by": "analyst"},
+    "/api/champions/SP500/restore": {"by": "analyst"},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.

@@ -27,6 +27,9 @@ from strategy_factory.understanding.paired_test import newey_west_lags, paired_t
 START = datetime(2021, 3, 1, tzinfo=UTC)
 BARS = 500
 NOISE = np.random.default_rng(11).normal(0.0, 0.01, BARS)
+# What a challenger does differently from the champion, bar by bar.
+OWN = np.random.default_rng(12).normal(0.0, 0.01, BARS)
+BETTER = NOISE + OWN + 0.002
 
 
 def promote(
@@ -94,14 +97,29 @@ def test_hac_standard_error_matches_an_independent_long_run_variance() -> None:
     assert result.standard_error == pytest.approx(np.sqrt(long_run[0, 0] / 400), rel=1e-9)
 
 
+def test_the_test_keeps_its_level_on_autocorrelated_null_pairs() -> None:
+    # 400 pairs of AR(1) returns (phi 0.5) with equal means: the one-sided test at 5%
+    # rejects about 5% of them (binomial sd 1.1 pts), not the ~15% a plain t-test would.
+    rng = np.random.default_rng(5)
+    rejected = 0
+    for _ in range(400):
+        shocks = rng.normal(0.0, 0.01, (2, BARS))
+        paths = np.empty_like(shocks)
+        paths[:, 0] = shocks[:, 0]
+        for t in range(1, BARS):
+            paths[:, t] = 0.5 * paths[:, t - 1] + shocks[:, t]
+        rejected += paired_test(paths[0], paths[1]).passed
+    assert rejected / 400 <= 0.085
+
+
 def test_a_truly_better_challenger_replaces_the_champion(store: Store, champion: str) -> None:
-    better = promote(store, NOISE + 0.004, threshold=0.2)
+    better = promote(store, BETTER, threshold=0.2)
     outcome = challenge(store, ask("SP500", better))
     assert outcome.outcome == "replaced"
     assert store.champions.slot("SP500").promotion_id == better
     test = outcome.challenge.evidence["paired_test"]
     assert test["passed"] and test["bars"] == BARS and test["p_value"] < 0.05
-    assert test["mean_difference"] == pytest.approx(0.004)
+    assert test["mean_difference"] == pytest.approx(np.mean(OWN) + 0.002)
     assert 0.0 < test["power"] <= 1.0 and test["lags"] == newey_west_lags(BARS)
     (backup,) = store.champions.backups("SP500")
     assert backup.promotion_id == champion and backup.configuration["strategy"]["threshold"] == 0.1
@@ -109,22 +127,28 @@ def test_a_truly_better_challenger_replaces_the_champion(store: Store, champion:
     assert actions == ["replaced", "challenge_passed", "crowned"]
 
 
-@pytest.mark.parametrize("shift", [0.0, -0.002], ids=["identical", "worse"])
-def test_an_equal_or_worse_challenger_does_not(store: Store, champion: str, shift: float) -> None:
-    rival = promote(store, NOISE + shift)
+@pytest.mark.parametrize(
+    "returns",
+    [NOISE, NOISE + 0.001, NOISE + OWN, NOISE + OWN - 0.002],
+    ids=["identical", "shifted", "equal-mean", "worse"],
+)
+def test_an_equal_or_worse_challenger_does_not(
+    store: Store, champion: str, returns: np.ndarray
+) -> None:
+    rival = promote(store, returns)
     outcome = challenge(store, ask("SP500", rival))
     assert outcome.outcome == "rejected"
     assert store.champions.slot("SP500").promotion_id == champion
     assert store.champions.backups("SP500") == []
     (entry, _) = store.champions.log("SP500")
     assert entry.action == "challenge_rejected" and entry.champion_after == champion
-    if shift == 0.0:
+    if np.ptp(returns - NOISE) < 1e-12:
         assert "identical strategies cannot be told apart" in entry.reason
         assert entry.evidence["paired_test"]["p_value"] is None
 
 
 def test_too_few_common_bars_are_named_and_the_champion_stays(store: Store, champion: str) -> None:
-    short = promote(store, NOISE[:40] + 0.01)
+    short = promote(store, BETTER[:40])
     outcome = challenge(store, ask("SP500", short))
     assert outcome.outcome == "rejected" and "only 40 common forward bars" in outcome.message
 
@@ -132,7 +156,7 @@ def test_too_few_common_bars_are_named_and_the_champion_stays(store: Store, cham
 def test_a_major_change_waits_for_approval_then_is_applied_once(
     store: Store, champion: str
 ) -> None:
-    family = promote(store, NOISE + 0.004, features=("rsi_14", "obv_slope_10"))
+    family = promote(store, BETTER, features=("rsi_14", "obv_slope_10"))
     outcome = challenge(store, ask("SP500", family))
     assert outcome.outcome == "awaiting_approval"
     assert outcome.challenge.change["new_feature_families"] == ["obv_slope"]
@@ -150,14 +174,14 @@ def test_a_major_change_waits_for_approval_then_is_applied_once(
 
 
 def test_a_new_algorithm_is_major(store: Store, champion: str) -> None:
-    forest = promote(store, NOISE + 0.004, algorithm="lightgbm")
+    forest = promote(store, BETTER, algorithm="lightgbm")
     outcome = challenge(store, ask("SP500", forest))
     assert outcome.outcome == "awaiting_approval"
     assert "a new algorithm (elasticnet → lightgbm)" in outcome.message
 
 
 def test_a_monitor_alert_rolls_back_and_the_log_says_so(store: Store, champion: str) -> None:
-    better = promote(store, NOISE + 0.004)
+    better = promote(store, BETTER)
     challenge(store, ask("SP500", better))
     assert roll_back_flagged(store) == []
     alert, _ = store.alerts.raise_alert(
@@ -182,7 +206,7 @@ def test_a_flag_without_a_backup_is_logged_once(store: Store, champion: str) -> 
 
 
 def test_restore_brings_the_backup_back_and_backs_up_in_turn(store: Store, champion: str) -> None:
-    better = promote(store, NOISE + 0.004)
+    better = promote(store, BETTER)
     challenge(store, ask("SP500", better))
     store.promoted.demote(champion, "tired")
     entry = restore(store, "SP500", RestoreRequest(by="carol", reason="desk's call"))

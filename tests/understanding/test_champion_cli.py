@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from strategy_factory.cli import app
 from strategy_factory.errors import FactoryError, NotFoundError
 from strategy_factory.store import create_store
-from tests.understanding.test_champion import NOISE, promote
+from tests.understanding.test_champion import BETTER, NOISE, promote
 
 
 def test_the_champion_commands_from_challenge_to_restore(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_the_champion_commands_from_challenge_to_restore(tmp_path: Path) -> None
     db = ["--db", url]
     with create_store(url) as store:
         first = promote(store, NOISE)
-        family = promote(store, NOISE + 0.004, features=("rsi_14", "obv_slope_10"))
+        family = promote(store, BETTER, features=("rsi_14", "obv_slope_10"))
     runner = CliRunner()
 
     def run(*args: str) -> str:

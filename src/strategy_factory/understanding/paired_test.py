@@ -145,7 +145,8 @@ def _why_not_judged(differences: np.ndarray, min_bars: int) -> str | None:
         )
     if not np.all(np.isfinite(differences)):
         return "the forward returns hold non-finite values: check the forward tracking"
-    if np.ptp(differences) == 0.0:
+    # Constant up to rounding (e.g. a challenger that is the champion shifted by a fee).
+    if differences.std() <= 1e-9 * np.abs(differences).max():
         return (
             f"the two strategies' returns differ by the same amount ({differences[0]:.3g}) on "
             f"all {n} common bars, so there is no variation to test: identical strategies "
