@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from strategy_factory.cli import app
 from strategy_factory.errors import FactoryError, NotFoundError
 from strategy_factory.store import create_store
+from strategy_factory.understanding.champion import ChallengeRequest, challenge
 from tests.understanding.test_champion import BETTER, NOISE, promote
 
 
@@ -45,3 +47,27 @@ def test_the_champion_commands_from_challenge_to_restore(tmp_path: Path) -> None
     assert isinstance(bad.exception, FactoryError)
     assert "slot" in str(bad.exception) and "alpha" in str(bad.exception)
     assert len(json.loads(run("log", "--json"))) == 4  # refusals wrote nothing
+
+
+def test_a_learning_cycle_rolls_a_flagged_champion_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTORY_HOME", str(tmp_path / "home"))
+    url = f"sqlite:///{tmp_path / 'factory.db'}"
+    with create_store(url) as store:
+        first = promote(store, NOISE)
+        challenge(store, ChallengeRequest(slot="SP500", challenger=first))
+        better = promote(store, BETTER)
+        assert challenge(store, ChallengeRequest(slot="SP500", challenger=better)).outcome == (
+            "replaced"
+        )
+        store.alerts.raise_alert(
+            promotion_id=better, test="cusum", statistic=7.0, threshold=4.0, evidence={}
+        )
+    done = CliRunner().invoke(app, ["learn", "cycle", "--db", url])
+    assert f"champion of SP500: the overfitting monitor flagged champion {better}" in " ".join(
+        done.output.split()
+    )
+    with create_store(url) as store:
+        assert store.champions.slot("SP500").promotion_id == first
+        assert store.champions.log("SP500")[0].action == "rolled_back"
