@@ -1,7 +1,9 @@
 """The champions page in a real headless Chromium against the real service, in both
 themes: reached from the insights hub, it lists the slot, the challenges with their
-paired test and the audit log; a major change is approved from the page (refused without
-a name), and the API answers unknown ids and second approvals with clear 4xx errors.
+paired test and the audit log, and draws each promotion's forward equity exactly as the
+stored forward bars compound (read from the chart's data in the page); a major change is
+approved from the page (refused without a name), and the API answers unknown ids and
+second approvals with clear 4xx errors.
 
 Screenshots go to ``test-artifacts/``.
 """
@@ -11,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from strategy_factory.store import create_store
 from strategy_factory.understanding.champion import ChallengeRequest, challenge
+from strategy_factory.understanding.chart_check import points_check
 from tests.service.test_browser import dashboard_page, shot
 from tests.service.test_insights_browser import (  # noqa: F401 (module fixtures)
     Server,
@@ -25,6 +30,18 @@ from tests.service.test_insights_browser import (  # noqa: F401 (module fixtures
 from tests.understanding.test_champion import BETTER, NOISE, OWN, promote
 
 pytestmark = pytest.mark.browser
+READ = """() => Object.fromEntries(document.getElementById("forward-chart")._fullData.map(t => [
+  t.name.split(" ")[1], { x: Array.from(t.x, String), y: Array.from(t.y, Number) },
+]))"""
+
+
+def read_forward_chart(page: Page, series: int) -> dict[str, dict[str, list]]:
+    """The forward chart's lines by promotion id, as Plotly drew them."""
+    page.wait_for_function(
+        "n => (document.getElementById('forward-chart')._fullData || []).length === n",
+        arg=series,
+    )
+    return page.evaluate(READ)
 
 
 @pytest.fixture
@@ -60,6 +77,18 @@ def test_the_champions_page_approves_a_major_change(
     pending = page.locator(f"tr[data-challenge='{waiting.id}']")
     expect(pending).to_contain_text("awaiting approval")
     expect(pending).to_contain_text("500")  # bars compared
+    drawn = read_forward_chart(page, 3)
+    with create_store(learning_server.db) as store:
+        for promotion_id, trace in drawn.items():
+            bars = store.forward.results(promotion_id)
+            stored = np.cumprod([1.0 + bar.bar_return for bar in bars])
+            times = pd.DatetimeIndex([bar.timestamp for bar in bars])
+            check = points_check(promotion_id, times, stored, trace, "the stored")
+            assert check.passed and check.drawn == 500, check.detail
+            # The same check catches the line moved by one bar.
+            moved = {"x": [*trace["x"][1:], trace["x"][-1]], "y": trace["y"]}
+            assert not points_check(promotion_id, times, stored, moved, "the stored").passed
+    assert set(drawn) == {champion, worse, family}
     shot(page, f"champions-1-awaiting-{theme}")
 
     pending.get_by_role("button", name="Approve").click()

@@ -65,6 +65,7 @@ ENDPOINTS = {
     ("post", "/api/champions/challenges/{challenge_id}/approve"),
     ("post", "/api/champions/{slot}/restore"),
     ("get", "/api/champions/log"),
+    ("get", "/api/champions/{slot}/forward"),
 }
 BODIES = {
     "/evolve": BASE,

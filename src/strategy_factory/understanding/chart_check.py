@@ -150,7 +150,7 @@ def _marker_checks(traded: TradedPeriod, drawn: list[dict[str, Any]]) -> list[Ch
             trace = found[0] if found else {"x": [], "y": []}
             count += len(trace["x"]) if what == "entry" else 0
             checks.append(
-                _points(
+                points_check(
                     f"{traded.period} · {name} markers",
                     pd.DatetimeIndex(chosen[time_column]),
                     chosen[price_column].to_numpy(dtype=np.float64),
@@ -179,7 +179,7 @@ def _equity_checks(traded: TradedPeriod, drawn: list[dict[str, Any]]) -> list[Ch
     found = [t for t in drawn if t["name"] == "strategy equity"]
     trace = found[0] if found else {"x": [], "y": []}
     checks = [
-        _points(
+        points_check(
             f"{traded.period} · equity line",
             pd.DatetimeIndex(equity.index[shown]),
             equity.to_numpy(dtype=np.float64)[shown],
@@ -205,7 +205,7 @@ def _equity_checks(traded: TradedPeriod, drawn: list[dict[str, Any]]) -> list[Ch
     return checks
 
 
-def _points(
+def points_check(
     what: str,
     times: pd.DatetimeIndex,
     values: np.ndarray,
@@ -213,7 +213,9 @@ def _points(
     source: str,
     chart: str = "trades-chart",
 ) -> ChartCheck:
-    """Do the drawn points sit at ``times`` with ``values``, one for one?"""
+    """Do the drawn points (``trace``: ``x`` times, ``y`` values as read from the page) sit
+    at ``times`` with ``values``, one for one? ``source`` names where the expected points
+    come from, in the detail of a failure."""
     expected = _naive_ns(times)
     drawn_times = _naive_ns(pd.DatetimeIndex(pd.to_datetime(trace["x"])))
     drawn_values = np.asarray(trace["y"], dtype=np.float64)

@@ -9,14 +9,19 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Path, Query
 
+from strategy_factory.errors import NotFoundError
+from strategy_factory.evolution.report_strategy_charts import display_positions
 from strategy_factory.service.deps import Reader, StoreDep, Writer
 from strategy_factory.service.schemas.champions import (
     ChampionsAnswer,
+    ForwardAnswer,
     LogEntryOut,
     OutcomeOut,
 )
+from strategy_factory.store import Store
 from strategy_factory.understanding.champion import (
     ApprovalRequest,
     ChallengeRequest,
@@ -28,6 +33,9 @@ from strategy_factory.understanding.champion import (
 from strategy_factory.understanding.champion_change import configuration
 
 router = APIRouter(tags=["champions"])
+# Challengers drawn beside a champion, newest first, and points drawn per series.
+CHALLENGERS_DRAWN = 5
+POINTS_DRAWN = 5_000
 ChallengeId = Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$", description="A challenge id")]
 Slot = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="A slot name")
@@ -82,3 +90,32 @@ def champion_log(
 ) -> list[dict[str, Any]]:
     """The audit log, newest first: what changed, why, the evidence, who."""
     return [asdict(entry) for entry in store.champions.log(slot, limit)]
+
+
+@router.get("/api/champions/{slot}/forward", response_model=ForwardAnswer, dependencies=[Reader])
+def forward_equity(slot: Slot, store: StoreDep) -> dict[str, Any]:
+    """Forward equity of the slot's champion and of its latest challengers, from their
+    stored forward bars (more than 5,000 bars are thinned for drawing, last bar kept)."""
+    current = store.champions.slot(slot)
+    if current is None:
+        raise NotFoundError(f"slot {slot!r} has no champion: GET /api/champions lists them")
+    challengers = list(dict.fromkeys(c.challenger_id for c in store.champions.challenges(slot)))
+    drawn = [(current.promotion_id, "champion")] + [
+        (promotion, "challenger")
+        for promotion in challengers[:CHALLENGERS_DRAWN]
+        if promotion != current.promotion_id
+    ]
+    return {"slot": slot, "series": [_series(store, p, role) for p, role in drawn]}
+
+
+def _series(store: Store, promotion_id: str, role: str) -> dict[str, Any]:
+    bars = store.forward.results(promotion_id)
+    equity = np.cumprod([1.0 + bar.bar_return for bar in bars])
+    shown = display_positions(len(bars), limit=POINTS_DRAWN)
+    return {
+        "promotion_id": promotion_id,
+        "role": role,
+        "bars": len(bars),
+        "timestamps": [bars[i].timestamp for i in shown],
+        "equity": [float(equity[i]) for i in shown],
+    }

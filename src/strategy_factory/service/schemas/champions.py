@@ -66,3 +66,20 @@ class OutcomeOut(BaseModel):
     champion: str
     challenge: ChallengeOut | None
     message: str
+
+
+class ForwardSeries(BaseModel):
+    """One promotion's forward equity (starts at 1 before its first forward bar)."""
+
+    promotion_id: str
+    role: str
+    bars: int
+    timestamps: list[datetime]
+    equity: list[float]
+
+
+class ForwardAnswer(BaseModel):
+    """The forward equity of a slot's champion and of the promotions that challenged it."""
+
+    slot: str
+    series: list[ForwardSeries]

@@ -1,10 +1,12 @@
 // Champions and challengers: the slots, the challenges (with an Approve button for those
 // waiting) and the audit log, from GET /api/champions, refreshed by polling.
-import { api, el, moment, number, poll, showError } from "./app.js";
+import { accent, api, chartLayout, el, moment, number, poll, showError } from "./app.js";
 
 const errorNode = document.getElementById("champions-error");
 const approver = document.getElementById("approve-by");
 const statusNode = document.getElementById("approve-status");
+const slotChoice = document.getElementById("forward-slot");
+let drawnForward = null;
 
 function promotion(id) {
   return id ? el("a", { href: `/ui/promoted/${encodeURIComponent(id)}`, text: id }) : "—";
@@ -98,11 +100,53 @@ function fill(selector, rows, empty) {
   }
 }
 
+function drawForward(answer) {
+  drawnForward = answer;
+  if (!window.Plotly || !answer) return;
+  const traces = answer.series.map((s) => ({
+    type: "scatter",
+    mode: "lines",
+    x: s.timestamps,
+    y: s.equity,
+    name: `${s.role} ${s.promotion_id}`,
+    line: s.role === "champion" ? { color: accent(), width: 2.5 } : { width: 1.2, dash: "dot" },
+  }));
+  window.Plotly.react(
+    "forward-chart",
+    traces,
+    chartLayout({ yaxis: { title: { text: "equity" } }, legend: { orientation: "h" } }),
+    { displaylogo: false, responsive: true },
+  );
+}
+
+async function loadForward() {
+  if (!slotChoice.value) return;
+  try {
+    drawForward(await api(`/api/champions/${encodeURIComponent(slotChoice.value)}/forward`));
+  } catch (problem) {
+    showError(errorNode, problem);
+  }
+}
+
+function renderSlotChoice(slots) {
+  const names = slots.map((slot) => slot.slot);
+  const before = slotChoice.value;
+  if (names.join() === Array.from(slotChoice.options, (o) => o.value).join()) return;
+  slotChoice.replaceChildren(...names.map((name) => el("option", { value: name, text: name })));
+  if (names.includes(before)) slotChoice.value = before;
+}
+
 function render(answer) {
   fill("#slots-table", answer.slots.map(slotRow), "No champion yet: the first challenger of a slot becomes its champion.");
   fill("#challenges-table", answer.challenges.map(challengeRow), "No challenge yet.");
   fill("#log-table", answer.log.map(logRow), "Nothing has changed yet.");
+  renderSlotChoice(answer.slots);
+  loadForward();
   document.getElementById("champions-region").setAttribute("aria-busy", "false");
 }
+
+slotChoice.addEventListener("change", loadForward);
+window.addEventListener("themechange", () => drawForward(drawnForward));
+window.addEventListener("load", () => drawForward(drawnForward));
 
 poll(() => api("/api/champions"), render, (problem) => showError(errorNode, problem), 5000);
