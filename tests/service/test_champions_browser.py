@@ -59,11 +59,13 @@ def test_the_champions_page_approves_a_major_change(
     slot = f"SP500-{theme}"
     with create_store(learning_server.db) as store:
         champion = promote(store, NOISE)
-        challenge(store, ChallengeRequest(slot=slot, challenger=champion))
+        challenge(store, ChallengeRequest(slot=slot, challenger=champion, by="desk"))
         worse = promote(store, NOISE + OWN - 0.002)
-        challenge(store, ChallengeRequest(slot=slot, challenger=worse))
+        challenge(store, ChallengeRequest(slot=slot, challenger=worse, by="desk"))
         family = promote(store, BETTER, features=("rsi_14", "obv_slope_10"))
-        waiting = challenge(store, ChallengeRequest(slot=slot, challenger=family)).challenge
+        waiting = challenge(
+            store, ChallengeRequest(slot=slot, challenger=family, by="desk")
+        ).challenge
     page.goto("/ui/insights")
     if theme == "dark":
         page.get_by_role("button", name="Dark theme").click()

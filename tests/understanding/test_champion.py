@@ -69,7 +69,7 @@ def promote(
 
 
 def ask(slot: str, challenger: str, **fields: object) -> ChallengeRequest:
-    return ChallengeRequest(slot=slot, challenger=challenger, **fields)
+    return ChallengeRequest(slot=slot, challenger=challenger, by="desk", **fields)
 
 
 @pytest.fixture
@@ -251,8 +251,15 @@ def test_bad_input_is_refused_and_changes_nothing(store: Store, champion: str) -
 
 @pytest.mark.parametrize(
     "fields",
-    [{"slot": "bad slot!"}, {"challenger": "../x"}, {"alpha": 0.9}, {"min_bars": 1}, {"x": 1}],
+    [
+        {"slot": "bad slot!"},
+        {"challenger": "../x"},
+        {"alpha": 0.9},
+        {"min_bars": 1},
+        {"x": 1},
+        {"by": " "},
+    ],
 )
 def test_the_request_model_refuses_bad_fields(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        ChallengeRequest(**{"slot": "SP500", "challenger": "abc123", **fields})
+        ChallengeRequest(**{"slot": "SP500", "challenger": "abc123", "by": "desk", **fields})

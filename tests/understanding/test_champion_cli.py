@@ -56,11 +56,11 @@ def test_a_learning_cycle_rolls_a_flagged_champion_back(
     url = f"sqlite:///{tmp_path / 'factory.db'}"
     with create_store(url) as store:
         first = promote(store, NOISE)
-        challenge(store, ChallengeRequest(slot="SP500", challenger=first))
+        challenge(store, ChallengeRequest(slot="SP500", challenger=first, by="desk"))
         better = promote(store, BETTER)
-        assert challenge(store, ChallengeRequest(slot="SP500", challenger=better)).outcome == (
-            "replaced"
-        )
+        assert challenge(
+            store, ChallengeRequest(slot="SP500", challenger=better, by="desk")
+        ).outcome == ("replaced")
         store.alerts.raise_alert(
             promotion_id=better, test="cusum", statistic=7.0, threshold=4.0, evidence={}
         )

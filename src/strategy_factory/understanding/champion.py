@@ -43,6 +43,8 @@ SlotName = Annotated[
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9a-f]{1,32}$")]
 Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 MONITOR = "overfitting monitor"
+# Open alerts read per rollback pass (one open alert per promotion at most).
+OPEN_ALERTS_READ = 100_000
 M = TypeVar("M", bound=BaseModel)
 SYSTEM = "factory"
 
@@ -59,7 +61,7 @@ class ChallengeRequest(BaseModel):
         0.1, gt=0.0, le=5.0, description="Difference (sd per bar) whose power is reported."
     )
     min_bars: int = Field(60, ge=10, le=10_000_000, description="Fewest common forward bars.")
-    by: Person = Field("cli", description="Who asks for the challenge.")
+    by: Person = Field(description="Who asks for the challenge (kept in the audit log).")
 
 
 class ApprovalRequest(BaseModel):
@@ -209,21 +211,24 @@ def restore(store: Store, slot: str, request: RestoreRequest) -> ChampionLogEntr
             f"backup {backup.id} holds promotion {backup.promotion_id}, already the champion"
         )
     reason = request.reason or f"restored by {request.by}"
-    store.promoted.reactivate(backup.promotion_id, f"restored as champion of {slot}: {reason}")
-    return store.champions.replace(
+    entry = store.champions.replace(
         slot,
         before=current.promotion_id,
         after=backup.promotion_id,
         configuration=configuration(store, current.promotion_id),
         line=LogLine("restored", f"{reason} (backup {backup.id})", request.by, _backup(backup)),
     )
+    # After the move, so a refused move leaves the promotion as it was.
+    store.promoted.reactivate(backup.promotion_id, f"restored as champion of {slot}: {reason}")
+    return entry
 
 
 def roll_back_flagged(store: Store) -> list[ChampionLogEntry]:
     """Roll every champion with an open overfitting alert back to the champion it
     replaced; the log entries this wrote (a flag that cannot be rolled back is logged
     once, saying why)."""
-    alerts = {a.promotion_id: a for a in store.alerts.recent(include_acknowledged=False)}
+    open_alerts = store.alerts.recent(include_acknowledged=False, limit=OPEN_ALERTS_READ)
+    alerts = {alert.promotion_id: alert for alert in open_alerts}
     written = []
     for slot in store.champions.slots():
         alert = alerts.get(slot.promotion_id)
@@ -245,8 +250,7 @@ def _roll_back(store: Store, slot: str, champion: str, alert: OverfitAlert) -> C
         reason = f"{flagged}, but it replaced no earlier champion: it stays until restored"
         line = LogLine("flag_kept", reason, MONITOR, evidence)
         return store.champions.record(slot, champion, line)
-    store.promoted.reactivate(previous.promotion_id, f"rolled back to as champion of {slot}")
-    return store.champions.replace(
+    entry = store.champions.replace(
         slot,
         before=champion,
         after=previous.promotion_id,
@@ -258,6 +262,8 @@ def _roll_back(store: Store, slot: str, champion: str, alert: OverfitAlert) -> C
             {**evidence, "backup": _backup(previous)},
         ),
     )
+    store.promoted.reactivate(previous.promotion_id, f"champion of {slot} again by rollback")
+    return entry
 
 
 def _already_handled(store: Store, slot: str, alert: OverfitAlert) -> bool:
