@@ -8,9 +8,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from arch.covariance.kernel import Bartlett
 
+from strategy_factory.data import load_bundled
 from strategy_factory.errors import FactoryError, NotFoundError
 from strategy_factory.store import ForwardBar, Store
 from strategy_factory.understanding.champion import (
@@ -34,7 +36,7 @@ BETTER = NOISE + OWN + 0.002
 
 def promote(
     store: Store,
-    returns: np.ndarray,
+    returns: np.ndarray | pd.Series,
     algorithm: str = "elasticnet",
     features: tuple[str, ...] = ("rsi_14", "atr_14"),
     threshold: float = 0.1,
@@ -62,9 +64,15 @@ def promote(
         verdict={},
         lineage=[],
     ).id
-    store.forward.start(promotion, symbol="SP500", started_after=START, state={}, status="tracking")
-    bars = [ForwardBar(START + timedelta(hours=h + 1), 1, float(r)) for h, r in enumerate(returns)]
-    assert store.forward.advance(promotion, after=START, bars=bars, state={}, status="tracking")
+    if isinstance(returns, pd.Series):
+        stamps = list(returns.index)
+    else:
+        stamps = [START + timedelta(hours=h + 1) for h in range(len(returns))]
+    first = stamps[0] - timedelta(hours=1)
+    store.forward.start(promotion, symbol="SP500", started_after=first, state={}, status="tracking")
+    values = np.asarray(returns, dtype=np.float64)
+    bars = [ForwardBar(t, 1, float(r)) for t, r in zip(stamps, values, strict=True)]
+    assert store.forward.advance(promotion, after=first, bars=bars, state={}, status="tracking")
     return promotion
 
 
@@ -263,3 +271,26 @@ def test_bad_input_is_refused_and_changes_nothing(store: Store, champion: str) -
 def test_the_request_model_refuses_bad_fields(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ChallengeRequest(**{"slot": "SP500", "challenger": "abc123", "by": "desk", **fields})
+
+
+@pytest.mark.parametrize(("edge", "outcome"), [(0.0, "rejected"), (0.001, "replaced")])
+def test_real_market_returns_heavy_tailed_and_clustered(
+    store: Store, edge: float, outcome: str
+) -> None:
+    # Champion: long SP500; challenger: long NASDAQ, its mean moved onto the champion's
+    # plus ``edge`` a day. The differences keep the real tails and volatility clusters of
+    # NASDAQ − SP500 (2010–2018); with no edge the test cannot pass (t = 0, p = 0.5).
+    sp500 = load_bundled("SP500")["close"].pct_change().loc["2010":"2018"]
+    nasdaq = load_bundled("NASDAQ")["close"].pct_change().reindex(sp500.index)
+    sp500.index = sp500.index.tz_localize("UTC") if sp500.index.tz is None else sp500.index
+    nasdaq.index = sp500.index
+    challenger = nasdaq - (nasdaq - sp500).mean() + edge
+    champion = promote(store, sp500)
+    challenge(store, ask("SP500", champion))
+    result = challenge(store, ask("SP500", promote(store, challenger)))
+    assert result.outcome == outcome
+    test = result.challenge.evidence["paired_test"]
+    assert test["bars"] == len(sp500) > 2000
+    assert test["first_bar"].startswith("2010-01")
+    if edge == 0.0:
+        assert test["p_value"] == pytest.approx(0.5, abs=1e-6)
