@@ -158,7 +158,19 @@ def _marker_checks(traded: TradedPeriod, drawn: list[dict[str, Any]]) -> list[Ch
                     "the trade's",
                 )
             )
-    if traded.stored is not None and traded.stored.get("trades") is not None:
+    if traded.stored is None or traded.stored.get("trades") is None:
+        checks.append(
+            ChartCheck(
+                "trades-chart",
+                f"{traded.period} · entries drawn vs trades stored by the run",
+                True,
+                0,
+                count,
+                "not compared: the run stored no result for this configuration and period, "
+                "so the markers are checked against the re-trade only",
+            )
+        )
+    else:
         stored = int(traded.stored["trades"])
         checks.append(
             ChartCheck(
