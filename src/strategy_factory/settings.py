@@ -33,6 +33,10 @@ class Settings(BaseSettings):
             "(FACTORY_DASK_SCHEDULER, e.g. 'tcp://10.0.0.5:8786')."
         ),
     )
+    chromium: Path = Field(
+        default=Path("/usr/bin/chromium"),
+        description="Chromium that `factory report --validate` draws charts in (FACTORY_CHROMIUM).",
+    )
     api_token: str | None = Field(
         default=None,
         description="Token required by mutating API endpoints off loopback (FACTORY_API_TOKEN).",

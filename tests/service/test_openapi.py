@@ -62,6 +62,12 @@ ENDPOINTS = {
     ("get", "/api/learning/cycles"),
     ("get", "/api/diagnose/{subject_id}"),
     ("post", "/api/audit"),
+    ("get", "/api/champions"),
+    ("post", "/api/champions/challenge"),
+    ("post", "/api/champions/challenges/{challenge_id}/approve"),
+    ("post", "/api/champions/{slot}/restore"),
+    ("get", "/api/champions/log"),
+    ("get", "/api/champions/{slot}/forward"),
 }
 BODIES = {
     "/evolve": BASE,
@@ -75,6 +81,9 @@ BODIES = {
     "/workflows/wf-1/resume": {"from_phase": "validation"},
     "/api/learning/overfit/ack": {"alert_id": 1, "by": "analyst", "note": "seen"},
     "/api/audit": {"run_id": "r-1"},
+    "/api/champions/challenge": {"slot": "SP500", "challenger": "abc123", "by": "analyst"},
+    "/api/champions/challenges/abc123/approve": {"by": "analyst"},
+    "/api/champions/SP500/restore": {"by": "analyst"},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from strategy_factory.cli import (
     backtest,
+    champion,
     cluster,
     data,
     evolve,
@@ -51,6 +52,7 @@ app.add_typer(learn.app, name="learn")
 app.add_typer(cluster.app, name="cluster")
 app.command("diagnose")(understand.diagnose)
 app.command("audit")(understand.audit)
+app.add_typer(champion.app, name="champion")
 
 
 def main() -> None:

@@ -151,8 +151,12 @@ def cycle(
     from strategy_factory.store import create_store
 
     _check_period(period)
+    from strategy_factory.understanding.champion import roll_back_flagged
+
     with create_store(db) as store:
         record = run_cycle(store, BarCatalog(get_settings().bars_dir), "cli", period=period)
+        for entry in roll_back_flagged(store):
+            console.print(f"champion of {entry.slot}: {entry.reason}", highlight=False)
     if as_json:
         print_json(asdict(record))
         return

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from strategy_factory.cli.evolve import DbOption
-from strategy_factory.cli.output import console
+from strategy_factory.cli.output import console, print_table, print_warning
 from strategy_factory.errors import FactoryError
 
 if TYPE_CHECKING:
     from strategy_factory.evolution.report_page import PlotlyBundle
+    from strategy_factory.store import Store
 
 PlotlyOption = Annotated[
     str,
@@ -58,6 +59,15 @@ def report(
     ] = None,
     db: DbOption = None,
     plotly: PlotlyOption = "full",
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Open the report in headless Chromium (FACTORY_CHROMIUM), compare the drawn "
+            "trade markers and equity with the stored trades, flag equity anomalies, and "
+            "attach the checks and screenshots to the report; exit 1 when a check fails.",
+        ),
+    ] = False,
 ) -> None:
     """Write an interactive HTML report of a run: config, verdict, equity and trades of the
     best strategy on selection and holdout, lineage, features, SQN grid, criteria."""
@@ -66,4 +76,31 @@ def report(
 
     bundle = plotly_bundle(plotly)
     target = output or Path(f"run-{run_id}.html")
+    if validate:
+        _validate(create_store(db), run_id, target, bundle)
+        return
     announce(write_report(create_store(db), run_id, target, bundle), bundle)
+
+
+def _validate(store: Store, run_id: str, target: Path, bundle: PlotlyBundle) -> None:
+    from strategy_factory.evolution.report_page import PlotlyBundle
+    from strategy_factory.settings import get_settings
+    from strategy_factory.understanding.chart_report import validate_report
+
+    if bundle is not PlotlyBundle.FULL:
+        raise FactoryError("--validate draws the charts offline: use it with --plotly full")
+    validation = validate_report(store, run_id, target, get_settings().chromium)
+    print_table(
+        f"Visual validation of run {run_id}",
+        ["chart", "what", "result", "expected", "drawn", "detail"],
+        (
+            [c.chart, c.what, "pass" if c.passed else "FAIL", c.expected, c.drawn, c.detail]
+            for c in validation.checks
+        ),
+    )
+    for anomaly in validation.anomalies:
+        print_warning(f"{anomaly.period} equity {anomaly.kind}: {anomaly.detail} ({anomaly.start})")
+    announce(target, bundle)
+    console.print(validation.verdict(), highlight=False)
+    if not validation.passed:
+        raise typer.Exit(1)

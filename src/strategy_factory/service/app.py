@@ -29,6 +29,7 @@ from strategy_factory.service.local_workers import LocalWorkers
 from strategy_factory.service.middleware import install_middleware
 from strategy_factory.service.responses import FiniteJSONResponse, add_error_handlers
 from strategy_factory.service.routes import (
+    champions,
     dashboard,
     docs,
     evolve,
@@ -117,6 +118,7 @@ def create_app(
         workflows,
         learning,
         understanding,
+        champions,
         features,
         dashboard,
         docs,

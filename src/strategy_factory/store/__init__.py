@@ -5,6 +5,13 @@ returned :class:`Store` groups the repositories. The job queue (``store.queue``)
 and safe for many workers on many machines.
 """
 
+from strategy_factory.store.champion_slots import (
+    Challenge,
+    ChampionBackup,
+    ChampionLogEntry,
+    ChampionSlot,
+    LogLine,
+)
 from strategy_factory.store.database import StoreUnavailableError, is_transient, normalize_url
 from strategy_factory.store.learning import (
     AllocationSnapshot,
@@ -48,6 +55,10 @@ __all__ = [
     "KEY_METRICS",
     "MIN_RANKED_TRADES",
     "AllocationSnapshot",
+    "Challenge",
+    "ChampionBackup",
+    "ChampionLogEntry",
+    "ChampionSlot",
     "ClaimedJob",
     "FingerprintHit",
     "ForwardBar",
@@ -63,6 +74,7 @@ __all__ = [
     "LearningCycle",
     "LeaseLostError",
     "LineageEdge",
+    "LogLine",
     "MetaModelRecord",
     "ModelRecord",
     "OverfitAlert",

@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.settings import get_settings
+from strategy_factory.store.champion_slots import ChampionRepository
 from strategy_factory.store.database import Database, create_store_engine, normalize_url
 from strategy_factory.store.forward import ForwardRepository
 from strategy_factory.store.learning import (
@@ -35,7 +36,9 @@ class Store:
     ``runs``, ``models`` (and fingerprints), ``lineage``, ``simulations``, ``promoted``,
     ``queue``, ``workers`` and ``workflows``; the learning layer's ``forward`` (forward
     tracking of promotions), ``settings``, ``allocations``, ``alerts``, ``meta_models``,
-    ``knowledge`` and ``cycles``. Methods return frozen dataclasses, never live rows.
+    ``knowledge`` and ``cycles``; the understanding layer's ``champions``
+    (champion slots, challenges, backups and their audit log). Methods return frozen
+    dataclasses, never live rows.
     """
 
     def __init__(self, database: Database) -> None:
@@ -55,6 +58,7 @@ class Store:
         self.meta_models = MetaModelRepository(database)
         self.knowledge = KnowledgeRepository(database)
         self.cycles = CycleRepository(database)
+        self.champions = ChampionRepository(database)
 
     @property
     def url(self) -> str:

@@ -454,3 +454,69 @@ Index(
     postgresql_where=learning_cycles.c.state == "running",
     sqlite_where=learning_cycles.c.state == "running",
 )
+
+CHALLENGE_STATES = ("rejected", "awaiting_approval", "passed", "accepted")
+
+# Champion/challenger (understanding.champion): the live strategy of each named slot.
+# ``promotion_id`` changes only by compare-and-set, in the same transaction as the backup
+# of the champion it replaces and the audit-log entry that says why.
+champion_slots = Table(
+    "champion_slots",
+    metadata,
+    Column("slot", String(64), primary_key=True),
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), nullable=False),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False, default=utcnow(), onupdate=utcnow()),
+)
+
+# Each challenge of a slot's champion: the paired test's evidence, whether the change is
+# major (a new algorithm or feature family, so a person must approve it) and who did.
+champion_challenges = Table(
+    "champion_challenges",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("slot", String(64), nullable=False, index=True),
+    Column("challenger_id", String(32), ForeignKey("promoted_models.id"), nullable=False),
+    Column("champion_id", String(32), ForeignKey("promoted_models.id"), nullable=False),
+    _created_at(),
+    Column("state", String(24), nullable=False),
+    Column("major", Boolean, nullable=False),
+    Column("change", JsonDocument(), nullable=False),
+    Column("evidence", JsonDocument(), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("approved_by", String(128)),
+    Column("approved_at", UtcDateTime()),
+    _one_of("state", CHALLENGE_STATES, "state"),
+)
+
+# A champion as it was when it was replaced: its promotion and the configuration that
+# traded it, so ``restore`` can bring it back exactly.
+champion_backups = Table(
+    "champion_backups",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    Column("slot", String(64), nullable=False),
+    Column("promotion_id", String(32), ForeignKey("promoted_models.id"), nullable=False),
+    Column("configuration", JsonDocument(), nullable=False),
+    Column("replaced_by", String(32), ForeignKey("promoted_models.id"), nullable=False),
+    _created_at(),
+    Index(None, "slot", "id"),
+)
+
+# The append-only audit log of every champion change: what changed, why, the evidence,
+# and who made or approved it.
+champion_log = Table(
+    "champion_log",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    _created_at(),
+    Column("slot", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("champion_before", String(32)),
+    Column("champion_after", String(32)),
+    Column("challenge_id", String(32)),
+    Column("reason", Text, nullable=False),
+    Column("evidence", JsonDocument(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Index(None, "slot", "id"),
+)

@@ -156,6 +156,12 @@ def understanding_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _page(request, settings, "understanding.html", "insights")
 
 
+@router.get("/ui/insights/champions", response_class=HTMLResponse)
+def champions_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Champion/challenger: each slot's champion, the challenges and the audit log."""
+    return _page(request, settings, "champions.html", "insights")
+
+
 @router.get("/ui/settings/learning", response_class=HTMLResponse)
 def learning_settings_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The learning settings as a form, one fieldset per section."""
