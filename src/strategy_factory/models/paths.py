@@ -62,7 +62,9 @@ def path_scores(
     flat = weights.transpose(1, 0, 2).reshape(fold.gram.shape[0], -1)
     coefs = flat * (fold.y_scale / fold.scale)[:, None]
     intercepts = fold.y_mean - fold.mean @ coefs
-    predictions = X_validation @ coefs + intercepts
+    # Computed candidate by candidate (column-major): each candidate's rows are then
+    # contiguous for the sort that ranks them.
+    predictions = (coefs.T @ X_validation.T + intercepts[:, None]).T
     scores = COLUMN_SCORES[score](y_validation, predictions)
     return scores.reshape(grid.l1_ratios.size, grid.alphas.size)
 

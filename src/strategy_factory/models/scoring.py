@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 from sklearn.metrics import make_scorer
 
+from strategy_factory.models.ranks import spearman_columns
+
 Score = Literal["r2", "ic", "rank_ic"]
 
 
@@ -52,32 +54,9 @@ def rank_ic_columns(y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     ic = np.full(predictions.shape[1], np.nan)
     columns = np.flatnonzero(varies)
     if columns.size:
-        ic[columns] = ic_columns(
-            average_ranks(y[:, None])[:, 0], average_ranks(predictions[:, columns])
-        )
+        # Selected as rows of the transpose: a column-major grid of predictions stays so.
+        ic[columns] = spearman_columns(y, predictions.T[columns].T)
     return ic
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks (from 1) within each column of ``values``, ties sharing their average rank.
-
-    What ``scipy.stats.rankdata(values, axis=0)`` returns, several times faster: ties
-    are averaged after the sort, so the sort need not be stable (SIMD quicksort).
-    """
-    rows, columns = values.shape
-    by_column = np.ascontiguousarray(values.T)
-    order = np.argsort(by_column, axis=1)
-    ordered = np.take_along_axis(by_column, order, axis=1)
-    starts = np.ones(by_column.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    flat = starts.ravel()
-    first = np.flatnonzero(flat)
-    length = np.diff(np.append(first, flat.size))
-    # A run of equal values at positions a..a+k-1 (from 0) shares rank a + (k + 1) / 2.
-    average = (first % rows) + (length + 1) / 2.0
-    ranked = np.empty(by_column.shape)
-    np.put_along_axis(ranked, order, average[np.cumsum(flat) - 1].reshape(columns, rows), axis=1)
-    return ranked.T
 
 
 COLUMN_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
