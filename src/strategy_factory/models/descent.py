@@ -32,7 +32,7 @@ DESCENT_TOL = 1e-4
 # below any change a score could see, far above the rounding of a p×p solve.
 _KKT_SLACK = 1e-9
 _TIGHTEN = 1e-2
-_SMALLEST_GAP = 1e-14
+_SMALLEST_GAP = 1e-12
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -76,7 +76,11 @@ def _solve(
     w: np.ndarray,
     gw: np.ndarray,
 ) -> bool:
-    """Descend from ``w`` (``gw = G·w``) and polish; both updated in place."""
+    """Descend from ``w`` (``gw = G·w``) and polish, both in place; False at ``max_iter``.
+
+    An active set that never passes the check (a pure lasso on duplicated features has
+    no unique optimum) keeps descent's iterate at the smallest gap.
+    """
     gap_tol = tol
     sweeps = 0
     while sweeps < max_iter:
@@ -84,7 +88,7 @@ def _solve(
         if _polish(gram, xy, l1, l2, w, gw):
             return True
         if gap_tol <= _SMALLEST_GAP:
-            break
+            return sweeps < max_iter
         gap_tol = max(gap_tol * _TIGHTEN, _SMALLEST_GAP)
     return False
 
