@@ -244,7 +244,7 @@ def main() -> None:
     parser.add_argument("--part", choices=["gridsearch", "per-core", "all"], default="all")
     parser.add_argument("--repeats", type=int, default=5, help="per-core runs (median)")
     parser.add_argument(
-        "--descent-tol", type=float, nargs="*", default=[1e-2, 1e-3, 1e-4, 1e-6, 1e-8]
+        "--descent-tol", type=float, nargs="*", default=[1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8]
     )
     args = parser.parse_args()
     if args.part in ("per-core", "all"):
