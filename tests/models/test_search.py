@@ -22,6 +22,7 @@ from sklearn.model_selection import GridSearchCV
 from strategy_factory.data import synthetic_bars
 from strategy_factory.models import TrainingConfig, fold_model, train, walk_forward_folds
 from strategy_factory.models.algorithms import AUTO_ALPHA_FRACTIONS, LINEAR_SOLVER
+from strategy_factory.models.moments import moments_of
 from strategy_factory.models.paths import PathGrid, fold_alpha_max, path_scores
 from strategy_factory.models.scoring import scorer
 from tests.models.conftest import Frames, lagged_frames
@@ -203,6 +204,19 @@ def test_same_choice_as_gridsearchcv_on_planted_data(planted: Frames, score: str
     assert tied == 1  # the planted signal makes one cell the clear winner: a strict comparison
 
 
+def one_fold_scores(
+    X: np.ndarray,
+    y: np.ndarray,
+    train_rows: np.ndarray,
+    validation: np.ndarray,
+    grid: PathGrid,
+    score: str,
+) -> np.ndarray:
+    """:func:`path_scores` of one fold trained on ``train_rows``."""
+    fold = moments_of(X[train_rows], y[train_rows]).standardized()
+    return path_scores(fold, X[validation], y[validation], grid, score)  # type: ignore[arg-type]
+
+
 def test_auto_alphas_are_fractions_of_each_folds_alpha_max(planted: Frames) -> None:
     X = planted.features.to_numpy()[:4000]
     y = planted.target.to_numpy()[:4000]
@@ -210,11 +224,11 @@ def test_auto_alphas_are_fractions_of_each_folds_alpha_max(planted: Frames) -> N
     fractions = np.array(AUTO_ALPHA_FRACTIONS)
     l1_ratios = np.array([0.9, 0.5, 0.0])
     relative = PathGrid(fractions, l1_ratios, **LINEAR_SOLVER, relative=True)
-    scores = path_scores(X, y, train_rows, validation, relative, "rank_ic")
+    scores = one_fold_scores(X, y, train_rows, validation, relative, "rank_ic")
     for row, l1_ratio in enumerate(l1_ratios):
         top = fold_alpha_max(X[train_rows], y[train_rows], l1_ratio)
         absolute = PathGrid(fractions * top, np.array([l1_ratio]), **LINEAR_SOLVER)
-        expected = path_scores(X, y, train_rows, validation, absolute, "rank_ic")[0]
+        expected = one_fold_scores(X, y, train_rows, validation, absolute, "rank_ic")[0]
         np.testing.assert_allclose(scores[row], expected, rtol=0, atol=1e-12)
     # At fraction 1 every lasso-type coefficient is zero: a constant, unrankable model.
     assert np.isnan(scores[0, 0]) and np.isnan(scores[1, 0])
@@ -247,7 +261,7 @@ def test_ridge_path_equals_sklearn_ridge_and_elasticnet(planted: Frames) -> None
     train_rows, validation = np.arange(2000), np.arange(2000, 3000)
     alphas = np.array([1.0, 0.1, 0.01])
     grid = PathGrid(alphas, np.array([0.0]), **LINEAR_SOLVER)
-    scores = path_scores(X, y, train_rows, validation, grid, "r2")[0]
+    scores = one_fold_scores(X, y, train_rows, validation, grid, "r2")[0]
     n = train_rows.size
     for alpha, score in zip(alphas, scores, strict=True):
         ridge = fold_model(Ridge(alpha=alpha * n)).fit(X[train_rows], y[train_rows])

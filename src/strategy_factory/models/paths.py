@@ -1,12 +1,13 @@
 """Score a whole alpha × l1_ratio grid of one fold along regularization paths.
 
-Exhaustive search fits every cell from scratch on every row. Here one fold's training
-rows are standardized once and reduced to their Gram matrix ``X'X`` and ``X'y`` (features
-× features), and each ``l1_ratio`` is one warm-started coordinate-descent path over the
-alphas in descending order (scikit-learn's ``enet_path`` on the precomputed Gram), so the
-cost of a path does not grow with the number of rows. ``l1_ratio = 0`` (Ridge) is solved
-exactly for every alpha from one eigendecomposition of the Gram matrix. The validation
-rows of all alphas are then predicted with one matrix product.
+Exhaustive search fits every cell from scratch on every row. Here a fold's training rows
+arrive already reduced to their standardized Gram matrix ``X'X`` and ``X'y`` (features ×
+features, from :mod:`strategy_factory.models.moments`), and each ``l1_ratio`` is one
+warm-started coordinate-descent path over the alphas in descending order, each alpha
+solved to its exact optimum (:mod:`strategy_factory.models.descent`), so the cost of a
+path does not grow with the number of rows. ``l1_ratio = 0`` (Ridge) is solved exactly
+for every alpha from one eigendecomposition of the Gram matrix. The validation rows of
+all alphas are then predicted with one matrix product.
 
 The objective and standardization are those of :func:`strategy_factory.models.algorithms.
 fold_model` (``StandardScaler`` on features and on the target, fitted on the fold's
@@ -15,14 +16,16 @@ training rows), which is what makes the choice identical to an exhaustive ``Grid
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import enet_path
+from sklearn.exceptions import ConvergenceWarning
 
+from strategy_factory.models.descent import enet_gram_path
+from strategy_factory.models.moments import Standardized, moments_of
 from strategy_factory.models.scoring import COLUMN_SCORES, Score
 
-_EPS = np.finfo(np.float64).eps
 # Ridge's "auto" reference penalty, in units of the correlation matrix's largest eigenvalue.
 RIDGE_SCALE = 100.0
 
@@ -32,7 +35,8 @@ class PathGrid:
     """The cells of a linear grid: alphas (descending) × l1_ratios, and how to solve them.
 
     ``relative``: the alphas are fractions of each fold's ``alpha_max`` (``"auto"``
-    grids) rather than absolute penalties.
+    grids) rather than absolute penalties. ``tol``: the duality gap (× ``||y||²``) descent
+    reaches before each alpha's active set is solved exactly (see ``models.descent``).
     """
 
     alphas: np.ndarray
@@ -42,39 +46,26 @@ class PathGrid:
     relative: bool = False
 
 
-@dataclass(frozen=True)
-class _Standardized:
-    X: np.ndarray
-    y: np.ndarray
-    mean: np.ndarray
-    scale: np.ndarray
-    y_mean: float
-    y_scale: float
-
-
 def path_scores(
-    X: np.ndarray,
-    y: np.ndarray,
-    train: np.ndarray,
-    validation: np.ndarray,
+    fold: Standardized,
+    X_validation: np.ndarray,
+    y_validation: np.ndarray,
     grid: PathGrid,
     score: Score,
 ) -> np.ndarray:
-    """Validation scores of every cell (``l1_ratios × alphas``) trained on ``train`` rows."""
-    fold = _standardize(X[train], y[train])
-    gram = fold.X.T @ fold.X
-    xy = fold.X.T @ fold.y
+    """Validation scores of every cell (``l1_ratios × alphas``) trained on ``fold``."""
     weights = np.stack(
-        [
-            _path(fold, gram, xy, l1_ratio, _alphas(grid, gram, xy, l1_ratio, len(train)), grid)
-            for l1_ratio in grid.l1_ratios
-        ]
+        [_path(fold, l1_ratio, _alphas(grid, fold, l1_ratio), grid) for l1_ratio in grid.l1_ratios]
     )
-    scaled_validation = (X[validation] - fold.mean) / fold.scale
-    # weights: l1_ratios × features × alphas → predictions: rows × (l1_ratios · alphas)
-    flat = weights.transpose(1, 0, 2).reshape(X.shape[1], -1)
-    predictions = fold.y_mean + fold.y_scale * (scaled_validation @ flat)
-    scores = COLUMN_SCORES[score](y[validation], predictions)
+    # weights (standardized units): l1_ratios × features × alphas → coefficients in
+    # target units per raw feature, and their intercepts: one product predicts every cell.
+    flat = weights.transpose(1, 0, 2).reshape(fold.gram.shape[0], -1)
+    coefs = flat * (fold.y_scale / fold.scale)[:, None]
+    intercepts = fold.y_mean - fold.mean @ coefs
+    # Computed candidate by candidate (column-major): each candidate's rows are then
+    # contiguous for the sort that ranks them.
+    predictions = (coefs.T @ X_validation.T + intercepts[:, None]).T
+    scores = COLUMN_SCORES[score](y_validation, predictions)
     return scores.reshape(grid.l1_ratios.size, grid.alphas.size)
 
 
@@ -94,55 +85,32 @@ def alpha_max(gram: np.ndarray, xy: np.ndarray, n: int, l1_ratio: float) -> floa
 
 def fold_alpha_max(X: np.ndarray, y: np.ndarray, l1_ratio: float) -> float:
     """:func:`alpha_max` of raw rows (standardized here, as every fit standardizes)."""
-    fold = _standardize(X, y)
-    return alpha_max(fold.X.T @ fold.X, fold.X.T @ fold.y, X.shape[0], l1_ratio)
+    fold = moments_of(X, y).standardized()
+    return alpha_max(fold.gram, fold.xy, fold.count, l1_ratio)
 
 
-def _alphas(
-    grid: PathGrid, gram: np.ndarray, xy: np.ndarray, l1_ratio: float, n: int
-) -> np.ndarray:
+def _alphas(grid: PathGrid, fold: Standardized, l1_ratio: float) -> np.ndarray:
     """The absolute alphas of one path: as given, or fractions of this fold's alpha_max."""
-    return grid.alphas * alpha_max(gram, xy, n, l1_ratio) if grid.relative else grid.alphas
+    if not grid.relative:
+        return grid.alphas
+    return grid.alphas * alpha_max(fold.gram, fold.xy, fold.count, l1_ratio)
 
 
-def _path(
-    fold: _Standardized,
-    gram: np.ndarray,
-    xy: np.ndarray,
-    l1_ratio: float,
-    alphas: np.ndarray,
-    grid: PathGrid,
-) -> np.ndarray:
+def _path(fold: Standardized, l1_ratio: float, alphas: np.ndarray, grid: PathGrid) -> np.ndarray:
     """Coefficients (features × alphas) on standardized data along one path."""
-    n = fold.X.shape[0]
+    n = fold.count
     if l1_ratio == 0:
-        eigenvalues, vectors = np.linalg.eigh(gram)
-        projected = vectors.T @ xy
+        eigenvalues, vectors = np.linalg.eigh(fold.gram)
+        projected = vectors.T @ fold.xy
         return vectors @ (projected[:, None] / (eigenvalues[:, None] + n * alphas[None, :]))
-    _, coefs, _ = enet_path(
-        fold.X,
-        fold.y,
-        l1_ratio=float(l1_ratio),
-        alphas=alphas,
-        precompute=gram,
-        Xy=xy,
-        check_input=False,
-        copy_X=False,
-        tol=grid.tol,
-        max_iter=grid.max_iter,
+    coefs, unconverged = enet_gram_path(
+        fold.gram, fold.xy, fold.y_norm2, n, float(l1_ratio), alphas, grid.tol, grid.max_iter
     )
+    if unconverged:
+        warnings.warn(
+            f"{unconverged} of {alphas.size} alphas of the l1_ratio={l1_ratio:g} path did not "
+            f"converge in {grid.max_iter} sweeps",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return coefs
-
-
-def _standardize(X: np.ndarray, y: np.ndarray) -> _Standardized:
-    """Center and scale like scikit-learn's ``StandardScaler`` (population std; a constant
-    column keeps scale 1 and so stays all zeros)."""
-    n = X.shape[0]
-    mean = X.mean(axis=0)
-    variance = X.var(axis=0)
-    constant = variance <= n * _EPS * variance + (n * mean * _EPS) ** 2
-    scale = np.where(constant, 1.0, np.sqrt(variance))
-    y_mean = float(y.mean())
-    y_scale = float(y.std()) or 1.0
-    scaled = np.asfortranarray((X - mean) / scale)
-    return _Standardized(scaled, (y - y_mean) / y_scale, mean, scale, y_mean, y_scale)

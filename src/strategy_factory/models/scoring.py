@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.metrics import make_scorer
+
+from strategy_factory.models.ranks import spearman_columns
 
 Score = Literal["r2", "ic", "rank_ic"]
 
@@ -50,9 +51,12 @@ def rank_ic_columns(y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     Ties get their average rank, as in ``scipy.stats.spearmanr``.
     """
     varies = np.ptp(predictions, axis=0) > 1e-12 * np.abs(predictions).max(axis=0, initial=0.0)
-    ranked = rankdata(predictions, axis=0)
-    ic = ic_columns(rankdata(y), ranked)
-    return np.where(varies, ic, np.nan)
+    ic = np.full(predictions.shape[1], np.nan)
+    columns = np.flatnonzero(varies)
+    if columns.size:
+        # Selected as rows of the transpose: a column-major grid of predictions stays so.
+        ic[columns] = spearman_columns(y, predictions.T[columns].T)
+    return ic
 
 
 COLUMN_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

@@ -38,9 +38,11 @@ from strategy_factory.models.algorithms import (
     with_seed,
 )
 from strategy_factory.models.config import TrainingConfig
+from strategy_factory.models.descent import DESCENT_TOL
 from strategy_factory.models.inputs import TrainingData
+from strategy_factory.models.moments import Moments, range_moments
 from strategy_factory.models.paths import PathGrid, fold_alpha_max, path_scores
-from strategy_factory.models.scoring import score_predictions
+from strategy_factory.models.scoring import Score, score_predictions
 from strategy_factory.models.splits import Fold
 
 RowPairs = list[tuple[np.ndarray, np.ndarray]]
@@ -120,7 +122,7 @@ def score_grid(
     """Fold scores of every candidate of ``config``'s grid × regime configs."""
     rows, skipped = regime_rows(data, folds, config)
     if algorithm.family == "linear":
-        candidates, scores = _linear(data, rows, config, algorithm, n_jobs)
+        candidates, scores = _linear(data, folds, rows, config, algorithm, n_jobs)
     else:
         candidates, scores = _exhaustive(data, rows, config, algorithm, n_jobs)
     return GridScores(candidates, scores, skipped)
@@ -130,6 +132,8 @@ def linear_grid(config: TrainingConfig, algorithm: Algorithm) -> PathGrid:
     """The alphas (descending) and l1_ratios of a linear config, with its solver settings.
 
     An ``"auto"`` alpha grid gives fractions of each fold's alpha_max (``relative``).
+    Descent runs to ``DESCENT_TOL`` (or the config's ``tol`` if looser) before each alpha
+    is solved exactly: a tighter ``tol`` could only cost time, not change an answer.
     """
     grid = config.grid or {}
     l1_ratios = grid.get("l1_ratio", [algorithm.fixed.get("l1_ratio")])
@@ -138,7 +142,7 @@ def linear_grid(config: TrainingConfig, algorithm: Algorithm) -> PathGrid:
     return PathGrid(
         alphas=np.sort(np.asarray(alphas, dtype=np.float64))[::-1].copy(),
         l1_ratios=np.sort(np.asarray(l1_ratios, dtype=np.float64))[::-1].copy(),
-        tol=float(config.params["tol"]),
+        tol=max(float(config.params["tol"]), DESCENT_TOL),
         max_iter=int(config.params["max_iter"]),
         relative=relative,
     )
@@ -161,23 +165,32 @@ def resolve_params(
 
 def _linear(
     data: TrainingData,
+    folds: list[Fold],
     rows: dict[int, RowPairs],
     config: TrainingConfig,
     algorithm: Algorithm,
     n_jobs: int,
 ) -> tuple[list[Candidate], np.ndarray]:
     grid = linear_grid(config, algorithm)
-    units = [(regime, pair) for regime, pairs in rows.items() for pair in pairs]
-    # Threads: the Gram products and coordinate descent release the GIL, and the
-    # arrays are shared instead of copied to worker processes.
+    regimes = list(rows)
+    # Fold training rows are contiguous ranges (before a regime's mask): one pass gives
+    # every fold × regime its standardized Gram; only validation rows are read again.
+    ranges = [(int(fold.train[0]), int(fold.train[-1]) + 1) for fold in folds]
+    moments = range_moments(data.X, data.y, tuple(data.regime_masks[k] for k in regimes), ranges)
+    units = [
+        (moments[(position, number)], validation)
+        for position, regime in enumerate(regimes)
+        for number, (_, validation) in enumerate(rows[regime])
+    ]
+    # Threads: descent and the validation products release the GIL, and the arrays are
+    # shared instead of copied to worker processes.
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(path_scores)(data.X, data.y, train, validation, grid, config.score)
-        for _, (train, validation) in units
+        delayed(_unit_scores)(fold, data, validation, grid, config.score)
+        for fold, validation in units
     )
-    folds = len(next(iter(rows.values())))
     # per regime: folds × l1_ratios × alphas → candidates (alpha desc, l1 desc) × folds
-    per_regime = np.asarray(results).reshape(len(rows), folds, grid.l1_ratios.size, -1)
-    scores = per_regime.transpose(0, 3, 2, 1).reshape(-1, folds)
+    per_regime = np.asarray(results).reshape(len(rows), len(folds), grid.l1_ratios.size, -1)
+    scores = per_regime.transpose(0, 3, 2, 1).reshape(-1, len(folds))
     name = "alpha_fraction" if grid.relative else "alpha"
     candidates = [
         Candidate(regime, {name: float(alpha), "l1_ratio": float(l1_ratio)})
@@ -185,6 +198,12 @@ def _linear(
         for alpha, l1_ratio in product(grid.alphas, grid.l1_ratios)
     ]
     return candidates, scores
+
+
+def _unit_scores(
+    fold: Moments, data: TrainingData, validation: np.ndarray, grid: PathGrid, score: Score
+) -> np.ndarray:
+    return path_scores(fold.standardized(), data.X[validation], data.y[validation], grid, score)
 
 
 def _exhaustive(
