@@ -186,11 +186,12 @@ def evolve(
         )
         settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
     units = executor_for(workers, executor, scheduler)  # a bad cluster fails before any run
-    try:
-        run_id = _drive(store, units, settings, resume, quiet=as_json)
-    finally:
-        units.close()
-    summary = run_summary(store, run_id)
+    with store:
+        try:
+            run_id = _drive(store, units, settings, resume, quiet=as_json)
+        finally:
+            units.close()
+        summary = run_summary(store, run_id)
     if as_json:
         print_json(summary)
         return
