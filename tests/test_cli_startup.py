@@ -69,6 +69,7 @@ def test_reading_the_store_loads_only_the_store(factory_home: Path, args: list[s
 # What the main job must not load: each costs its import and a share of the interpreter's exit.
 NOT_FOR_THE_MAIN_JOB = ["skfolio", "cvxpy", "arch", "statsmodels", "matplotlib", "plotly"]
 NOT_FOR_THE_MAIN_JOB += ["httpx", "jinja2", "fastapi", "uvicorn", "optuna", "dask", "lightgbm"]
+NOT_FOR_THE_MAIN_JOB += ["sklearn.ensemble"]
 
 
 def test_the_main_job_loads_only_what_it_uses(factory_home: Path) -> None:
