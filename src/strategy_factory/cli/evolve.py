@@ -165,7 +165,11 @@ def evolve(
         typer.Option("--pipelining/--no-pipelining", help="Simulate g while training g+1."),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: all cores; 1 = in-process).")
+        int | None,
+        typer.Option(
+            help="Worker processes (default: by the run's size, in-process on every core or "
+            "a pool of one per core; 1 = in-process on one core)."
+        ),
     ] = None,
     executor: Annotated[
         str, typer.Option("--executor", help="Where units run: local (processes) or dask.")
