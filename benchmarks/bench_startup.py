@@ -10,12 +10,14 @@ machine inflates much less than the wall time. Cases:
   directory, 20 recorded runs), the command that needs the store and nothing else;
 * for comparison, importing every library module the commands use — what each command
   paid when ``strategy_factory.cli`` imported them all up front;
-* with ``--evolve``, what ``make run`` runs: ``factory evolve --symbol SP500 --reference
-  NASDAQ --generations 4`` on the bundled data (cached, as after a first use), whole command,
-  each time in a new store (nothing to reuse by fingerprint).
+* the main job, ``factory evolve --symbol SP500 --reference NASDAQ`` (what ``make run``
+  runs) on the bundled data (cached, as after a first use), whole command, each time in a
+  new store (nothing to reuse by fingerprint): as the command chooses (in-process for this
+  work) and with ``--workers 2`` (the pool), interleaved. For each, how long the interpreter
+  took to exit after its last atexit handler (the final garbage collections it used to run).
 
     .venv/bin/python benchmarks/bench_startup.py
-    .venv/bin/python benchmarks/bench_startup.py --repeats 15 --evolve
+    .venv/bin/python benchmarks/bench_startup.py --repeats 15 --evolve-repeats 7
 """
 
 from __future__ import annotations
@@ -51,7 +53,17 @@ EVERYTHING = [
     "strategy_factory.store",
     "uvicorn",
 ]
-MAKE_RUN = ["evolve", "--symbol", "SP500", "--reference", "NASDAQ", "--generations", "4"]
+MAIN_JOB = ["evolve", "--symbol", "SP500", "--reference", "NASDAQ"]
+# The command, saying on stderr when its last atexit handler ran (registered first, it runs
+# last): what follows is the interpreter's own exit.
+STAMPED = [
+    sys.executable,
+    "-c",
+    "import atexit, sys, time\n"
+    "atexit.register(lambda: print(f'exit-stamp {time.time()!r}', file=sys.stderr))\n"
+    "from strategy_factory.cli import main\n"
+    "main()",
+]
 
 
 def cpu_seconds() -> float:
@@ -60,21 +72,34 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def median_seconds(
-    command: list[str], folder: Path, repeats: int, fresh_store: bool = False
-) -> tuple[float, float]:
-    """Median wall and CPU time of ``command`` run in ``folder``, after one unmeasured run;
-    with ``fresh_store``, each run in a new working directory, so a new ``factory.db``."""
+def median_seconds(command: list[str], folder: Path, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU time of ``command`` run in ``folder``, after one unmeasured run."""
     wall, cpu = [], []
     for attempt in range(repeats + 1):
-        where = folder / f"attempt-{attempt}" if fresh_store else folder
-        where.mkdir(exist_ok=True)
         started, used = time.perf_counter(), cpu_seconds()
-        subprocess.run(command, cwd=where, check=True, capture_output=True)
+        subprocess.run(command, cwd=folder, check=True, capture_output=True)
         if attempt:
             wall.append(time.perf_counter() - started)
             cpu.append(cpu_seconds() - used)
     return statistics.median(wall), statistics.median(cpu)
+
+
+def main_job(folder: Path, repeats: int, variants: dict[str, list[str]]) -> dict[str, list]:
+    """Wall, CPU and exit seconds of each variant of the main job, ``repeats`` runs each,
+    interleaved (so a change in the machine's load hits every variant), each in a new store."""
+    measured: dict[str, list] = {label: [] for label in variants}
+    for attempt in range(repeats):
+        for label, extra in variants.items():
+            where = folder / f"main-{label.replace(' ', '_')}-{attempt}"
+            where.mkdir()
+            started, used = time.perf_counter(), cpu_seconds()
+            done = subprocess.run(
+                [*STAMPED, *MAIN_JOB, *extra], cwd=where, check=True, capture_output=True, text=True
+            )
+            ended, wall = time.time(), time.perf_counter() - started
+            stamp = float(done.stderr.rsplit("exit-stamp ", 1)[1].split()[0])
+            measured[label].append((wall, cpu_seconds() - used, ended - stamp))
+    return measured
 
 
 def record_runs(folder: Path, count: int) -> None:
@@ -90,8 +115,7 @@ def record_runs(folder: Path, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--evolve", action="store_true", help="Also time what `make run` runs.")
-    parser.add_argument("--evolve-repeats", type=int, default=3)
+    parser.add_argument("--evolve-repeats", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -115,12 +139,16 @@ def main() -> None:
                 f"  {label}: {eager_wall / wall:.1f}× faster than importing everything "
                 f"({eager_cpu / cpu:.1f}× less CPU)"
             )
-        if args.evolve:
-            subprocess.run([*FACTORY, "data", "list"], cwd=folder, check=True, capture_output=True)
-            command = [*FACTORY, *MAKE_RUN]
-            wall, cpu = median_seconds(command, folder, args.evolve_repeats, fresh_store=True)
-            print(f"  factory {' '.join(MAKE_RUN)}")
-            print(f"    median of {args.evolve_repeats}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+        # The bundled data cached and the Numba caches written, as after a first use.
+        subprocess.run([*FACTORY, *MAIN_JOB], cwd=folder, check=True, capture_output=True)
+        variants = {"as chosen": [], "--workers 2": ["--workers", "2"]}
+        measured = main_job(folder, args.evolve_repeats, variants)
+        print(f"factory {' '.join(MAIN_JOB)}, median of {args.evolve_repeats}, new store each:")
+        print("                                wall      CPU     exit")
+        for label, runs in measured.items():
+            wall, cpu, exit_ = (statistics.median(column) for column in zip(*runs, strict=True))
+            print(f"  {label:28s} {wall:6.2f} s {cpu:6.2f} s {exit_:6.2f} s")
+        print(f"  (load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

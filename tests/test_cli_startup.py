@@ -31,11 +31,12 @@ print(json.dumps(sorted(m for m in json.loads(sys.argv[1]) if m in sys.modules))
 """
 
 
-def loaded_by(*args: str) -> list[str]:
-    """Which of HEAVY and ``sqlalchemy`` are imported after ``factory ARGS…`` ran."""
-    watched = json.dumps([*HEAVY, "sqlalchemy"])
+def loaded_by(*args: str, watched: list[str] | None = None) -> list[str]:
+    """Which of ``watched`` (default HEAVY and ``sqlalchemy``) are imported after
+    ``factory ARGS…`` ran."""
+    names = json.dumps(watched if watched is not None else [*HEAVY, "sqlalchemy"])
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, watched, *args],
+        [sys.executable, "-c", PROBE, names, *args],
         capture_output=True,
         text=True,
         check=True,
@@ -63,6 +64,20 @@ def test_help_loads_neither_libraries_nor_the_store(factory_home: Path, args: li
 def test_reading_the_store_loads_only_the_store(factory_home: Path, args: list[str]) -> None:
     factory("runs", "list")  # the store exists (and is migrated) before the probe opens it
     assert loaded_by(*args) == ["sqlalchemy"]
+
+
+# What the main job must not load: each costs its import and a share of the interpreter's exit.
+NOT_FOR_THE_MAIN_JOB = ["skfolio", "cvxpy", "arch", "statsmodels", "matplotlib", "plotly"]
+NOT_FOR_THE_MAIN_JOB += ["httpx", "jinja2", "fastapi", "uvicorn", "optuna", "dask", "lightgbm"]
+NOT_FOR_THE_MAIN_JOB += ["sklearn.ensemble"]
+
+
+def test_the_main_job_loads_only_what_it_uses(factory_home: Path) -> None:
+    made = factory("data", "synth", "--symbol", "PL", "--bars", "3000", "--planted", "0.3")
+    assert made.returncode == 0, made.stderr
+    args = ["evolve", "--symbol", "PL", "--generations", "2", "--workers", "1", "--json"]
+    loaded = loaded_by(*args, watched=[*NOT_FOR_THE_MAIN_JOB, "numba", "sklearn"])
+    assert loaded == ["numba", "sklearn"]  # it ran: trained and simulated, yet loaded none
 
 
 def test_the_probe_sees_what_a_command_loads(factory_home: Path) -> None:

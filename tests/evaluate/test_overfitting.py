@@ -113,6 +113,17 @@ def test_psr_grows_with_sharpe_and_track_record(
         assert probabilistic_sharpe_ratio_from_stats(sharpe + more, n, skew, kurtosis) >= psr
 
 
+@given(
+    n_trials=st.floats(1, 1e6),
+    variance=st.floats(0, 1),
+    mean=st.floats(-1, 1),
+)
+def test_expected_max_sharpe_is_skfolios(n_trials: float, variance: float, mean: float) -> None:
+    # Written out to spare every run skfolio's import; it must stay skfolio's to the bit.
+    reference = measures.expected_max_sharpe_ratio(n_trials, math.sqrt(variance), mean)
+    assert expected_max_sharpe(n_trials, variance, mean) == reference
+
+
 @given(n_trials=st.integers(1, 10_000), more=st.integers(1, 1000), variance=st.floats(1e-6, 1))
 def test_expected_max_sharpe_properties(n_trials: int, more: int, variance: float) -> None:
     assert expected_max_sharpe(1, variance) == 0.0

@@ -7,6 +7,7 @@ the service (``tests/test_cli_startup.py``); only Typer, rich and the option typ
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import typer
@@ -64,3 +65,16 @@ def main() -> None:
     except FactoryError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
+    finally:
+        _skip_final_collections()
+
+
+def _skip_final_collections() -> None:
+    """Spare the interpreter's exit its garbage collections of every loaded library.
+
+    At exit CPython runs full collections over every object still alive: ~400,000 after the
+    main job (NumPy, pandas, scikit-learn, Numba, SQLAlchemy), about 0.25 s each, most of a
+    second in all. Freezing them skips that; nothing is lost: the commands have closed their
+    stores, pools and files, atexit handlers still run, and objects still free by refcount.
+    """
+    gc.freeze()

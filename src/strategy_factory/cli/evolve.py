@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -82,19 +83,35 @@ EXECUTORS = ("local", "dask")
 
 
 def executor_for(
-    workers: int | None, kind: str = "local", scheduler: str | None = None
+    workers: int | None,
+    kind: str = "local",
+    scheduler: str | None = None,
+    work: dict[str, Any] | None = None,
 ) -> Executor:
-    """The executor ``kind``: ``local``, a process pool of ``workers`` (default: every
-    core; in-process for 1), or ``dask``, the Dask cluster at ``scheduler`` (default
-    FACTORY_DASK_SCHEDULER)."""
+    """The executor ``kind``: ``local``, a process pool of ``workers`` (in-process for 1),
+    or ``dask``, the Dask cluster at ``scheduler`` (default FACTORY_DASK_SCHEDULER).
+
+    Without ``workers``, a local run is sized by its estimated ``work``: in this process
+    on every core, unless the pool's overlap of simulation with training pays for it
+    (:func:`strategy_factory.evolution.budget.wants_pool`); then one worker per core.
+    """
     from strategy_factory.execution import InlineExecutor, LocalExecutor
 
-    if kind not in EXECUTORS:
-        raise FactoryError(f"--executor {kind!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    check_executor(kind)
     if kind == "dask":
         return dask_executor(scheduler)
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    return InlineExecutor() if count <= 1 else LocalExecutor(count)
+    if workers is None:
+        from strategy_factory.evolution.budget import wants_pool
+
+        cores = os.cpu_count() or 1
+        return LocalExecutor(cores) if cores > 1 and wants_pool(work) else InlineExecutor(cores)
+    return InlineExecutor() if workers <= 1 else LocalExecutor(workers)
+
+
+def check_executor(kind: str) -> None:
+    """Refuse an unknown ``--executor``."""
+    if kind not in EXECUTORS:
+        raise FactoryError(f"--executor {kind!r} is unknown; use one of {', '.join(EXECUTORS)}")
 
 
 def dask_executor(scheduler: str | None) -> Executor:
@@ -148,7 +165,11 @@ def evolve(
         typer.Option("--pipelining/--no-pipelining", help="Simulate g while training g+1."),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: all cores; 1 = in-process).")
+        int | None,
+        typer.Option(
+            help="Worker processes (default: by the run's size, in-process on every core or "
+            "a pool of one per core; 1 = in-process on one core)."
+        ),
     ] = None,
     executor: Annotated[
         str, typer.Option("--executor", help="Where units run: local (processes) or dask.")
@@ -185,12 +206,21 @@ def evolve(
             pipelining=pipelining,
         )
         settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
-    units = executor_for(workers, executor, scheduler)  # a bad cluster fails before any run
+    check_executor(executor)  # an unknown executor, or a bad cluster, fails before any run
+    used = [dask_executor(scheduler)] if executor == "dask" else []
+
+    def units_for(work: dict[str, Any] | None) -> Executor:
+        if not used:
+            used.append(executor_for(workers, work=work))
+        return used[0]
+
     try:
-        run_id = _drive(store, units, settings, resume, quiet=as_json)
+        with store:
+            run_id = _drive(store, units_for, settings, resume, quiet=as_json)
+            summary = run_summary(store, run_id)
     finally:
-        units.close()
-    summary = run_summary(store, run_id)
+        for units in used:
+            units.close()
     if as_json:
         print_json(summary)
         return
@@ -198,9 +228,14 @@ def evolve(
 
 
 def _drive(
-    store: Store, units: Executor, settings: EvolveConfig | None, resume: str | None, quiet: bool
+    store: Store,
+    units_for: Callable[[dict[str, Any] | None], Executor],
+    settings: EvolveConfig | None,
+    resume: str | None,
+    quiet: bool,
 ) -> str:
-    """Create the run of ``settings`` (or take over run ``resume``) and run it; its id."""
+    """Create the run of ``settings`` (or take over run ``resume``) and run it on the
+    executor ``units_for`` gives for its estimated work; its id."""
     from strategy_factory.evolution import Evolution, create_run
     from strategy_factory.evolution.ownership import LeaseKeeper, new_owner_id
 
@@ -213,6 +248,7 @@ def _drive(
     if not quiet:
         announce_periods(run.config.get("periods"))
     progress = RunProgress(quiet=quiet)
+    units = units_for(run.config.get("work"))
     keeper.start()
     try:
         with progress.progress:

@@ -5,8 +5,8 @@ annualized: divide an annual figure by ``sqrt(periods_per_year)`` first. Kurtosi
 **Pearson** kurtosis (a normal distribution has 3), not excess kurtosis. The Sharpe
 ratio of a series uses the sample standard deviation (``ddof=1``); skew and kurtosis
 are the biased moment estimates — the conventions of ``skfolio.measures``, which
-this module wraps where it is exact (PSR and DSR of a return series, expected
-maximum Sharpe) and cross-checks against where it has no summary-statistics form.
+this module wraps where it is exact (PSR and DSR of a return series) and cross-checks
+against elsewhere (expected maximum Sharpe, the summary-statistics forms).
 
 References: Bailey & López de Prado, "The Sharpe Ratio Efficient Frontier" (2012);
 "The Deflated Sharpe Ratio" (2014). PBO by CSCV lives in :mod:`.pbo`.
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
-from skfolio import measures
 
 from strategy_factory.errors import FactoryError
 
@@ -60,6 +59,8 @@ def probabilistic_sharpe_ratio(returns: npt.ArrayLike, benchmark_sharpe: float =
     ``benchmark_sharpe`` is per period. NaN for a series with no variation.
     Example: ``probabilistic_sharpe_ratio(daily_returns)`` is PSR(0).
     """
+    from skfolio import measures  # skfolio (with cvxpy, plotly) only when asked
+
     return float(measures.probabilistic_sharpe_ratio(_returns(returns), benchmark_sharpe))
 
 
@@ -106,9 +107,17 @@ def expected_max_sharpe(
             "trial_sharpe_variance must be a finite variance (>= 0) of per-period Sharpe "
             f"ratios, got {trial_sharpe_variance!r}"
         )
+    # skfolio.measures.expected_max_sharpe_ratio, term for term (the tests hold them equal):
+    # importing skfolio (cvxpy, plotly) would cost every run a fifth of a second.
+    spread = math.sqrt(trial_sharpe_variance)
+    if n_trials == 1 or spread == 0:
+        return float(trial_sharpe_mean)
     return float(
-        measures.expected_max_sharpe_ratio(
-            n_trials, math.sqrt(trial_sharpe_variance), trial_sharpe_mean
+        trial_sharpe_mean
+        + spread
+        * (
+            (1 - np.euler_gamma) * stats.norm.ppf(1 - 1 / n_trials)
+            + np.euler_gamma * stats.norm.ppf(1 - 1 / (n_trials * np.e))
         )
     )
 
@@ -125,6 +134,8 @@ def deflated_sharpe_ratio(returns: npt.ArrayLike, trial_sharpes: npt.ArrayLike) 
             "trial_sharpes must be a non-empty 1-D array of finite per-period Sharpe ratios, "
             "one per configuration tried (drop configurations that never traded)"
         )
+    from skfolio import measures
+
     return float(measures.deflated_sharpe_ratio(_returns(returns), trials))
 
 

@@ -21,7 +21,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from arch.bootstrap import SPA, StepM
 
 from strategy_factory.errors import FactoryError
 
@@ -81,6 +80,8 @@ def hansen_spa(
 
         hansen_spa(buy_and_hold, grid_returns).consistent < 0.05  # something truly beats it
     """
+    from arch.bootstrap import SPA  # arch (with statsmodels, matplotlib) only when tested
+
     losses = _scaled_losses(benchmark_returns, strategy_returns, studentize)
     test = SPA(
         np.zeros(losses.shape[0]),
@@ -117,6 +118,8 @@ def romano_wolf_stepm(
     """
     if not 0 < size < 1:
         raise FactoryError(f"size must be a probability strictly between 0 and 1, got {size!r}")
+    from arch.bootstrap import StepM
+
     losses = _scaled_losses(benchmark_returns, strategy_returns, studentize)
     test = StepM(
         np.zeros(losses.shape[0]),

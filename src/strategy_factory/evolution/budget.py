@@ -10,12 +10,18 @@ estimate in the message, whichever door (CLI, YAML, API) the run came through.
   config is fitted on every walk-forward fold plus the final refit, each generation.
 - **Simulation** costs strategy cells × bars: every cell of a model's strategy grid
   steps through every bar of the selection period, on every ticker, each generation.
+
+The same estimate decides where a run's units go (:func:`wants_pool`): in this process,
+where training fits its grid on a thread per core and the grid kernel runs on Numba's
+threads, or in a pool of processes, which buys only the overlap of one generation's
+simulation with the next one's training.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.evolution.config import EvolveConfig
@@ -32,6 +38,10 @@ class WorkEstimate:
     fit_values: int
     strategy_cells: int
     cell_bars: int
+
+    def as_record(self) -> dict[str, int]:
+        """The estimate as stored with the run."""
+        return asdict(self)
 
     def describe(self) -> str:
         """The estimate in words."""
@@ -66,6 +76,33 @@ def estimate_work(
         strategy_cells=cells,
         cell_bars=cells * selection_rows,
     )
+
+
+# CPU rates of the units on this project's 2-core reference machine, loaded (README,
+# "Start-up"): ElasticNet path training on the bundled daily data (the main job's 4.0e8
+# row×feature values of fits took 2.7 s), and the grid kernel (issue 16: 141 M cell-bars
+# per CPU-second). Slower algorithms only make the pool's overlap worth more.
+FIT_VALUES_PER_SECOND = 1.5e8
+CELL_BARS_PER_SECOND = 1.4e8
+# The pool costs about half a second (fork, each worker's first Numba load, shipping
+# models and results); the overlap must win it back twice over.
+POOL_MIN_OVERLAP_SECONDS = 1.0
+
+
+def wants_pool(work: dict[str, Any] | None) -> bool:
+    """Whether a run with the recorded ``work`` (:meth:`WorkEstimate.as_record`) should run
+    its units in a process pool rather than in this process.
+
+    In this process every unit already uses every core, so the pool can only overlap the
+    simulation of generation g with the training of g + 1: at most the smaller of the two,
+    estimated here at the rates above. A run recorded before estimates were kept gets the
+    pool, as every run did then.
+    """
+    if work is None:
+        return True
+    training = work["fit_values"] / FIT_VALUES_PER_SECOND
+    simulation = work["cell_bars"] / CELL_BARS_PER_SECOND
+    return min(training, simulation) >= POOL_MIN_OVERLAP_SECONDS
 
 
 def check_budget(estimate: WorkEstimate) -> None:

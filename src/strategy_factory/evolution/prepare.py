@@ -118,12 +118,14 @@ def create_run(
     training = training_config(config, spec, _regime_configs(config, dataset), seed)
     _check_filters(config, dataset)
     default_filters = len(_available(list(DEFAULT_REGIME_FILTERS), dataset))
-    check_budget(estimate_work(config, training, dataset, default_filters))
+    work = estimate_work(config, training, dataset, default_filters)
+    check_budget(work)
     stored = {
         "evolve": config.model_dump(mode="json"),
         "dataset": spec.model_dump(mode="json"),
         "seed_features": seed,
         "periods": periods,
+        "work": work.as_record(),
     }
     return store.runs.create(
         config.symbol,

@@ -12,14 +12,15 @@ holdout criteria verdict.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from strategy_factory.evolution.report_data import gather_report
-from strategy_factory.evolution.report_page import PlotlyBundle, render_report, write_page
-from strategy_factory.store import Store
+if TYPE_CHECKING:
+    from strategy_factory.evolution.report_page import PlotlyBundle
+    from strategy_factory.store import Store
 
 
 def write_report(
-    store: Store, run_id: str, path: str | Path, plotly: PlotlyBundle | str = PlotlyBundle.FULL
+    store: Store, run_id: str, path: str | Path, plotly: PlotlyBundle | str = "full"
 ) -> Path:
     """Write the HTML report of run ``run_id`` to ``path`` and return the path.
 
@@ -30,6 +31,10 @@ def write_report(
 
     Example: ``write_report(create_store(), "3f2a9c01b7de", "report.html")``.
     """
+    # Plotly and Jinja load here, not with the evolution package: a run does not need them.
+    from strategy_factory.evolution.report_data import gather_report
+    from strategy_factory.evolution.report_page import render_report, write_page
+
     return write_page(
         path, plotly, lambda bundle: render_report(gather_report(store, run_id), bundle)
     )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.execution.job_source import Lease, SourceUnavailableError, this_host
 from strategy_factory.settings import get_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 _UNAVAILABLE = {502, 503, 504}
 
@@ -36,6 +37,8 @@ class HttpJobSource:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx  # (and click, which it imports) only for a worker that uses HTTP
+
         token = token if token is not None else get_settings().api_token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.server = server.rstrip("/")
@@ -44,6 +47,8 @@ class HttpJobSource:
         )
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
+        import httpx
+
         try:
             response = self._client.post(path, json=body)
         except httpx.TransportError as exc:

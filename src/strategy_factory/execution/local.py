@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,12 +25,19 @@ class Executor(Protocol):
 
 
 class InlineExecutor:
-    """Runs each unit immediately in this process (tests, notebooks, one core)."""
+    """Runs each unit immediately in this process (tests, notebooks, small runs).
+
+    ``threads``: the cores a unit may use; training fits that many grid paths at once on
+    threads (the grid kernel runs on Numba's threads, every core unless limited).
+    """
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
 
     def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
         future: Future = Future()
         try:
-            future.set_result(run_unit(kind, payload))
+            future.set_result(run_unit(kind, payload, threads=self.threads))
         except Exception as exc:  # handed to the caller through the future
             future.set_exception(exc)
         return future
@@ -43,7 +52,8 @@ class LocalExecutor:
     The pool starts at the first unit. Workers are forked where that is safe, so they
     inherit the datasets this process already built (a run builds its features once,
     not once per worker); they are spawned instead when this process has already started
-    Numba's parallel threads, which a fork cannot carry over.
+    Numba's parallel threads, which a fork cannot carry over. Each worker is one core's:
+    it runs Numba and BLAS on one thread (see :func:`one_thread_each`).
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -57,7 +67,9 @@ class LocalExecutor:
         """The worker pool, started on first use."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context(start_method())
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context(start_method()),
+                initializer=one_thread_each,
             )
         return self._pool
 
@@ -65,6 +77,22 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def one_thread_each() -> None:
+    """Start of a pool worker: one Numba thread and one BLAS/OpenMP thread.
+
+    The pool already has a process per core; threads on top of that oversubscribe the
+    cores (two workers × two Numba threads on two cores). A spawned worker also leaves
+    without the final garbage collections of its libraries (see ``strategy_factory.cli``),
+    which the pool's shutdown would wait for; a forked one leaves by ``os._exit``.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(1)
+    threadpool_limits(limits=1)  # called, not entered: the limit stays for the process
+    atexit.register(gc.freeze)
 
 
 def start_method() -> str:

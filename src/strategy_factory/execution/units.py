@@ -38,14 +38,17 @@ TRAIN = "train"
 SIMULATE = "simulate"
 
 
-def train_unit(payload: dict[str, Any], dataset: Dataset | None = None) -> dict[str, Any]:
+def train_unit(
+    payload: dict[str, Any], dataset: Dataset | None = None, threads: int = 1
+) -> dict[str, Any]:
     """Train the grid of ``payload["training"]`` on the dataset ``payload["dataset"]``.
 
     ``dataset``: that dataset already built (shipped with the work); else it is loaded.
+    ``threads``: grid paths fitted at once (the model is the same for any count).
     """
     config = TrainingConfig.model_validate(payload["training"])
     primary = (dataset or _load(payload)).primary
-    model = train(primary.features, primary.target, primary.regimes, config)
+    model = train(primary.features, primary.target, primary.regimes, config, n_jobs=threads)
     return {"summary": model.summary(), "artifact": model_to_text(model)}
 
 
@@ -198,8 +201,16 @@ UNITS: dict[str, UnitFunction] = {
 }
 
 
-def run_unit(kind: str, payload: dict[str, Any], dataset: Dataset | None = None) -> dict[str, Any]:
-    """Run the unit of work ``kind`` on ``payload`` (on ``dataset`` if given, see above)."""
+def run_unit(
+    kind: str, payload: dict[str, Any], dataset: Dataset | None = None, threads: int = 1
+) -> dict[str, Any]:
+    """Run the unit of work ``kind`` on ``payload`` (on ``dataset`` if given, see above).
+
+    ``threads``: cores a training unit may use (a simulation unit runs on Numba's threads,
+    set for the whole process).
+    """
     if kind not in UNITS:
         raise FactoryError(f"unknown kind of work {kind!r}; known: {', '.join(UNITS)}")
+    if kind == TRAIN:
+        return train_unit(payload, dataset, threads)
     return UNITS[kind](payload, dataset)

@@ -26,7 +26,6 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, is_regressor
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import ElasticNet, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -94,6 +93,13 @@ class PenalizedRegression(RegressorMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
 
 
+def _random_forest(**params: Any) -> Any:
+    # scikit-learn's ensembles load only for a run that uses one, not for every run.
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(**params)
+
+
 def _lightgbm(**params: Any) -> Any:
     from lightgbm import LGBMRegressor
 
@@ -145,7 +151,7 @@ KNOWN: dict[str, Algorithm] = {
         Algorithm(
             "RandomForest",
             "tree",
-            RandomForestRegressor,
+            _random_forest,
             {"n_estimators": [100], "max_depth": [3, 6], "min_samples_leaf": [20, 100]},
             {"n_jobs": 1},
         ),

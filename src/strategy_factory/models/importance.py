@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.inspection import permutation_importance
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.models.algorithms import Algorithm, inner_model
@@ -98,6 +97,9 @@ def permutation(
     features: list[str], fold_fits: FoldFits, score: Score, seed: int, repeats: int = 5
 ) -> Importance:
     """Mean drop in validation ``score`` per shuffled feature over ``(model, X, y)`` folds."""
+    # sklearn.inspection loads all of scikit-learn's ensembles: only for a model that needs it.
+    from sklearn.inspection import permutation_importance
+
     drops = [
         permutation_importance(
             model, X, y, scoring=scorer(score), n_repeats=repeats, random_state=seed
