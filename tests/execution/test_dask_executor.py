@@ -201,6 +201,34 @@ def test_a_worker_of_another_version_is_refused_by_name(
     assert "0.0.0+other" in message and strategy_factory.__version__ in message
 
 
+def test_a_worker_of_another_version_that_joins_later_runs_nothing_and_is_named_in_the_run(
+    in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
+) -> None:
+    from distributed import get_task_stream
+
+    cluster.start_worker("late", "--preload", str(OTHER_VERSION))
+    try:
+        address = cluster.wait_registered(executor.client, {"late"})["late"]
+        refused = wait_for(executor.notices, START_CEILING_SECONDS, "the late worker's refusal")
+        with (
+            get_task_stream(client=executor.client) as stream,
+            create_store(f"sqlite:///{tmp_path / 'dask.db'}") as store,
+        ):
+            run = _evolve(store, executor)
+            outcome = _outcome(store, run)
+    finally:
+        cluster.stop_worker(executor.client, "late")
+    assert refused == [
+        f"Dask worker {address} runs strategy-factory 0.0.0+other, this client "
+        f"{strategy_factory.__version__}: it runs none of this client's units; install "
+        f"strategy-factory {strategy_factory.__version__} on it"
+    ]
+    assert outcome == in_process
+    workers = {task["worker"] for task in stream.data}
+    assert workers and address not in workers  # every unit ran on a worker of our version
+    assert refused[0] in str(run.step_status)  # where the user looks: the run's status
+
+
 def test_factory_evolve_takes_the_scheduler_from_the_option_or_the_environment(
     cluster: DaskProcesses, executor: DaskExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

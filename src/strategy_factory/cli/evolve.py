@@ -108,7 +108,9 @@ def dask_executor(scheduler: str | None) -> Executor:
             "--executor dask needs the scheduler's address: --scheduler tcp://host:8786 or "
             "FACTORY_DASK_SCHEDULER (start a local cluster with `factory cluster local`)"
         )
-    return DaskExecutor(address)
+    return DaskExecutor(
+        address, on_refused=lambda message: errors.print(f"[yellow]warning[/]: {message}")
+    )
 
 
 def evolve(

@@ -37,7 +37,7 @@ from typing import Any
 
 from strategy_factory.evolution import Evolution, StopRequestedError
 from strategy_factory.evolution.ownership import DEFAULT_LEASE_SECONDS, LeaseKeeper, new_owner_id
-from strategy_factory.execution import Executor, QueueExecutor
+from strategy_factory.execution import Executor, QueueExecutor, executor_notices
 from strategy_factory.store import LeaseLostError, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,10 @@ class InterruptibleExecutor:
             # A future that finished a moment ago keeps its result.
             with contextlib.suppress(InvalidStateError):
                 future.set_exception(error)
+
+    def notices(self) -> list[str]:
+        """The wrapped executor's notices (see :func:`executor_notices`)."""
+        return executor_notices(self.inner)
 
     def close(self) -> None:
         """Close the wrapped executor."""
