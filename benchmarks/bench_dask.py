@@ -9,10 +9,17 @@ package, as the pool's forked workers have). Printed, in one run:
 - the task overhead: an empty task's round trip on the cluster, against the mean time of
   a train and a simulate task inside its worker (target: overhead < 5% of task time);
 - the bytes shipped per run: the scattered dataset (Dask's serialization), the units'
-  payloads and their results.
+  payloads and their results;
+- scaling: ``--units`` simulate units of one model (``bench_queue.py``'s simulation-bound
+  workload) on a local cluster of 1 and then 2 workers, Numba held to one thread per
+  worker (target: 2 workers ≥ 1.8× one), beside a pure-Python loop split over 1 and 2
+  processes (what this machine gives two processes at all when it is loaded).
+
+Clusters come from :func:`~strategy_factory.execution.dask_cluster.local_cluster`: nanny
+workers with glibc's default allocator settings (see its ``WORKER_MALLOC_CONFIG``).
 
     .venv/bin/python benchmarks/bench_dask.py
-    .venv/bin/python benchmarks/bench_dask.py --bars 30000
+    .venv/bin/python benchmarks/bench_dask.py --bars 30000 --skip-scaling
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from bench_evolve import REGIME_FILTERS, timed_executor
+from bench_queue import side_by_side, simulate_payloads, spin_worker
 
 EMPTY_TASKS = 200
+SPIN_LOOPS = 20_000_000
 
 
 def evolve_config(bars: int) -> Any:
@@ -105,24 +114,34 @@ def empty_task_seconds(client: Any) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=100_000)
+    parser.add_argument("--units", type=int, default=24)
+    parser.add_argument("--scaling-bars", type=int, default=200_000)
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-run", action="store_true")
     args = parser.parse_args()
-    from distributed import LocalCluster, get_task_stream
+    if not args.skip_run:
+        run_against_pool(args.bars)
+    if not args.skip_scaling:
+        scaling(args.units, args.scaling_bars)
 
-    from strategy_factory.execution.dask_cluster import DaskExecutor
+
+def run_against_pool(bars: int) -> None:
+    """The 4-generation run on the process pool and on a local Dask cluster, side by side."""
+    from distributed import get_task_stream
+
+    from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
     from strategy_factory.execution.units import run_unit
 
     with tempfile.TemporaryDirectory() as folder:
         os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
-        config = evolve_config(args.bars)
+        config = evolve_config(bars)
         pool = timed_executor(2)
         try:
             local_seconds, local_run = timed_run(config, pool, Path(folder) / "local.db")
         finally:
             pool.close()
         inside_pool = dict(type(pool).spent)
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster:
+        with local_cluster(2) as cluster:
             executor = DaskExecutor(cluster.scheduler_address)
             executor.client.run(lambda: run_unit.__module__)  # workers import the package
             shipped = counting(executor)
@@ -134,13 +153,52 @@ def main() -> None:
                 overhead = empty_task_seconds(executor.client)
             finally:
                 executor.close()
-    report(args.bars, local_seconds, dask_seconds, local_run, dask_run)
+    report(bars, local_seconds, dask_seconds, local_run, dask_run)
     print(
         f"  inside the pool's workers: train {inside_pool.get('train', 0):.2f} s, "
         f"simulate {inside_pool.get('simulate', 0):.2f} s in all; scattering the dataset "
         f"again takes {scatter_seconds:.2f} s"
     )
     _report_tasks(stream.data, shipped, overhead, dataset)
+
+
+def scaling(units: int, bars: int) -> None:
+    """``units`` simulate units on a local cluster of 1, then 2 workers (one thread each)."""
+    from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
+
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
+        payloads = simulate_payloads(units + 1, bars)
+        os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the workers: one core each
+        seconds, per_task = {}, {}
+        for workers in (1, 2):
+            with local_cluster(workers) as cluster:
+                executor = DaskExecutor(cluster.scheduler_address)
+                try:
+                    for warm in [executor.submit("simulate", payloads[0]) for _ in range(workers)]:
+                        warm.result()  # dataset scattered, kernels loaded, on every worker
+                    start = time.perf_counter()
+                    futures = [executor.submit("simulate", p) for p in payloads[1:]]
+                    for future in futures:
+                        future.result()
+                    seconds[workers] = time.perf_counter() - start
+                    per_task[workers] = empty_task_seconds(executor.client)
+                finally:
+                    executor.close()
+    spin = {n: side_by_side(spin_worker, [SPIN_LOOPS // n] * n) for n in (1, 2)}
+    print(f"\nscaling: {units} simulate units ({bars:,} hourly bars, one model's grid each)")
+    print(f"{'':40}{'1 worker':>10}{'2 workers':>11}{'speed-up':>10}")
+    for name, timing in (
+        ("local Dask cluster (target ≥ 1.8x)", seconds),
+        ("pure-Python loop (the machine's ceiling)", spin),
+    ):
+        print(f"{name:40}{timing[1]:9.2f}s{timing[2]:10.2f}s{timing[1] / timing[2]:9.2f}x")
+    mean_unit = seconds[1] / units
+    print(
+        f"  mean simulate unit {mean_unit:.3f} s; empty task round trip "
+        f"{per_task[1] * 1000:.2f} / {per_task[2] * 1000:.2f} ms "
+        f"= {per_task[1] / mean_unit:.2%} of a unit"
+    )
 
 
 def _scatter_seconds(executor: Any) -> float:
