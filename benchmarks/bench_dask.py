@@ -16,7 +16,7 @@ package, as the pool's forked workers have). Printed, in one run:
   processes (what this machine gives two processes at all when it is loaded).
 
 Clusters come from :func:`~strategy_factory.execution.dask_cluster.local_cluster`: nanny
-workers with glibc's default allocator settings (see its ``WORKER_MALLOC_CONFIG``).
+workers with glibc's default allocator settings and no profiler (``LOCAL_WORKER_CONFIG``).
 
     .venv/bin/python benchmarks/bench_dask.py
     .venv/bin/python benchmarks/bench_dask.py --bars 30000 --skip-scaling
@@ -118,48 +118,72 @@ def main() -> None:
     parser.add_argument("--scaling-bars", type=int, default=200_000)
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-run", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not args.skip_run:
-        run_against_pool(args.bars)
+        run_against_pool(args.bars, args.rounds)
     if not args.skip_scaling:
         scaling(args.units, args.scaling_bars)
 
 
-def run_against_pool(bars: int) -> None:
-    """The 4-generation run on the process pool and on a local Dask cluster, side by side."""
+def run_against_pool(bars: int, rounds: int) -> None:
+    """The 4-generation run on the process pool and on a local Dask cluster, alternated
+    ``rounds`` times (a loaded machine's load moves between runs): wall seconds and the
+    CPU seconds the worker processes spent, which the machine's load hardly changes."""
     from distributed import get_task_stream
 
     from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
     from strategy_factory.execution.units import run_unit
 
-    with tempfile.TemporaryDirectory() as folder:
+    wall: dict[str, list[float]] = {"pool": [], "dask": []}
+    cpu: dict[str, list[float]] = {"pool": [], "dask": []}
+    with tempfile.TemporaryDirectory() as folder, local_cluster(2) as cluster:
         os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
         config = evolve_config(bars)
-        pool = timed_executor(2)
+        executor = DaskExecutor(cluster.scheduler_address)
+        shipped = counting(executor)
         try:
-            local_seconds, local_run = timed_run(config, pool, Path(folder) / "local.db")
-        finally:
-            pool.close()
-        inside_pool = dict(type(pool).spent)
-        with local_cluster(2) as cluster:
-            executor = DaskExecutor(cluster.scheduler_address)
+            dask_pids = list(executor.client.run(os.getpid).values())
             executor.client.run(lambda: run_unit.__module__)  # workers import the package
-            shipped = counting(executor)
-            try:
+            for n in range(rounds):
+                pool = timed_executor(2)
+                try:
+                    pool.pool().submit(int).result()  # started, like the cluster's workers
+                    pids = list(pool.pool()._processes)
+                    before = _cpu_seconds(pids)
+                    seconds, local_run = timed_run(config, pool, Path(folder) / f"local{n}.db")
+                    cpu["pool"].append(_cpu_seconds(pids) - before)
+                    wall["pool"].append(seconds)
+                finally:
+                    pool.close()
+                before = _cpu_seconds(dask_pids)
                 with get_task_stream(client=executor.client) as stream:
-                    dask_seconds, dask_run = timed_run(config, executor, Path(folder) / "dask.db")
-                scatter_seconds = _scatter_seconds(executor)
-                dataset = _scattered_bytes(executor)
-                overhead = empty_task_seconds(executor.client)
-            finally:
-                executor.close()
-    report(bars, local_seconds, dask_seconds, local_run, dask_run)
+                    seconds, dask_run = timed_run(config, executor, Path(folder) / f"dask{n}.db")
+                cpu["dask"].append(_cpu_seconds(dask_pids) - before)
+                wall["dask"].append(seconds)
+                print(f"  round {n + 1}: pool {wall['pool'][-1]:.2f} s, dask {seconds:.2f} s")
+            scatter_seconds = _scatter_seconds(executor)
+            dataset = _scattered_bytes(executor)
+            overhead = empty_task_seconds(executor.client)
+        finally:
+            executor.close()
+    inside_pool = dict(type(pool).spent)
+    report(bars, wall, cpu, local_run, dask_run)
     print(
         f"  inside the pool's workers: train {inside_pool.get('train', 0):.2f} s, "
-        f"simulate {inside_pool.get('simulate', 0):.2f} s in all; scattering the dataset "
-        f"again takes {scatter_seconds:.2f} s"
+        f"simulate {inside_pool.get('simulate', 0):.2f} s in all ({rounds} runs); scattering "
+        f"the dataset again takes {scatter_seconds:.2f} s"
     )
+    shipped = {k: v // rounds for k, v in shipped.items()}
     _report_tasks(stream.data, shipped, overhead, dataset)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have spent so far."""
+    import psutil
+
+    times = [psutil.Process(pid).cpu_times() for pid in pids]
+    return sum(t.user + t.system for t in times)
 
 
 def scaling(units: int, bars: int) -> None:
@@ -218,14 +242,31 @@ def _scattered_bytes(executor: Any) -> int:
     return len(serialize_bytes(future.result()))
 
 
-def report(bars: int, local: float, dask: float, local_run: Any, dask_run: Any) -> None:
+def report(
+    bars: int,
+    wall: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    local_run: Any,
+    dask_run: Any,
+) -> None:
     same = (local_run.configurations_tried, local_run.best_sqn_100) == (
         dask_run.configurations_tried,
         dask_run.best_sqn_100,
     )
     print(f"4-generation run, {bars:,} one-minute bars, 2 workers of one thread each")
-    print(f"  local process pool   {local:7.2f} s")
-    print(f"  local Dask cluster   {dask:7.2f} s   ratio {dask / local:.3f} (target ≤ 1.15)")
+    print(f"{'':24}{'wall (median)':>15}{'worker CPU (median)':>21}")
+    for name, label in (("pool", "local process pool"), ("dask", "local Dask cluster")):
+        print(
+            f"  {label:22}{statistics.median(wall[name]):13.2f} s"
+            f"{statistics.median(cpu[name]):19.2f} s"
+        )
+    ratio = statistics.median(wall["dask"]) / statistics.median(wall["pool"])
+    cpu_ratio = statistics.median(cpu["dask"]) / statistics.median(cpu["pool"])
+    pairs = sorted(d / p for d, p in zip(wall["dask"], wall["pool"], strict=True))
+    print(
+        f"  ratio dask/pool: wall {ratio:.3f} (target ≤ 1.15; per round "
+        f"{', '.join(f'{r:.2f}' for r in pairs)}), worker CPU {cpu_ratio:.3f}"
+    )
     print(f"  same results: {same} (configurations tried, best SQN-100)")
 
 

@@ -233,10 +233,14 @@ def test_factory_evolve_takes_the_scheduler_from_the_option_or_the_environment(
     cluster: DaskProcesses, executor: DaskExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FACTORY_DASK_SCHEDULER", raising=False)
-    with pytest.raises(FactoryError, match="--scheduler tcp://host:8786 or FACTORY_DASK_SCHED"):
+    with pytest.raises(FactoryError, match=r"--scheduler tcp://host:8786 .* or FACTORY_DASK_SCHED"):
         executor_for(None, "dask")
-    with pytest.raises(FactoryError, match="--executor 'ray' is unknown; use one of local, dask"):
+    with pytest.raises(FactoryError, match="executor: Input should be 'local', 'queue' or 'dask'"):
         executor_for(None, "ray", cluster.address)
+    with pytest.raises(FactoryError, match="factory evolve runs on local, dask, not executor 'q"):
+        executor_for(None, "queue")
+    with pytest.raises(FactoryError, match=r"scheduler: .* like tcp://host:8786, not 'http://x'"):
+        executor_for(None, "dask", "http://x")
     monkeypatch.setenv("FACTORY_DASK_SCHEDULER", cluster.address)
     for scheduler in (None, cluster.address):
         chosen = executor_for(None, "dask", scheduler)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -82,35 +81,24 @@ EXECUTORS = ("local", "dask")
 
 
 def executor_for(
-    workers: int | None, kind: str = "local", scheduler: str | None = None
+    workers: int | None,
+    kind: str | None = None,
+    scheduler: str | None = None,
+    from_file: dict[str, Any] | None = None,
 ) -> Executor:
-    """The executor ``kind``: ``local``, a process pool of ``workers`` (default: every
-    core; in-process for 1), or ``dask``, the Dask cluster at ``scheduler`` (default
-    FACTORY_DASK_SCHEDULER)."""
-    from strategy_factory.execution import InlineExecutor, LocalExecutor
+    """The executor of ``factory evolve``: the options (``--workers``, ``--executor``,
+    ``--scheduler``) over the config file's ``executor``/``workers``/``scheduler``, checked
+    by :class:`ExecutorSettings`; a Dask cluster's versions are checked on connecting."""
+    from strategy_factory.execution.settings import ExecutorSettings
 
-    if kind not in EXECUTORS:
-        raise FactoryError(f"--executor {kind!r} is unknown; use one of {', '.join(EXECUTORS)}")
-    if kind == "dask":
-        return dask_executor(scheduler)
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    return InlineExecutor() if count <= 1 else LocalExecutor(count)
+    given = {"executor": kind, "workers": workers, "scheduler": scheduler}
+    chosen = {**(from_file or {}), **{k: v for k, v in given.items() if v is not None}}
+    settings = ExecutorSettings.load(chosen).check(EXECUTORS, "factory evolve")
+    return settings.build(on_refused=_warn)
 
 
-def dask_executor(scheduler: str | None) -> Executor:
-    """The Dask cluster at ``scheduler`` or FACTORY_DASK_SCHEDULER, versions checked."""
-    from strategy_factory.execution.dask_cluster import DaskExecutor
-    from strategy_factory.settings import get_settings
-
-    address = scheduler or get_settings().dask_scheduler
-    if not address:
-        raise FactoryError(
-            "--executor dask needs the scheduler's address: --scheduler tcp://host:8786 or "
-            "FACTORY_DASK_SCHEDULER (start a local cluster with `factory cluster local`)"
-        )
-    return DaskExecutor(
-        address, on_refused=lambda message: errors.print(f"[yellow]warning[/]: {message}")
-    )
+def _warn(message: str) -> None:
+    errors.print(f"[yellow]warning[/]: {message}", markup=True, highlight=False)
 
 
 def evolve(
@@ -123,7 +111,10 @@ def evolve(
         typer.Option("--ticker", help="Another symbol to apply each model to (repeat)."),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="YAML file of EvolveConfig fields.")
+        Path | None,
+        typer.Option(
+            "--config", help="YAML file of EvolveConfig fields (and executor, workers, scheduler)."
+        ),
     ] = None,
     generations: Annotated[int | None, typer.Option(help="Maximum generations.")] = None,
     algorithm: Annotated[str | None, typer.Option(help="ElasticNet, RandomForest, …")] = None,
@@ -153,8 +144,9 @@ def evolve(
         int | None, typer.Option(help="Worker processes (default: all cores; 1 = in-process).")
     ] = None,
     executor: Annotated[
-        str, typer.Option("--executor", help="Where units run: local (processes) or dask.")
-    ] = "local",
+        str | None,
+        typer.Option("--executor", help="Where units run: local (processes, default) or dask."),
+    ] = None,
     scheduler: Annotated[
         str | None,
         typer.Option(help="Dask scheduler address (default FACTORY_DASK_SCHEDULER)."),
@@ -167,10 +159,14 @@ def evolve(
 ) -> None:
     """Run the evolution: train → prune → simulate → judge on the holdout → promote."""
     from strategy_factory.evolution import EvolveConfig, run_summary
+    from strategy_factory.evolution.config import read_yaml
+    from strategy_factory.execution.settings import FIELDS
     from strategy_factory.store import create_store
 
     store = create_store(db)
     settings = None
+    data = read_yaml(config) if config else {}
+    from_file = {k: data.pop(k) for k in FIELDS if k in data}
     if resume is None:
         fields = _overrides(
             symbol=symbol,
@@ -186,8 +182,8 @@ def evolve(
             early_stop=early_stop,
             pipelining=pipelining,
         )
-        settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
-    units = executor_for(workers, executor, scheduler)  # a bad cluster fails before any run
+        settings = EvolveConfig.load({**data, **fields})
+    units = executor_for(workers, executor, scheduler, from_file)  # fails before any run
     try:
         run_id = _drive(store, units, settings, resume, quiet=as_json)
     finally:

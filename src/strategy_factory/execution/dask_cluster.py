@@ -47,8 +47,12 @@ CONNECT_TIMEOUT_SECONDS = 30.0
 # Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off
 # glibc's adaptive mmap threshold: every NumPy temporary over 128 KiB is then mapped
 # fresh and unmapped on release, and a training unit takes ~45x the page faults and
-# ~1.4x the CPU time. Workers we start keep glibc's default instead.
-WORKER_MALLOC_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# ~1.4x the CPU time. Workers we start keep glibc's default instead, and no statistical
+# profiler (it samples the running unit every 10 ms on the worker's event loop).
+LOCAL_WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 # Times a unit is run again because its dataset was lost (every worker holding it died).
 LOST_DATA_RETRIES = 3
 
@@ -110,7 +114,7 @@ def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> distrib
 
 def local_cluster(workers: int, **options: Any) -> distributed.LocalCluster:
     """A scheduler and ``workers`` nanny-started worker processes of one thread on this
-    machine, with glibc's default allocator settings (see ``WORKER_MALLOC_CONFIG``).
+    machine, with glibc's default allocator settings and no profiler (``LOCAL_WORKER_CONFIG``).
 
     ``options``: more ``distributed.LocalCluster`` arguments (``host``,
     ``scheduler_port``, …).
@@ -118,7 +122,7 @@ def local_cluster(workers: int, **options: Any) -> distributed.LocalCluster:
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(WORKER_MALLOC_CONFIG):
+    with dask.config.set(LOCAL_WORKER_CONFIG):
         return LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

@@ -35,9 +35,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
+from strategy_factory.errors import FactoryError
 from strategy_factory.evolution import Evolution, StopRequestedError
 from strategy_factory.evolution.ownership import DEFAULT_LEASE_SECONDS, LeaseKeeper, new_owner_id
 from strategy_factory.execution import Executor, QueueExecutor, executor_notices
+from strategy_factory.execution.settings import ExecutorSettings
 from strategy_factory.store import LeaseLostError, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,14 @@ class ServiceShutdown(BaseException):
 def queue_executor(store: Store, run_id: str) -> Executor:
     """The default: units go into the durable ``priority_jobs`` queue for workers."""
     return QueueExecutor(store, run_id=run_id)
+
+
+def executors_for(settings: ExecutorSettings) -> ExecutorFactory:
+    """Each run's executor: the durable queue, or a client of the Dask cluster of
+    ``settings`` (connected, its workers' versions checked, per run)."""
+    if settings.executor == "queue":
+        return queue_executor
+    return lambda store, run_id: settings.build()
 
 
 class InterruptibleExecutor:
@@ -181,7 +191,13 @@ class Coordinator:
                 return False
             if self.keeper.acquire(run_id, resume_failed) is None:
                 return False
-            executor = InterruptibleExecutor(self.executor_factory(self.store, run_id))
+            try:
+                executor = InterruptibleExecutor(self.executor_factory(self.store, run_id))
+            except FactoryError as exc:  # e.g. the Dask cluster is unreachable: say so
+                log.warning("run %s cannot start: %s", run_id, exc)
+                self._record_failure(run_id, exc)
+                self._release(run_id)
+                return False
             thread = threading.Thread(
                 target=self._drive, args=(run_id, executor), name=f"run-{run_id}", daemon=True
             )
