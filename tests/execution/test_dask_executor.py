@@ -6,6 +6,7 @@ strategy-factory version is refused. A killed client resumes on the cluster."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import strategy_factory
 from strategy_factory.cli.evolve import executor_for
@@ -29,7 +31,7 @@ from strategy_factory.models import FINGERPRINT_VERSION
 from strategy_factory.store import Run, SimulationResult, Store, create_store
 from tests.execution.conftest import wait_for
 from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses
-from tests.factory_command import FACTORY
+from tests.factory_command import FACTORY, factory
 
 FIELDS = {"symbol": "SYN", "max_generations": 2, "early_stop": False}
 OTHER_VERSION = Path(__file__).with_name("dask_other_version.py")
@@ -284,6 +286,55 @@ def test_a_client_killed_mid_run_resumes_on_the_cluster_and_retrains_nothing(
         assert trained_before.items() <= models.items()  # kept, not trained again
         assert run.models_trained == len(models) == len(set(models.values())) == 2
         assert _outcome(store, run) == in_process
+
+
+def test_factory_evolve_takes_the_executor_from_its_yaml_config(
+    in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
+) -> None:
+    from distributed import get_task_stream
+
+    config = tmp_path / "evolve.yaml"
+    config.write_text(yaml.safe_dump({**FIELDS, "executor": "dask", "scheduler": cluster.address}))
+    db = f"sqlite:///{tmp_path / 'yaml.db'}"
+    with get_task_stream(client=executor.client) as stream:
+        done = factory("evolve", "--config", str(config), "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    with create_store(db) as store:
+        run = store.runs.get(json.loads(done.stdout)["run"]["id"])
+        assert _outcome(store, run) == in_process
+    assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
+
+
+def test_factory_serve_drives_api_runs_on_the_cluster_of_its_settings(
+    in_process: dict[str, Any],
+    cluster: DaskProcesses,
+    executor: DaskExecutor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from distributed import get_task_stream
+    from fastapi.testclient import TestClient
+
+    from strategy_factory.service import ServiceSettings, create_app
+
+    monkeypatch.setenv("FACTORY_DASK_SCHEDULER", cluster.address)
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    app = create_app(ServiceSettings(db=url))  # no executor given: the settings' cluster
+    with (
+        TestClient(app, base_url="http://127.0.0.1") as client,
+        get_task_stream(client=executor.client) as stream,
+    ):
+        health = client.get("/health").json()
+        run_id = client.post("/evolve", json=FIELDS).json()["run_id"]
+        wait_for(
+            lambda: client.get(f"/runs/{run_id}").json()["status"] in ("completed", "failed"),
+            START_CEILING_SECONDS * 2,
+            "the run started through the API to finish",
+        )
+    assert health["executor"] == {"executor": "dask", "workers": None, "scheduler": cluster.address}
+    with create_store(url) as store:
+        assert _outcome(store, store.runs.get(run_id)) == in_process
+    assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
 
 
 def test_factory_cluster_local_prints_an_address_that_serves_its_workers() -> None:
