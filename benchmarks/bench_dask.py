@@ -123,7 +123,7 @@ def main() -> None:
     if not args.skip_run:
         run_against_pool(args.bars, args.rounds)
     if not args.skip_scaling:
-        scaling(args.units, args.scaling_bars)
+        scaling(args.units, args.scaling_bars, args.rounds)
 
 
 def run_against_pool(bars: int, rounds: int) -> None:
@@ -186,38 +186,58 @@ def _cpu_seconds(pids: list[int]) -> float:
     return sum(t.user + t.system for t in times)
 
 
-def scaling(units: int, bars: int) -> None:
-    """``units`` simulate units on a local cluster of 1, then 2 workers (one thread each)."""
+def scaling(units: int, bars: int, rounds: int) -> None:
+    """``units`` simulate units on a local cluster of 1 and one of 2 workers (one thread
+    each), alternated ``rounds`` times with the pure-Python loop on 1 and 2 processes."""
     from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
+    from strategy_factory.execution.units import run_unit
 
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    spin: dict[int, list[float]] = {1: [], 2: []}
+    per_task: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
         payloads = simulate_payloads(units + 1, bars)
         os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the workers: one core each
-        seconds, per_task = {}, {}
-        for workers in (1, 2):
-            with local_cluster(workers) as cluster:
-                executor = DaskExecutor(cluster.scheduler_address)
-                try:
-                    for warm in [executor.submit("simulate", payloads[0]) for _ in range(workers)]:
-                        warm.result()  # dataset scattered, kernels loaded, on every worker
-                    start = time.perf_counter()
-                    futures = [executor.submit("simulate", p) for p in payloads[1:]]
-                    for future in futures:
-                        future.result()
-                    seconds[workers] = time.perf_counter() - start
-                    per_task[workers] = empty_task_seconds(executor.client)
-                finally:
+        with local_cluster(1) as one, local_cluster(2) as two:
+            executors = {n: DaskExecutor(c.scheduler_address) for n, c in ((1, one), (2, two))}
+            try:
+                for executor in executors.values():  # kernels loaded on every worker
+                    executor.client.run(run_unit, "simulate", payloads[0])
+                    executor.submit("simulate", payloads[0]).result()  # dataset scattered
+                for _ in range(rounds):
+                    for workers, executor in executors.items():
+                        start = time.perf_counter()
+                        futures = [executor.submit("simulate", p) for p in payloads[1:]]
+                        for future in futures:
+                            future.result()
+                        seconds[workers].append(time.perf_counter() - start)
+                    for n in (1, 2):
+                        spin[n].append(side_by_side(spin_worker, [SPIN_LOOPS // n] * n))
+                per_task = {n: empty_task_seconds(e.client) for n, e in executors.items()}
+            finally:
+                for executor in executors.values():
                     executor.close()
-    spin = {n: side_by_side(spin_worker, [SPIN_LOOPS // n] * n) for n in (1, 2)}
+    _report_scaling(units, bars, seconds, spin, per_task)
+
+
+def _report_scaling(
+    units: int,
+    bars: int,
+    seconds: dict[int, list[float]],
+    spin: dict[int, list[float]],
+    per_task: dict[int, float],
+) -> None:
     print(f"\nscaling: {units} simulate units ({bars:,} hourly bars, one model's grid each)")
-    print(f"{'':40}{'1 worker':>10}{'2 workers':>11}{'speed-up':>10}")
+    print(f"{'(medians)':42}{'1 worker':>10}{'2 workers':>11}{'speed-up':>10}  per round")
     for name, timing in (
         ("local Dask cluster (target ≥ 1.8x)", seconds),
         ("pure-Python loop (the machine's ceiling)", spin),
     ):
-        print(f"{name:40}{timing[1]:9.2f}s{timing[2]:10.2f}s{timing[1] / timing[2]:9.2f}x")
-    mean_unit = seconds[1] / units
+        one, two = statistics.median(timing[1]), statistics.median(timing[2])
+        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(timing[1], timing[2], strict=True))
+        print(f"{name:42}{one:9.2f}s{two:10.2f}s{one / two:9.2f}x  {rounds}")
+    mean_unit = statistics.median(seconds[1]) / units
     print(
         f"  mean simulate unit {mean_unit:.3f} s; empty task round trip "
         f"{per_task[1] * 1000:.2f} / {per_task[2] * 1000:.2f} ms "
