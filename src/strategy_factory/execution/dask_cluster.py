@@ -47,8 +47,9 @@ CONNECT_TIMEOUT_SECONDS = 30.0
 # Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off
 # glibc's adaptive mmap threshold: every NumPy temporary over 128 KiB is then mapped
 # fresh and unmapped on release, and a training unit takes ~45x the page faults and
-# ~1.4x the CPU time. Workers we start keep glibc's default instead, and no statistical
-# profiler (it samples the running unit every 10 ms on the worker's event loop).
+# ~1.4x the CPU time (benchmarks/bench_dask_nanny.py). Workers we start keep glibc's
+# default instead; they also run without the statistical profiler, which samples the
+# running unit every 10 ms and whose report nothing here reads.
 LOCAL_WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
