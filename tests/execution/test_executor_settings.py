@@ -10,6 +10,7 @@ import yaml
 from strategy_factory.cli.evolve import executor_for
 from strategy_factory.errors import FactoryError
 from strategy_factory.execution import InlineExecutor, LocalExecutor
+from strategy_factory.execution.dask_cluster import CONNECT_TIMEOUT_SECONDS
 from strategy_factory.execution.settings import ExecutorSettings
 from strategy_factory.service import ServiceSettings
 from strategy_factory.store import create_store
@@ -75,3 +76,29 @@ def test_a_yaml_config_with_a_bad_executor_records_no_run(tmp_path: Path) -> Non
     assert "Traceback" not in done.stderr
     with create_store(db) as store:
         assert store.runs.recent() == []
+
+
+def test_a_server_whose_cluster_cannot_be_reached_fails_the_run_with_that_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from strategy_factory.service import create_app
+    from tests.execution.conftest import wait_for
+
+    monkeypatch.setenv("FACTORY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FACTORY_DASK_SCHEDULER", "tcp://127.0.0.1:1")  # nothing listens there
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    with TestClient(create_app(ServiceSettings(db=url)), base_url="http://127.0.0.1") as client:
+        accepted = client.post("/evolve", json={"symbol": "SP500", "max_generations": 1})
+        assert accepted.status_code == 202, accepted.text
+        run_id = accepted.json()["run_id"]
+        run = wait_for(
+            lambda: (
+                (found := client.get(f"/runs/{run_id}").json()["run"])["status"] == "failed"
+                and found
+            ),
+            CONNECT_TIMEOUT_SECONDS * 4,
+            "the run to fail on the unreachable cluster",
+        )
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in run["error"]

@@ -35,7 +35,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
-from strategy_factory.errors import FactoryError
 from strategy_factory.evolution import Evolution, StopRequestedError
 from strategy_factory.evolution.ownership import DEFAULT_LEASE_SECONDS, LeaseKeeper, new_owner_id
 from strategy_factory.execution import Executor, QueueExecutor, executor_notices
@@ -61,7 +60,35 @@ def executors_for(settings: ExecutorSettings) -> ExecutorFactory:
     ``settings`` (connected, its workers' versions checked, per run)."""
     if settings.executor == "queue":
         return queue_executor
-    return lambda store, run_id: settings.build()
+    return lambda store, run_id: OnFirstUnit(settings.build)
+
+
+class OnFirstUnit:
+    """Builds its executor when the run submits its first unit, in the run's thread: a
+    cluster is connected there, never under the coordinator's lock, and a cluster that
+    cannot be reached fails the run with that message."""
+
+    def __init__(self, build: Callable[[], Executor]) -> None:
+        self._build = build
+        self._inner: Executor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        """Submit to the executor, built now if this is the first unit."""
+        with self._lock:
+            if self._inner is None:
+                self._inner = self._build()
+            inner = self._inner
+        return inner.submit(kind, payload, priority)
+
+    def notices(self) -> list[str]:
+        """The built executor's notices (see :func:`executor_notices`)."""
+        return [] if self._inner is None else executor_notices(self._inner)
+
+    def close(self) -> None:
+        """Close the executor, if it was built."""
+        if self._inner is not None:
+            self._inner.close()
 
 
 class InterruptibleExecutor:
@@ -191,13 +218,7 @@ class Coordinator:
                 return False
             if self.keeper.acquire(run_id, resume_failed) is None:
                 return False
-            try:
-                executor = InterruptibleExecutor(self.executor_factory(self.store, run_id))
-            except FactoryError as exc:  # e.g. the Dask cluster is unreachable: say so
-                log.warning("run %s cannot start: %s", run_id, exc)
-                self._record_failure(run_id, exc)
-                self._release(run_id)
-                return False
+            executor = InterruptibleExecutor(self.executor_factory(self.store, run_id))
             thread = threading.Thread(
                 target=self._drive, args=(run_id, executor), name=f"run-{run_id}", daemon=True
             )
