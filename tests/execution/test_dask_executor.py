@@ -305,13 +305,15 @@ def test_factory_evolve_takes_the_executor_from_its_yaml_config(
     assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
 
 
-def test_factory_serve_drives_api_runs_on_the_cluster_of_its_settings(
+def test_factory_serve_drives_api_and_pending_runs_on_the_cluster_of_its_settings(
     in_process: dict[str, Any],
     cluster: DaskProcesses,
     executor: DaskExecutor,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A run started with POST /evolve, and a run recorded pending beforehand — as the
+    learning engine's search launches its runs, for a server's coordinator to take over."""
     from distributed import get_task_stream
     from fastapi.testclient import TestClient
 
@@ -319,23 +321,31 @@ def test_factory_serve_drives_api_runs_on_the_cluster_of_its_settings(
 
     monkeypatch.setenv("FACTORY_DASK_SCHEDULER", cluster.address)
     url = f"sqlite:///{tmp_path / 'served.db'}"
+    with create_store(url) as store:
+        pending = create_run(store, EvolveConfig.load(FIELDS)).id
     app = create_app(ServiceSettings(db=url))  # no executor given: the settings' cluster
     with (
         TestClient(app, base_url="http://127.0.0.1") as client,
         get_task_stream(client=executor.client) as stream,
     ):
         health = client.get("/health").json()
-        run_id = client.post("/evolve", json=FIELDS).json()["run_id"]
-        wait_for(
-            lambda: (
-                client.get(f"/runs/{run_id}").json()["run"]["status"] in ("completed", "failed")
-            ),
-            START_CEILING_SECONDS * 2,
-            "the run started through the API to finish",
-        )
+        started = client.post("/evolve", json=FIELDS).json()["run_id"]
+        for run_id in (pending, started):
+            wait_for(
+                lambda run_id=run_id: (
+                    client.get(f"/runs/{run_id}").json()["run"]["status"] in ("completed", "failed")
+                ),
+                START_CEILING_SECONDS * 2,
+                f"run {run_id} to finish on the cluster",
+            )
     assert health["executor"] == {"executor": "dask", "scheduler": cluster.address}
     with create_store(url) as store:
-        assert _outcome(store, store.runs.get(run_id)) == in_process
+        outcomes = [_outcome(store, store.runs.get(run_id)) for run_id in (pending, started)]
+    # The same models serve both runs: each is trained once, by whichever run got to it.
+    trained = sorted(model for outcome in outcomes for model in outcome.pop("models"))
+    assert trained == in_process["models"]
+    expected = {k: v for k, v in in_process.items() if k != "models"}
+    assert outcomes == [expected, expected]
     assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
 
 
