@@ -9,10 +9,17 @@ package, as the pool's forked workers have). Printed, in one run:
 - the task overhead: an empty task's round trip on the cluster, against the mean time of
   a train and a simulate task inside its worker (target: overhead < 5% of task time);
 - the bytes shipped per run: the scattered dataset (Dask's serialization), the units'
-  payloads and their results.
+  payloads and their results;
+- scaling: ``--units`` simulate units of one model (``bench_queue.py``'s simulation-bound
+  workload) on a local cluster of 1 and then 2 workers, Numba held to one thread per
+  worker (target: 2 workers ≥ 1.8× one), beside a pure-Python loop split over 1 and 2
+  processes (what this machine gives two processes at all when it is loaded).
+
+Clusters come from :func:`~strategy_factory.execution.dask_cluster.local_cluster`: nanny
+workers with glibc's default allocator settings and no profiler (``LOCAL_WORKER_CONFIG``).
 
     .venv/bin/python benchmarks/bench_dask.py
-    .venv/bin/python benchmarks/bench_dask.py --bars 30000
+    .venv/bin/python benchmarks/bench_dask.py --bars 30000 --skip-scaling
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from bench_evolve import REGIME_FILTERS, timed_executor
+from bench_queue import side_by_side, simulate_payloads, spin_worker
 
 EMPTY_TASKS = 200
+SPIN_LOOPS = 20_000_000
 
 
 def evolve_config(bars: int) -> Any:
@@ -105,42 +114,135 @@ def empty_task_seconds(client: Any) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=100_000)
+    parser.add_argument("--units", type=int, default=24)
+    parser.add_argument("--scaling-bars", type=int, default=200_000)
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-run", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from distributed import LocalCluster, get_task_stream
+    if not args.skip_run:
+        run_against_pool(args.bars, args.rounds)
+    if not args.skip_scaling:
+        scaling(args.units, args.scaling_bars, args.rounds)
 
-    from strategy_factory.execution.dask_cluster import DaskExecutor
+
+def run_against_pool(bars: int, rounds: int) -> None:
+    """The 4-generation run on the process pool and on a local Dask cluster, alternated
+    ``rounds`` times (a loaded machine's load moves between runs): wall seconds and the
+    CPU seconds the worker processes spent, which the machine's load hardly changes."""
+    from distributed import get_task_stream
+
+    from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
     from strategy_factory.execution.units import run_unit
 
-    with tempfile.TemporaryDirectory() as folder:
+    wall: dict[str, list[float]] = {"pool": [], "dask": []}
+    cpu: dict[str, list[float]] = {"pool": [], "dask": []}
+    with tempfile.TemporaryDirectory() as folder, local_cluster(2) as cluster:
         os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
-        config = evolve_config(args.bars)
-        pool = timed_executor(2)
+        config = evolve_config(bars)
+        executor = DaskExecutor(cluster.scheduler_address)
+        shipped = counting(executor)
         try:
-            local_seconds, local_run = timed_run(config, pool, Path(folder) / "local.db")
-        finally:
-            pool.close()
-        inside_pool = dict(type(pool).spent)
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster:
-            executor = DaskExecutor(cluster.scheduler_address)
+            dask_pids = list(executor.client.run(os.getpid).values())
             executor.client.run(lambda: run_unit.__module__)  # workers import the package
-            shipped = counting(executor)
-            try:
+            for n in range(rounds):
+                pool = timed_executor(2)
+                try:
+                    pool.pool().submit(int).result()  # started, like the cluster's workers
+                    pids = list(pool.pool()._processes)
+                    before = _cpu_seconds(pids)
+                    seconds, local_run = timed_run(config, pool, Path(folder) / f"local{n}.db")
+                    cpu["pool"].append(_cpu_seconds(pids) - before)
+                    wall["pool"].append(seconds)
+                finally:
+                    pool.close()
+                before = _cpu_seconds(dask_pids)
                 with get_task_stream(client=executor.client) as stream:
-                    dask_seconds, dask_run = timed_run(config, executor, Path(folder) / "dask.db")
-                scatter_seconds = _scatter_seconds(executor)
-                dataset = _scattered_bytes(executor)
-                overhead = empty_task_seconds(executor.client)
-            finally:
-                executor.close()
-    report(args.bars, local_seconds, dask_seconds, local_run, dask_run)
+                    seconds, dask_run = timed_run(config, executor, Path(folder) / f"dask{n}.db")
+                cpu["dask"].append(_cpu_seconds(dask_pids) - before)
+                wall["dask"].append(seconds)
+                print(f"  round {n + 1}: pool {wall['pool'][-1]:.2f} s, dask {seconds:.2f} s")
+            scatter_seconds = _scatter_seconds(executor)
+            dataset = _scattered_bytes(executor)
+            overhead = empty_task_seconds(executor.client)
+        finally:
+            executor.close()
+    inside_pool = dict(type(pool).spent)
+    report(bars, wall, cpu, local_run, dask_run)
     print(
         f"  inside the pool's workers: train {inside_pool.get('train', 0):.2f} s, "
-        f"simulate {inside_pool.get('simulate', 0):.2f} s in all; scattering the dataset "
-        f"again takes {scatter_seconds:.2f} s"
+        f"simulate {inside_pool.get('simulate', 0):.2f} s in all ({rounds} runs); scattering "
+        f"the dataset again takes {scatter_seconds:.2f} s"
     )
+    shipped = {k: v // rounds for k, v in shipped.items()}
     _report_tasks(stream.data, shipped, overhead, dataset)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have spent so far."""
+    import psutil
+
+    times = [psutil.Process(pid).cpu_times() for pid in pids]
+    return sum(t.user + t.system for t in times)
+
+
+def scaling(units: int, bars: int, rounds: int) -> None:
+    """``units`` simulate units on a local cluster of 1 and one of 2 workers (one thread
+    each), alternated ``rounds`` times with the pure-Python loop on 1 and 2 processes."""
+    from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
+    from strategy_factory.execution.units import run_unit
+
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    spin: dict[int, list[float]] = {1: [], 2: []}
+    per_task: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["FACTORY_HOME"] = str(Path(folder) / "home")
+        payloads = simulate_payloads(units + 1, bars)
+        os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the workers: one core each
+        with local_cluster(1) as one, local_cluster(2) as two:
+            executors = {n: DaskExecutor(c.scheduler_address) for n, c in ((1, one), (2, two))}
+            try:
+                for executor in executors.values():  # kernels loaded on every worker
+                    executor.client.run(run_unit, "simulate", payloads[0])
+                    executor.submit("simulate", payloads[0]).result()  # dataset scattered
+                for _ in range(rounds):
+                    for workers, executor in executors.items():
+                        start = time.perf_counter()
+                        futures = [executor.submit("simulate", p) for p in payloads[1:]]
+                        for future in futures:
+                            future.result()
+                        seconds[workers].append(time.perf_counter() - start)
+                    for n in (1, 2):
+                        spin[n].append(side_by_side(spin_worker, [SPIN_LOOPS // n] * n))
+                per_task = {n: empty_task_seconds(e.client) for n, e in executors.items()}
+            finally:
+                for executor in executors.values():
+                    executor.close()
+    _report_scaling(units, bars, seconds, spin, per_task)
+
+
+def _report_scaling(
+    units: int,
+    bars: int,
+    seconds: dict[int, list[float]],
+    spin: dict[int, list[float]],
+    per_task: dict[int, float],
+) -> None:
+    print(f"\nscaling: {units} simulate units ({bars:,} hourly bars, one model's grid each)")
+    print(f"{'(medians)':42}{'1 worker':>10}{'2 workers':>11}{'speed-up':>10}  per round")
+    for name, timing in (
+        ("local Dask cluster (target ≥ 1.8x)", seconds),
+        ("pure-Python loop (the machine's ceiling)", spin),
+    ):
+        one, two = statistics.median(timing[1]), statistics.median(timing[2])
+        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(timing[1], timing[2], strict=True))
+        print(f"{name:42}{one:9.2f}s{two:10.2f}s{one / two:9.2f}x  {rounds}")
+    mean_unit = statistics.median(seconds[1]) / units
+    print(
+        f"  mean simulate unit {mean_unit:.3f} s; empty task round trip "
+        f"{per_task[1] * 1000:.2f} / {per_task[2] * 1000:.2f} ms "
+        f"= {per_task[1] / mean_unit:.2%} of a unit"
+    )
 
 
 def _scatter_seconds(executor: Any) -> float:
@@ -160,14 +262,31 @@ def _scattered_bytes(executor: Any) -> int:
     return len(serialize_bytes(future.result()))
 
 
-def report(bars: int, local: float, dask: float, local_run: Any, dask_run: Any) -> None:
+def report(
+    bars: int,
+    wall: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    local_run: Any,
+    dask_run: Any,
+) -> None:
     same = (local_run.configurations_tried, local_run.best_sqn_100) == (
         dask_run.configurations_tried,
         dask_run.best_sqn_100,
     )
     print(f"4-generation run, {bars:,} one-minute bars, 2 workers of one thread each")
-    print(f"  local process pool   {local:7.2f} s")
-    print(f"  local Dask cluster   {dask:7.2f} s   ratio {dask / local:.3f} (target ≤ 1.15)")
+    print(f"{'':24}{'wall (median)':>15}{'worker CPU (median)':>21}")
+    for name, label in (("pool", "local process pool"), ("dask", "local Dask cluster")):
+        print(
+            f"  {label:22}{statistics.median(wall[name]):13.2f} s"
+            f"{statistics.median(cpu[name]):19.2f} s"
+        )
+    ratio = statistics.median(wall["dask"]) / statistics.median(wall["pool"])
+    cpu_ratio = statistics.median(cpu["dask"]) / statistics.median(cpu["pool"])
+    pairs = sorted(d / p for d, p in zip(wall["dask"], wall["pool"], strict=True))
+    print(
+        f"  ratio dask/pool: wall {ratio:.3f} (target ≤ 1.15; per round "
+        f"{', '.join(f'{r:.2f}' for r in pairs)}), worker CPU {cpu_ratio:.3f}"
+    )
     print(f"  same results: {same} (configurations tried, best SQN-100)")
 
 

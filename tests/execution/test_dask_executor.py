@@ -6,6 +6,7 @@ strategy-factory version is refused. A killed client resumes on the cluster."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import strategy_factory
 from strategy_factory.cli.evolve import executor_for
@@ -29,7 +31,7 @@ from strategy_factory.models import FINGERPRINT_VERSION
 from strategy_factory.store import Run, SimulationResult, Store, create_store
 from tests.execution.conftest import wait_for
 from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses
-from tests.factory_command import FACTORY
+from tests.factory_command import FACTORY, factory
 
 FIELDS = {"symbol": "SYN", "max_generations": 2, "early_stop": False}
 OTHER_VERSION = Path(__file__).with_name("dask_other_version.py")
@@ -201,14 +203,46 @@ def test_a_worker_of_another_version_is_refused_by_name(
     assert "0.0.0+other" in message and strategy_factory.__version__ in message
 
 
+def test_a_worker_of_another_version_that_joins_later_runs_nothing_and_is_named_in_the_run(
+    in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
+) -> None:
+    from distributed import get_task_stream
+
+    cluster.start_worker("late", "--preload", str(OTHER_VERSION))
+    try:
+        address = cluster.wait_registered(executor.client, {"late"})["late"]
+        refused = wait_for(executor.notices, START_CEILING_SECONDS, "the late worker's refusal")
+        with (
+            get_task_stream(client=executor.client) as stream,
+            create_store(f"sqlite:///{tmp_path / 'dask.db'}") as store,
+        ):
+            run = _evolve(store, executor)
+            outcome = _outcome(store, run)
+    finally:
+        cluster.stop_worker(executor.client, "late")
+    assert refused == [
+        f"Dask worker {address} runs strategy-factory 0.0.0+other, this client "
+        f"{strategy_factory.__version__}: it runs none of this client's units; install "
+        f"strategy-factory {strategy_factory.__version__} on it"
+    ]
+    assert outcome == in_process
+    workers = {task["worker"] for task in stream.data}
+    assert workers and address not in workers  # every unit ran on a worker of our version
+    assert refused[0] in str(run.step_status)  # where the user looks: the run's status
+
+
 def test_factory_evolve_takes_the_scheduler_from_the_option_or_the_environment(
     cluster: DaskProcesses, executor: DaskExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FACTORY_DASK_SCHEDULER", raising=False)
-    with pytest.raises(FactoryError, match="--scheduler tcp://host:8786 or FACTORY_DASK_SCHED"):
+    with pytest.raises(FactoryError, match=r"--scheduler tcp://host:8786 .* or FACTORY_DASK_SCHED"):
         executor_for(None, "dask")
-    with pytest.raises(FactoryError, match="--executor 'ray' is unknown; use one of local, dask"):
+    with pytest.raises(FactoryError, match="executor: Input should be 'local', 'queue' or 'dask'"):
         executor_for(None, "ray", cluster.address)
+    with pytest.raises(FactoryError, match="factory evolve runs on local, dask, not executor 'q"):
+        executor_for(None, "queue")
+    with pytest.raises(FactoryError, match=r"scheduler: .* like tcp://host:8786, not 'http://x'"):
+        executor_for(None, "dask", "http://x")
     monkeypatch.setenv("FACTORY_DASK_SCHEDULER", cluster.address)
     for scheduler in (None, cluster.address):
         chosen = executor_for(None, "dask", scheduler)
@@ -252,6 +286,67 @@ def test_a_client_killed_mid_run_resumes_on_the_cluster_and_retrains_nothing(
         assert trained_before.items() <= models.items()  # kept, not trained again
         assert run.models_trained == len(models) == len(set(models.values())) == 2
         assert _outcome(store, run) == in_process
+
+
+def test_factory_evolve_takes_the_executor_from_its_yaml_config(
+    in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
+) -> None:
+    from distributed import get_task_stream
+
+    config = tmp_path / "evolve.yaml"
+    config.write_text(yaml.safe_dump({**FIELDS, "executor": "dask", "scheduler": cluster.address}))
+    db = f"sqlite:///{tmp_path / 'yaml.db'}"
+    with get_task_stream(client=executor.client) as stream:
+        done = factory("evolve", "--config", str(config), "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    with create_store(db) as store:
+        run = store.runs.get(json.loads(done.stdout)["run"]["id"])
+        assert _outcome(store, run) == in_process
+    assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
+
+
+def test_factory_serve_drives_api_and_pending_runs_on_the_cluster_of_its_settings(
+    in_process: dict[str, Any],
+    cluster: DaskProcesses,
+    executor: DaskExecutor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run started with POST /evolve, and a run recorded pending beforehand — as the
+    learning engine's search launches its runs, for a server's coordinator to take over."""
+    from distributed import get_task_stream
+    from fastapi.testclient import TestClient
+
+    from strategy_factory.service import ServiceSettings, create_app
+
+    monkeypatch.setenv("FACTORY_DASK_SCHEDULER", cluster.address)
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    with create_store(url) as store:
+        pending = create_run(store, EvolveConfig.load(FIELDS)).id
+    app = create_app(ServiceSettings(db=url))  # no executor given: the settings' cluster
+    with (
+        TestClient(app, base_url="http://127.0.0.1") as client,
+        get_task_stream(client=executor.client) as stream,
+    ):
+        health = client.get("/health").json()
+        started = client.post("/evolve", json=FIELDS).json()["run_id"]
+        for run_id in (pending, started):
+            wait_for(
+                lambda run_id=run_id: (
+                    client.get(f"/runs/{run_id}").json()["run"]["status"] in ("completed", "failed")
+                ),
+                START_CEILING_SECONDS * 2,
+                f"run {run_id} to finish on the cluster",
+            )
+    assert health["executor"] == {"executor": "dask", "scheduler": cluster.address}
+    with create_store(url) as store:
+        outcomes = [_outcome(store, store.runs.get(run_id)) for run_id in (pending, started)]
+    # The same models serve both runs: each is trained once, by whichever run got to it.
+    trained = sorted(model for outcome in outcomes for model in outcome.pop("models"))
+    assert trained == in_process["models"]
+    expected = {k: v for k, v in in_process.items() if k != "models"}
+    assert outcomes == [expected, expected]
+    assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
 
 
 def test_factory_cluster_local_prints_an_address_that_serves_its_workers() -> None:

@@ -21,6 +21,7 @@ def test_health_names_the_version_and_the_store(client: TestClient, store: Store
         "version": __version__,
         "backend": store.backend,
         "store": store.url,
+        "executor": {"executor": "queue"},  # no FACTORY_DASK_SCHEDULER: the job queue
     }
 
 

@@ -20,19 +20,12 @@ def local(
     host: Annotated[str, typer.Option(help="Interface the scheduler listens on.")] = "127.0.0.1",
 ) -> None:
     """Start a scheduler and N worker processes, print its address, and run until Ctrl-C."""
-    from distributed import LocalCluster
+    from strategy_factory.execution.dask_cluster import local_cluster
 
     if workers < 1:
         raise FactoryError(f"--workers must be at least 1, not {workers}")
     try:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host=host,
-            scheduler_port=port,
-            dashboard_address=None,
-        )
+        cluster = local_cluster(workers, host=host, scheduler_port=port)
     except OSError as exc:
         raise FactoryError(
             f"cannot start a scheduler on {host}:{port} ({exc}): try --port 0"

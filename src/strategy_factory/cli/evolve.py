@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from strategy_factory.evolution import EvolveConfig
     from strategy_factory.evolution.ownership import LeaseKeeper
     from strategy_factory.execution import Executor
+    from strategy_factory.execution.settings import ExecutorSettings
     from strategy_factory.store import Run, Store
 
 DbOption = Annotated[
@@ -84,48 +84,40 @@ EXECUTORS = ("local", "dask")
 
 def executor_for(
     workers: int | None,
-    kind: str = "local",
+    kind: str | None = None,
     scheduler: str | None = None,
+    from_file: dict[str, Any] | None = None,
     work: dict[str, Any] | None = None,
 ) -> Executor:
-    """The executor ``kind``: ``local``, a process pool of ``workers`` (in-process for 1),
-    or ``dask``, the Dask cluster at ``scheduler`` (default FACTORY_DASK_SCHEDULER).
+    """The executor of ``factory evolve`` (see :func:`executor_settings`).
 
-    Without ``workers``, a local run is sized by its estimated ``work``: in this process
-    on every core, unless the pool's overlap of simulation with training pays for it
+    A local run without ``workers`` is sized by its estimated ``work``: in this process on
+    every core, unless the pool's overlap of simulation with training pays for it
     (:func:`strategy_factory.evolution.budget.wants_pool`); then one worker per core.
     """
-    from strategy_factory.execution import InlineExecutor, LocalExecutor
+    from strategy_factory.evolution.budget import wants_pool
 
-    check_executor(kind)
-    if kind == "dask":
-        return dask_executor(scheduler)
-    if workers is None:
-        from strategy_factory.evolution.budget import wants_pool
-
-        cores = os.cpu_count() or 1
-        return LocalExecutor(cores) if cores > 1 and wants_pool(work) else InlineExecutor(cores)
-    return InlineExecutor() if workers <= 1 else LocalExecutor(workers)
+    chosen = executor_settings(workers, kind, scheduler, from_file)
+    return chosen.build(on_refused=_warn, pool=wants_pool(work))
 
 
-def check_executor(kind: str) -> None:
-    """Refuse an unknown ``--executor``."""
-    if kind not in EXECUTORS:
-        raise FactoryError(f"--executor {kind!r} is unknown; use one of {', '.join(EXECUTORS)}")
+def executor_settings(
+    workers: int | None,
+    kind: str | None = None,
+    scheduler: str | None = None,
+    from_file: dict[str, Any] | None = None,
+) -> ExecutorSettings:
+    """The options (``--workers``, ``--executor``, ``--scheduler``) over the config file's
+    ``executor``/``workers``/``scheduler``, checked by :class:`ExecutorSettings`."""
+    from strategy_factory.execution.settings import ExecutorSettings
+
+    given = {"executor": kind, "workers": workers, "scheduler": scheduler}
+    chosen = {**(from_file or {}), **{k: v for k, v in given.items() if v is not None}}
+    return ExecutorSettings.load(chosen).check(EXECUTORS, "factory evolve")
 
 
-def dask_executor(scheduler: str | None) -> Executor:
-    """The Dask cluster at ``scheduler`` or FACTORY_DASK_SCHEDULER, versions checked."""
-    from strategy_factory.execution.dask_cluster import DaskExecutor
-    from strategy_factory.settings import get_settings
-
-    address = scheduler or get_settings().dask_scheduler
-    if not address:
-        raise FactoryError(
-            "--executor dask needs the scheduler's address: --scheduler tcp://host:8786 or "
-            "FACTORY_DASK_SCHEDULER (start a local cluster with `factory cluster local`)"
-        )
-    return DaskExecutor(address)
+def _warn(message: str) -> None:
+    errors.print(f"[yellow]warning[/]: {message}", markup=True, highlight=False)
 
 
 def evolve(
@@ -138,7 +130,10 @@ def evolve(
         typer.Option("--ticker", help="Another symbol to apply each model to (repeat)."),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="YAML file of EvolveConfig fields.")
+        Path | None,
+        typer.Option(
+            "--config", help="YAML file of EvolveConfig fields (and executor, workers, scheduler)."
+        ),
     ] = None,
     generations: Annotated[int | None, typer.Option(help="Maximum generations.")] = None,
     algorithm: Annotated[str | None, typer.Option(help="ElasticNet, RandomForest, …")] = None,
@@ -172,8 +167,9 @@ def evolve(
         ),
     ] = None,
     executor: Annotated[
-        str, typer.Option("--executor", help="Where units run: local (processes) or dask.")
-    ] = "local",
+        str | None,
+        typer.Option("--executor", help="Where units run: local (processes, default) or dask."),
+    ] = None,
     scheduler: Annotated[
         str | None,
         typer.Option(help="Dask scheduler address (default FACTORY_DASK_SCHEDULER)."),
@@ -186,10 +182,14 @@ def evolve(
 ) -> None:
     """Run the evolution: train → prune → simulate → judge on the holdout → promote."""
     from strategy_factory.evolution import EvolveConfig, run_summary
+    from strategy_factory.evolution.config import read_yaml
+    from strategy_factory.execution.settings import FIELDS
     from strategy_factory.store import create_store
 
     store = create_store(db)
     settings = None
+    data = read_yaml(config) if config else {}
+    from_file = {k: data.pop(k) for k in FIELDS if k in data}
     if resume is None:
         fields = _overrides(
             symbol=symbol,
@@ -205,13 +205,15 @@ def evolve(
             early_stop=early_stop,
             pipelining=pipelining,
         )
-        settings = EvolveConfig.from_yaml(config, fields) if config else EvolveConfig.load(fields)
-    check_executor(executor)  # an unknown executor, or a bad cluster, fails before any run
-    used = [dask_executor(scheduler)] if executor == "dask" else []
+        settings = EvolveConfig.load({**data, **fields})
+    # An invalid executor, or an unreachable cluster (its versions checked on connecting),
+    # fails before any run is recorded; a local pool waits for the run's estimated work.
+    chosen = executor_settings(workers, executor, scheduler, from_file)
+    used = [chosen.build(on_refused=_warn)] if chosen.executor == "dask" else []
 
     def units_for(work: dict[str, Any] | None) -> Executor:
         if not used:
-            used.append(executor_for(workers, work=work))
+            used.append(executor_for(workers, executor, scheduler, from_file, work))
         return used[0]
 
     try:

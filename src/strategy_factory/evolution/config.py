@@ -325,24 +325,29 @@ class EvolveConfig(BaseModel):
         ``criteria`` may name a preset, give ranges, or name a YAML file of ranges
         (relative to the config file).
         """
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise FactoryError(f"cannot read config {path}: {exc}") from exc
-        if not isinstance(data, dict):
+        return cls.load({**read_yaml(path), **(overrides or {})})
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The fields of a YAML config file, a ``criteria`` file it names read in (see
+    :meth:`EvolveConfig.from_yaml`); it may also hold the executor settings, which the
+    caller takes out (:data:`strategy_factory.execution.settings.FIELDS`)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise FactoryError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise FactoryError(f"config {path} must be a mapping of fields, got {type(data).__name__}")
+    criteria = data.get("criteria")
+    if isinstance(criteria, str) and criteria not in PRESETS:
+        file = Path(path).parent / criteria
+        if not file.is_file():
             raise FactoryError(
-                f"config {path} must be a mapping of fields, got {type(data).__name__}"
+                f"config {path}: criteria {criteria!r} is neither a preset "
+                f"({', '.join(PRESETS)}) nor a file next to the config"
             )
-        criteria = data.get("criteria")
-        if isinstance(criteria, str) and criteria not in PRESETS:
-            file = Path(path).parent / criteria
-            if not file.is_file():
-                raise FactoryError(
-                    f"config {path}: criteria {criteria!r} is neither a preset "
-                    f"({', '.join(PRESETS)}) nor a file next to the config"
-                )
-            data["criteria"] = PromotionCriteria.from_yaml(file.read_text()).model_dump()
-        return cls.load({**data, **(overrides or {})})
+        data["criteria"] = PromotionCriteria.from_yaml(file.read_text()).model_dump()
+    return data
 
 
 def _check_training_options(config: EvolveConfig) -> None:

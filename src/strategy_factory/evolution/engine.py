@@ -32,7 +32,7 @@ from strategy_factory.evolution.pruning import NoRankingError, lineage_length, p
 from strategy_factory.evolution.simulation import SimulationPhase
 from strategy_factory.evolution.trainer import ModelTrainer
 from strategy_factory.evolution.trials import Trials
-from strategy_factory.execution import Executor
+from strategy_factory.execution import Executor, executor_notices
 from strategy_factory.store import (
     ModelRecord,
     Run,
@@ -234,6 +234,9 @@ class Evolution:
         self._update(context.run_id, models_trained=len(recorded))
 
     def _update(self, run_id: str, **fields: Any) -> None:
+        notices = executor_notices(self.executor)
+        if notices and fields.get("step_status"):  # e.g. a Dask worker refused mid-run
+            fields["step_status"] = " · ".join([fields["step_status"], *notices[-3:]])
         run = self.store.runs.update_progress(run_id, owner_id=self.owner_id, **fields)
         if self.listener is not None:
             self.listener(run)

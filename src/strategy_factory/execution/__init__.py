@@ -16,7 +16,12 @@ from strategy_factory.execution.job_source import (
     SourceUnavailableError,
     StoreJobSource,
 )
-from strategy_factory.execution.local import Executor, InlineExecutor, LocalExecutor
+from strategy_factory.execution.local import (
+    Executor,
+    InlineExecutor,
+    LocalExecutor,
+    executor_notices,
+)
 from strategy_factory.execution.queue import JobFailedError, QueueExecutor
 from strategy_factory.execution.results import (
     InvalidResultError,
@@ -59,6 +64,7 @@ __all__ = [
     "TrainResult",
     "WorkerInterruptedError",
     "WorkerReport",
+    "executor_notices",
     "load_dataset",
     "run_unit",
     "run_worker",

@@ -7,6 +7,11 @@ only here works on the cluster. Results come back as the units' plain JSON value
 artifacts in the store's safe format), which the engine validates and records
 idempotently, as it does for every executor.
 
+Every worker's version is checked when the client connects (a worker of another version
+refuses the cluster), and a :class:`~.dask_admission.VersionGate` keeps it so for the
+workers that join later: units run only on workers of this client's version, and any
+other worker is reported in :meth:`DaskExecutor.notices` (and to ``on_refused``).
+
 Dask retries the tasks of a worker that dies (up to the scheduler's
 ``distributed.scheduler.allowed-failures``); the dataset is on every worker, so a
 surviving one still holds it, and when none does it is scattered again and the unit
@@ -25,10 +30,12 @@ import logging
 import math
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from strategy_factory.errors import FactoryError
+from strategy_factory.execution import dask_admission
 from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset
 from strategy_factory.execution.units import run_unit
 
@@ -37,6 +44,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 30.0
+# Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off
+# glibc's adaptive mmap threshold: every NumPy temporary over 128 KiB is then mapped
+# fresh and unmapped on release, and a training unit takes ~45x the page faults and
+# ~1.4x the CPU time (benchmarks/bench_dask_nanny.py). Workers we start keep glibc's
+# default instead; they also run without the statistical profiler, which samples the
+# running unit every 10 ms and whose report nothing here reads.
+LOCAL_WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 # Times a unit is run again because its dataset was lost (every worker holding it died).
 LOST_DATA_RETRIES = 3
 
@@ -96,18 +113,47 @@ def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> distrib
     return client
 
 
+def local_cluster(workers: int, **options: Any) -> distributed.LocalCluster:
+    """A scheduler and ``workers`` nanny-started worker processes of one thread on this
+    machine, with glibc's default allocator settings and no profiler (``LOCAL_WORKER_CONFIG``).
+
+    ``options``: more ``distributed.LocalCluster`` arguments (``host``,
+    ``scheduler_port``, …).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            **options,
+        )
+
+
 class DaskExecutor:
     """Runs units as tasks of a Dask cluster (see the module's docstring).
 
     ``scheduler`` is the scheduler's address (``tcp://host:8786``) or a connected
-    ``distributed.Client``; every worker's version is checked when it connects.
+    ``distributed.Client``; every worker's version is checked when it connects, and a
+    worker of another version that joins later runs none of the units: it is named in
+    :meth:`notices` and passed to ``on_refused`` (called on Dask's event loop: keep it
+    short).
     """
 
-    def __init__(self, scheduler: str | distributed.Client) -> None:
+    def __init__(
+        self,
+        scheduler: str | distributed.Client,
+        on_refused: Callable[[str], None] | None = None,
+    ) -> None:
         self.client = connect(scheduler) if isinstance(scheduler, str) else scheduler
         self._owns_client = isinstance(scheduler, str)
         self._datasets: dict[str, distributed.Future] = {}
         self._tasks: set[distributed.Future] = set()
+        self._refused: dict[str, str] = {}
+        self.on_refused = on_refused
         self._lock = threading.Lock()
         self._closed = False
         try:
@@ -115,6 +161,38 @@ class DaskExecutor:
         except ClusterVersionError:
             self.close()
             raise
+        self._resource = self._gate()
+
+    def notices(self) -> list[str]:
+        """What the user should know: the workers refused since connecting, and why."""
+        with self._lock:
+            return list(self._refused.values())
+
+    def _gate(self) -> str:
+        """Admit only workers of this version, now and later; the resource units ask for."""
+        import cloudpickle
+
+        version = installed_version()
+        topic = dask_admission.refused_topic(version)
+        self.client.subscribe_topic(topic, self._on_refused_event)
+        # By value: a worker without the package can still run the gate, and be refused.
+        cloudpickle.register_pickle_by_value(dask_admission)
+        self.client.register_plugin(dask_admission.VersionGate(version))
+        present = set(self.client.scheduler_info()["workers"])
+        for _, event in self.client.get_events(topic):  # refused before we subscribed
+            if event["worker"] in present:
+                self._on_refused_event((None, event))
+        return dask_admission.resource_name(version)
+
+    def _on_refused_event(self, event: tuple[Any, dict[str, str]]) -> None:
+        _, message = event
+        with self._lock:
+            known = message["worker"] in self._refused
+            self._refused[message["worker"]] = message["message"]
+        if not known:
+            log.warning(message["message"])
+            if self.on_refused is not None:
+                self.on_refused(message["message"])
 
     def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
         """Start unit ``kind`` on the cluster; a future of its result.
@@ -142,9 +220,16 @@ class DaskExecutor:
             held = self._datasets.get(key)
             if held is None or held.status != "finished":
                 dataset: Dataset = load_dataset(spec)
-                self._datasets[key] = self.client.scatter(dataset, broadcast=True, hash=False)
+                self._datasets[key] = self.client.scatter(
+                    dataset, workers=self._admitted() or None, broadcast=True, hash=False
+                )
                 log.info("scattered the dataset of %s to the cluster", spec.symbol)
             return self._datasets[key]
+
+    def _admitted(self) -> list[str]:
+        """The workers that hold this version's resource (a later one fetches from them)."""
+        workers = self.client.scheduler_info()["workers"]
+        return [a for a, w in workers.items() if w.get("resources", {}).get(self._resource)]
 
     def close(self) -> None:
         """Cancel the tasks still running and release the scattered data."""
@@ -169,7 +254,13 @@ class DaskExecutor:
         dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
         key = f"{kind}-{uuid.uuid4().hex}"  # named by kind on the dashboard and task stream
         task = self.client.submit(
-            run_unit, kind, payload, dataset, key=key, priority=_rank(priority)
+            run_unit,
+            kind,
+            payload,
+            dataset,
+            key=key,
+            priority=_rank(priority),
+            resources={self._resource: 1},  # only on workers of this version
         )
         current.append(task)
         with self._lock:

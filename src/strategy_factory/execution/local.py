@@ -24,6 +24,13 @@ class Executor(Protocol):
         ...
 
 
+def executor_notices(executor: Executor) -> list[str]:
+    """What ``executor`` has to tell the user about itself (e.g. the Dask workers it
+    refused), from its optional ``notices()``; most executors have nothing to say."""
+    notices = getattr(executor, "notices", None)
+    return list(notices()) if callable(notices) else []
+
+
 class InlineExecutor:
     """Runs each unit immediately in this process (tests, notebooks, small runs).
 

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from strategy_factory import __version__
 from strategy_factory.data import BarCatalog
 from strategy_factory.service.config import ServiceSettings
-from strategy_factory.service.coordinator import Coordinator, ExecutorFactory, queue_executor
+from strategy_factory.service.coordinator import Coordinator, ExecutorFactory, executors_for
 from strategy_factory.service.deps import reject_invalid_text
 from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.local_workers import LocalWorkers
@@ -52,18 +52,20 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: ServiceSettings | None = None, executor_factory: ExecutorFactory = queue_executor
+    settings: ServiceSettings | None = None, executor_factory: ExecutorFactory | None = None
 ) -> FastAPI:
     """The service for ``settings`` (default: from the environment).
 
-    ``executor_factory(store, run_id)`` gives each run its executor; the default puts
-    units into the durable queue for workers.
+    ``executor_factory(store, run_id)`` gives each run its executor; by default the settings'
+    (:meth:`ServiceSettings.executor_settings`): the durable queue for workers, or the
+    Dask cluster.
     """
     settings = settings or ServiceSettings()
+    executors = executor_factory or executors_for(settings.executor_settings())
     store = create_store(settings.db)
     coordinator = Coordinator(
         store,
-        executor_factory,
+        executors,
         lease_seconds=settings.run_lease_seconds,
         lost_worker_seconds=settings.live_worker_seconds,
     )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from strategy_factory.errors import FactoryError
+from strategy_factory.execution.settings import ExecutorSettings
 from strategy_factory.settings import Settings
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
@@ -33,6 +34,14 @@ class ServiceSettings(Settings):
     port: int = Field(8400, ge=0, le=65535, description="Port to bind (FACTORY_PORT).")
     workers: int = Field(
         0, ge=0, description="Local worker processes started with the server (FACTORY_WORKERS)."
+    )
+    executor: Literal["queue", "dask"] | None = Field(
+        None,
+        description=(
+            "Where the runs this server drives (API, learning searches) run their units "
+            "(FACTORY_EXECUTOR): the durable job queue, or the Dask cluster at "
+            "FACTORY_DASK_SCHEDULER. Default: dask when FACTORY_DASK_SCHEDULER is set, else queue."
+        ),
     )
     workflow_slots: int = Field(
         1,
@@ -107,6 +116,12 @@ class ServiceSettings(Settings):
     def every_address(self) -> bool:
         """Whether the server listens on every address of the machine (0.0.0.0, ::)."""
         return self.host.strip().strip("[]") in _EVERY_ADDRESS
+
+    def executor_settings(self) -> ExecutorSettings:
+        """The runs' executor, checked as every door checks it (:class:`ExecutorSettings`)."""
+        kind = self.executor or ("dask" if self.dask_scheduler else "queue")
+        given = {"executor": kind, "scheduler": self.dask_scheduler if kind == "dask" else None}
+        return ExecutorSettings.load(given, "factory serve executor")
 
     def check_exposure(self) -> None:
         """Refuse to expose the API off this machine without a token, or without the names

@@ -37,7 +37,8 @@ from typing import Any
 
 from strategy_factory.evolution import Evolution, StopRequestedError
 from strategy_factory.evolution.ownership import DEFAULT_LEASE_SECONDS, LeaseKeeper, new_owner_id
-from strategy_factory.execution import Executor, QueueExecutor
+from strategy_factory.execution import Executor, QueueExecutor, executor_notices
+from strategy_factory.execution.settings import ExecutorSettings
 from strategy_factory.store import LeaseLostError, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,42 @@ class ServiceShutdown(BaseException):
 def queue_executor(store: Store, run_id: str) -> Executor:
     """The default: units go into the durable ``priority_jobs`` queue for workers."""
     return QueueExecutor(store, run_id=run_id)
+
+
+def executors_for(settings: ExecutorSettings) -> ExecutorFactory:
+    """Each run's executor: the durable queue, or a client of the Dask cluster of
+    ``settings`` (connected, its workers' versions checked, per run)."""
+    if settings.executor == "queue":
+        return queue_executor
+    return lambda store, run_id: OnFirstUnit(settings.build)
+
+
+class OnFirstUnit:
+    """Builds its executor when the run submits its first unit, in the run's thread: a
+    cluster is connected there, never under the coordinator's lock, and a cluster that
+    cannot be reached fails the run with that message."""
+
+    def __init__(self, build: Callable[[], Executor]) -> None:
+        self._build = build
+        self._inner: Executor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
+        """Submit to the executor, built now if this is the first unit."""
+        with self._lock:
+            if self._inner is None:
+                self._inner = self._build()
+            inner = self._inner
+        return inner.submit(kind, payload, priority)
+
+    def notices(self) -> list[str]:
+        """The built executor's notices (see :func:`executor_notices`)."""
+        return [] if self._inner is None else executor_notices(self._inner)
+
+    def close(self) -> None:
+        """Close the executor, if it was built."""
+        if self._inner is not None:
+            self._inner.close()
 
 
 class InterruptibleExecutor:
@@ -106,6 +143,10 @@ class InterruptibleExecutor:
             # A future that finished a moment ago keeps its result.
             with contextlib.suppress(InvalidStateError):
                 future.set_exception(error)
+
+    def notices(self) -> list[str]:
+        """The wrapped executor's notices (see :func:`executor_notices`)."""
+        return executor_notices(self.inner)
 
     def close(self) -> None:
         """Close the wrapped executor."""

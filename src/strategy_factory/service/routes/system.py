@@ -24,7 +24,13 @@ def health(store: StoreDep, settings: SettingsDep) -> HealthOut:
         connection.execute(text("select 1"))
     if not settings.loopback:
         return HealthOut(status="ok", version=__version__)
-    return HealthOut(status="ok", version=__version__, backend=store.backend, store=store.url)
+    return HealthOut(
+        status="ok",
+        version=__version__,
+        backend=store.backend,
+        store=store.url,
+        executor=settings.executor_settings(),
+    )
 
 
 @router.get("/api/stats", response_model=StatsOut, dependencies=[Reader])

@@ -6,15 +6,19 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from strategy_factory.execution.settings import ExecutorSettings
+
 
 class HealthOut(BaseModel):
-    """The service is up and its store answers; ``backend`` and ``store`` only on loopback
+    """The service is up and its store answers; ``backend``, ``store`` and where runs' units
+    go (``executor``) only on loopback
     (off loopback, where /health needs no token, the store's URL is nobody's business)."""
 
     status: str
     version: str
     backend: str | None = None
     store: str | None = None
+    executor: ExecutorSettings | None = None
 
 
 class StatsOut(BaseModel):
