@@ -43,6 +43,7 @@ from strategy_factory.store.records import (
 from strategy_factory.store.runs import LeaseLostError
 from strategy_factory.store.simulations import KEY_METRICS, strategy_key
 from strategy_factory.store.store import Store, create_store
+from strategy_factory.store.understanding import HypothesisRecord, IndicatorRecord
 
 __all__ = [
     "KEY_METRICS",
@@ -54,6 +55,8 @@ __all__ = [
     "ForwardState",
     "ForwardStatus",
     "GenerationSummary",
+    "HypothesisRecord",
+    "IndicatorRecord",
     "Job",
     "JobOutcome",
     "JobQueue",

@@ -25,6 +25,7 @@ from strategy_factory.store.promoted import PromotedRepository
 from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.runs import RunRepository
 from strategy_factory.store.simulations import SimulationRepository
+from strategy_factory.store.understanding import HypothesisRepository, IndicatorRepository
 from strategy_factory.store.workers import WorkerRepository
 from strategy_factory.store.workflows import WorkflowRepository
 
@@ -35,7 +36,9 @@ class Store:
     ``runs``, ``models`` (and fingerprints), ``lineage``, ``simulations``, ``promoted``,
     ``queue``, ``workers`` and ``workflows``; the learning layer's ``forward`` (forward
     tracking of promotions), ``settings``, ``allocations``, ``alerts``, ``meta_models``,
-    ``knowledge`` and ``cycles``. Methods return frozen dataclasses, never live rows.
+    ``knowledge`` and ``cycles``; the understanding layer's ``hypotheses`` (every
+    hypothesis tested) and ``indicators`` (discovered by the formula search). Methods
+    return frozen dataclasses, never live rows.
     """
 
     def __init__(self, database: Database) -> None:
@@ -55,6 +58,8 @@ class Store:
         self.meta_models = MetaModelRepository(database)
         self.knowledge = KnowledgeRepository(database)
         self.cycles = CycleRepository(database)
+        self.hypotheses = HypothesisRepository(database)
+        self.indicators = IndicatorRepository(database)
 
     @property
     def url(self) -> str:
