@@ -23,6 +23,7 @@ from strategy_factory.cli import (
     runs,
     serve,
     train,
+    understanding,
     worker,
     workflow,
 )
@@ -48,6 +49,8 @@ app.command("serve")(serve.serve)
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(learn.app, name="learn")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(understanding.hypothesis_app, name="hypothesis")
+app.add_typer(understanding.indicators_app, name="indicators")
 
 
 def main() -> None:

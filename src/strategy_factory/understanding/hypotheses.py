@@ -32,6 +32,7 @@ from strategy_factory.understanding.event_study import (
     signed_outcomes,
 )
 from strategy_factory.understanding.hypothesis_spec import HypothesisSpec
+from strategy_factory.understanding.knowledge_entries import add_to_knowledge
 
 FDR = 0.05
 
@@ -99,7 +100,8 @@ def load_inputs(
 def run_hypotheses(
     store: Store, specs: Sequence[HypothesisSpec], catalog: BarCatalog | None = None
 ) -> list[HypothesisRecord]:
-    """Run each spec, correct over the store's whole family, record and return them.
+    """Run each spec, correct over the store's whole family, record them (and their principles
+    in today's knowledge summary) and return them.
 
     Every spec is checked against its data before anything is recorded: a mistake in
     one records none.
@@ -108,7 +110,9 @@ def run_hypotheses(
     if len(set(names)) != len(names):
         raise FactoryError("two hypotheses share a name; give each its own")
     results = [run_event_study(spec, *load_inputs(spec, catalog)) for spec in specs]
-    return store.hypotheses.add(lambda family: _settle(results, family))
+    records = store.hypotheses.add(lambda family: _settle(results, family))
+    add_to_knowledge(store, hypotheses=records)
+    return records
 
 
 def _settle(results: list[HypothesisResult], family: list[float]) -> list[dict[str, Any]]:

@@ -23,10 +23,13 @@ Example (YAML; a file may hold one hypothesis or a list under ``hypotheses``)::
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.features.formula import MAX_LENGTH
 
 MAX_HYPOTHESES = 200
@@ -86,3 +89,25 @@ class HypothesisFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hypotheses: list[HypothesisSpec] = Field(min_length=1, max_length=MAX_HYPOTHESES)
+
+
+def load_hypotheses(data: Any) -> list[HypothesisSpec]:
+    """Validate parsed YAML/JSON — one hypothesis, or ``hypotheses: [...]`` — or raise a
+    :class:`FactoryError` naming each field to fix."""
+    if not isinstance(data, dict):
+        raise FactoryError(f"a hypothesis is a mapping of fields, got {type(data).__name__}")
+    try:
+        if "hypotheses" in data:
+            return HypothesisFile.model_validate(data).hypotheses
+        return [HypothesisSpec.model_validate(data)]
+    except ValidationError as exc:
+        raise FactoryError(f"invalid hypothesis: {describe_problems(exc.errors())}") from exc
+
+
+def read_hypotheses(path: str | Path) -> list[HypothesisSpec]:
+    """The hypotheses of a YAML (or JSON) file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise FactoryError(f"cannot read hypotheses from {path}: {exc}") from exc
+    return load_hypotheses(data)
