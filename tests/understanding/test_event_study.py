@@ -64,7 +64,7 @@ WALKS = 30
 
 
 def _hypotheses_on_a_walk(seed: int) -> np.ndarray:
-    """p-values of the (at least 90 of) 100 hypotheses (features × thresholds × horizons × directions) on one walk."""
+    """p-values of 100 hypotheses on one walk (features, thresholds, horizons, directions)."""
     bars = synthetic_bars(4_000, freq="1D", seed=seed, tail_df=4.0, mean_duration=300)
     matrix = build_feature_matrix(bars, None, FEATURES)
     eligible = np.ones(len(bars), dtype=bool)
