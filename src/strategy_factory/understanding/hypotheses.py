@@ -190,7 +190,8 @@ def principle(result: HypothesisResult, adjusted_p: float | None, family_size: i
         f"{_condition(spec)}: the return {_outcome(spec)} in {study.hit_rate:.0%} of "
         f"{study.events} events (mean {study.effect:+.3%}, 95% CI [{study.ci_low:+.3%}, "
         f"{study.ci_high:+.3%}]; p = {study.p_value:.3g}, BH-adjusted p = {adjusted_p:.3g} "
-        f"over {family_size} hypotheses): {verdict} at FDR {FDR:.0%}"
+        f"over {family_size} {'hypothesis' if family_size == 1 else 'hypotheses'}): "
+        f"{verdict} at FDR {FDR:.0%}"
     )
 
 

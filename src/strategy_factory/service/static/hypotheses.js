@@ -26,7 +26,7 @@ function verdict(h) {
 
 function renderHypotheses(answer) {
   document.getElementById("family").textContent =
-    `${number(answer.family_size)} hypotheses in the family the correction covers.`;
+    `${number(answer.family_size)} ${answer.family_size === 1 ? "hypothesis" : "hypotheses"} in the family the correction covers.`;
   fillTable(
     document.querySelector("#hypotheses-table tbody"),
     answer.hypotheses.map((h) => [
