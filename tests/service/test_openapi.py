@@ -60,6 +60,10 @@ ENDPOINTS = {
     ("post", "/api/learning/allocator/rebalance"),
     ("post", "/api/learning/cycle/run"),
     ("get", "/api/learning/cycles"),
+    ("post", "/api/hypotheses"),
+    ("get", "/api/hypotheses"),
+    ("post", "/api/indicators/discover"),
+    ("get", "/api/indicators"),
 }
 BODIES = {
     "/evolve": BASE,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from strategy_factory.errors import NotFoundError
 from strategy_factory.store.database import Database
@@ -58,6 +58,7 @@ class IndicatorRecord(_Record):
     principle: str
 
 
+_FAMILY_LOCK_KEY = 0x5F_FAC7_1511
 # Given the family's p-values so far (oldest first), the rows to insert.
 Settle = Callable[[list[float]], Sequence[Mapping[str, Any]]]
 
@@ -71,11 +72,15 @@ class HypothesisRepository:
     def add(self, settle: Settle) -> list[HypothesisRecord]:
         """Insert the rows ``settle`` makes from the family's p-values, in one transaction.
 
-        The family is read and the new tests written in the same transaction, so each
-        new test's adjusted p-value is computed over exactly the family it joins.
+        The family is read and the new tests written in the same transaction, one tester
+        at a time, so each new test's adjusted p-value is computed over exactly the family
+        it joins.
         """
 
         def operation(connection: Connection, _: bool) -> list[HypothesisRecord]:
+            if self._db.dialect == "postgresql":
+                # Testers take turns, so no two read the same family (SQLite: BEGIN IMMEDIATE).
+                connection.execute(select(func.pg_advisory_xact_lock(_FAMILY_LOCK_KEY)))
             rows = settle(_p_values(connection))
             return [
                 HypothesisRecord.from_row(

@@ -7,8 +7,11 @@ Events are kept non-overlapping — after an event, the next one is taken at lea
 ``horizon`` bars later — so no two outcomes share a bar's return, and the block
 bootstrap (arch's circular block bootstrap, block length by Politis–White) covers what
 dependence is left (volatility clustering). The p-value is one-sided, for the null that
-the mean outcome is at most zero: the share of bootstrap means, recentred on zero, at
-least as large as the observed mean.
+the mean outcome is at most zero, by the bootstrap-t: the share of bootstrap draws whose
+studentized mean, (mean* − mean) / se*, is at least the observed mean / se. Studentizing
+keeps the far tail honest with few, fat-tailed outcomes, where a correction over a
+hundred hypotheses looks (5% / 100 = 0.0005): the plain percentile p-value is too small
+there.
 """
 
 from __future__ import annotations
@@ -96,10 +99,14 @@ def event_study(
         return EventStudy(n, None, None, None, None, None, 0, "too_few_events")
     block = _block_size(outcomes)
     bootstrap = CircularBlockBootstrap(block, outcomes, seed=seed)
-    means = bootstrap.apply(np.mean, reps)[:, 0]
+    draws = bootstrap.apply(_mean_and_error, reps)
+    means, errors = draws[:, 0], draws[:, 1]
     effect = float(outcomes.mean())
     low, high = np.percentile(means, [2.5, 97.5])
-    exceed = int(np.count_nonzero(means - effect >= effect))
+    observed = effect / _mean_and_error(outcomes)[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        studentized = (means - effect) / errors
+    exceed = int(np.count_nonzero(studentized >= observed))
     return EventStudy(
         events=n,
         effect=effect,
@@ -110,6 +117,11 @@ def event_study(
         block_size=block,
         state="tested",
     )
+
+
+def _mean_and_error(outcomes: np.ndarray) -> np.ndarray:
+    """The mean and its naive standard error (the bootstrap-t's studentization)."""
+    return np.array([outcomes.mean(), outcomes.std(ddof=1) / np.sqrt(outcomes.size)])
 
 
 def _block_size(outcomes: np.ndarray) -> int:
