@@ -31,7 +31,7 @@ from strategy_factory.understanding.event_study import (
     event_study,
     signed_outcomes,
 )
-from strategy_factory.understanding.hypothesis_spec import HypothesisSpec
+from strategy_factory.understanding.hypothesis_spec import HypothesisSpec, RegimeCondition
 from strategy_factory.understanding.knowledge_entries import add_to_knowledge
 
 FDR = 0.05
@@ -59,7 +59,7 @@ def run_event_study(
     forward = make_target(bars, "log_return", spec.horizon).to_numpy(dtype=np.float64)
     eligible = np.ones(len(bars), dtype=bool)
     if spec.regime is not None:
-        eligible = _in_regime(spec, bars, references)
+        eligible = _in_regime(spec.name, spec.regime, bars, references)
     positions = event_positions(signal, forward, eligible, spec.k, spec.side, spec.horizon)
     outcomes = signed_outcomes(signal, forward, positions, spec.expect)
     study = event_study(outcomes, spec.bootstrap_reps, spec.seed, spec.min_events)
@@ -67,19 +67,21 @@ def run_event_study(
 
 
 def _in_regime(
-    spec: HypothesisSpec, bars: pd.DataFrame, references: Mapping[str, pd.DataFrame]
+    name: str,
+    regime: RegimeCondition,
+    bars: pd.DataFrame,
+    references: Mapping[str, pd.DataFrame],
 ) -> np.ndarray:
-    assert spec.regime is not None
     training = default_training_bars(bars.index)
     if len(training) < 2:
-        raise FactoryError(f"{spec.name}: too few bars to fit the regime labeler on")
+        raise FactoryError(f"{name}: too few bars to fit the regime labeler on")
     labels = label_regimes(bars, references, train_end=training[-1])
-    if spec.regime.labeler not in labels.columns:
+    if regime.labeler not in labels.columns:
         raise FactoryError(
-            f"{spec.name}: regime {spec.regime.labeler} needs its reference "
+            f"{name}: regime {regime.labeler} needs its reference "
             "(regime_vix needs references: [VIX])"
         )
-    return np.isin(labels[spec.regime.labeler].to_numpy(), spec.regime.labels)
+    return np.isin(labels[regime.labeler].to_numpy(), regime.labels)
 
 
 def load_inputs(
