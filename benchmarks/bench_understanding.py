@@ -18,12 +18,12 @@ import warnings
 
 import numpy as np
 from scipy.stats import beta, false_discovery_control
+from tests.understanding.test_discovery import PLANTED, _values, planted_bars
+from tests.understanding.test_event_study import _hypotheses_on_a_walk
 
 from strategy_factory.data import synthetic_bars
 from strategy_factory.understanding.discovery import discover
 from strategy_factory.understanding.discovery_config import DiscoveryConfig
-from tests.understanding.test_discovery import PLANTED, _values, planted_bars
-from tests.understanding.test_event_study import _hypotheses_on_a_walk
 
 
 def _upper(hits: int, n: int) -> float:
