@@ -20,7 +20,9 @@ from strategy_factory.understanding.hypotheses import adjusted_now, run_hypothes
 from strategy_factory.understanding.hypothesis_spec import HypothesisSpec, load_hypotheses
 from strategy_factory.understanding.indicators import run_discovery
 from tests.factory_command import factory
+from tests.understanding.market_stores import bars, postgres_store_url, store, store_url
 
+__all__ = ["bars", "postgres_store_url", "store", "store_url"]
 PLANTED = {"symbol": "SYN", "feature": "exo_planted", "k": 2, "side": "above", "expect": "up"}
 
 

@@ -10,6 +10,9 @@ from strategy_factory.execution.dataset import DatasetSpec, load_dataset
 from strategy_factory.store import create_store
 from strategy_factory.understanding.discovery_config import DiscoveryConfig
 from strategy_factory.understanding.indicators import run_discovery
+from tests.understanding.market_stores import bars
+
+__all__ = ["bars"]
 
 
 def test_a_discovered_indicator_seeds_an_evolution_run(bars: BarCatalog) -> None:

@@ -1,5 +1,6 @@
-"""Stores on both backends (the store tests' fixtures) and a bar store holding a planted
-series and a random walk, for the understanding layer's tests."""
+"""Fixtures for the hypothesis and indicator tests, imported by the modules that use them
+(not a conftest, so other understanding tests keep theirs): stores on both backends (the
+store tests' fixtures) and a bar store holding a planted series and a random walk."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from strategy_factory.data import BarCatalog, synthetic_bars
 from strategy_factory.data.synthetic import Regime
 from tests.store.conftest import postgres_store_url, store, store_url
 
-__all__ = ["postgres_store_url", "store", "store_url"]
+__all__ = ["bars", "postgres_store_url", "store", "store_url"]
 
 
 @pytest.fixture
