@@ -68,6 +68,10 @@ ENDPOINTS = {
     ("post", "/api/champions/{slot}/restore"),
     ("get", "/api/champions/log"),
     ("get", "/api/champions/{slot}/forward"),
+    ("post", "/api/hypotheses"),
+    ("get", "/api/hypotheses"),
+    ("post", "/api/indicators/discover"),
+    ("get", "/api/indicators"),
 }
 BODIES = {
     "/evolve": BASE,

@@ -26,6 +26,7 @@ from strategy_factory.cli import (
     serve,
     train,
     understand,
+    understanding,
     worker,
     workflow,
 )
@@ -54,6 +55,8 @@ app.add_typer(cluster.app, name="cluster")
 app.command("diagnose")(understand.diagnose)
 app.command("audit")(understand.audit)
 app.add_typer(champion.app, name="champion")
+app.add_typer(understanding.hypothesis_app, name="hypothesis")
+app.add_typer(understanding.indicators_app, name="indicators")
 
 
 def main() -> None:

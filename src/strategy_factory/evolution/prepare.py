@@ -27,6 +27,7 @@ from strategy_factory.execution.dataset import (
     stored_last_bars,
 )
 from strategy_factory.execution.units import PERIODS, period_bounds
+from strategy_factory.features.formula import is_formula
 from strategy_factory.models import DEFAULT_REGIME_CONFIGS, DataRange, TargetSpec, TrainingConfig
 from strategy_factory.settings import get_settings
 from strategy_factory.store import Run, Store
@@ -156,6 +157,7 @@ def config_spec(config: EvolveConfig) -> DatasetSpec:
         ),
         selection_start=options.selection_start,
         holdout_start=options.holdout_start,
+        formulas=[name for name in config.seed_features or [] if is_formula(name)],
     )
     spec = split_points(
         stored_last_bars(spec), options.selection_fraction, options.holdout_fraction

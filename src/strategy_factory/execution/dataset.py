@@ -58,6 +58,12 @@ class DatasetSpec(BaseModel):
     data_digest: str | None = Field(
         None, description="Digest of every symbol's bars when the run was created."
     )
+    formulas: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Formula features (`formula:…`, e.g. discovered indicators) the run "
+        "computes beside the registry's features.",
+    )
     last_bars: dict[str, datetime] | None = Field(
         None,
         description="The last stored bar of each symbol when the run was created: the run "
@@ -162,7 +168,8 @@ def _common_features(spec: DatasetSpec, references: dict[str, pd.DataFrame]) -> 
     per_ticker = [
         available_features(read_bars(t, spec), references) for t in [spec.symbol, *spec.tickers]
     ]
-    return [name for name in per_ticker[0] if all(name in other for other in per_ticker[1:])]
+    common = [name for name in per_ticker[0] if all(name in other for other in per_ticker[1:])]
+    return common + [name for name in spec.formulas if name not in common]
 
 
 @lru_cache(maxsize=4)

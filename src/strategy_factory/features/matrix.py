@@ -3,7 +3,8 @@
 Names are stable: the price and calendar features of :mod:`.price` and
 :mod:`.calendar`, ``exo_<column>`` for each extra numeric column of the bar frame
 (e.g. ``exo_planted``), and ``ref_<SYMBOL>_<kind>`` for each reference symbol
-(see :mod:`.reference`). Columns come out in that registry order whatever order
+(see :mod:`.reference`), then any ``formula:<expression>`` asked for by name (see
+:mod:`.formula`), in the order asked. Columns come out in that registry order whatever order
 they were asked for, so the same selection always gives the same matrix.
 """
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.features.calendar import CALENDAR_FEATURES
+from strategy_factory.features.formula import formula_feature, is_formula
 from strategy_factory.features.price import PRICE_FEATURES
 from strategy_factory.features.reference import reference_features, referenced_symbol
 from strategy_factory.features.spec import (
@@ -96,6 +98,8 @@ def _select(inputs: BarInputs, names: Sequence[str] | None) -> list[Feature]:
     if isinstance(names, str):
         raise FactoryError(f"features is a list of names, e.g. [{names!r}], not one string")
     by_name = {f.name: f for f in _registry(inputs)}
+    formulas = [formula_feature(name) for name in dict.fromkeys(names) if is_formula(name)]
+    by_name |= {f.name: f for f in formulas}
     for name in names:
         if name not in by_name:
             raise FactoryError(_unknown(name, inputs, list(by_name)))
@@ -106,7 +110,7 @@ def _select(inputs: BarInputs, names: Sequence[str] | None) -> list[Feature]:
             reasons = ", ".join(_WHY_MISSING.get(n, n) for n in lacking)
             raise FactoryError(f"feature {name} needs {reasons}; leave it out")
     wanted = set(names)
-    return [f for f in available if f.name in wanted]
+    return [f for f in available if f.name in wanted] + formulas
 
 
 def _unknown(name: str, inputs: BarInputs, known: list[str]) -> str:

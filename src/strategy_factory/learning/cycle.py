@@ -18,7 +18,7 @@ from typing import Any
 from strategy_factory.data import BarCatalog
 from strategy_factory.json_values import plain
 from strategy_factory.learning.forward import update_forward
-from strategy_factory.learning.knowledge import render_knowledge
+from strategy_factory.learning.knowledge import UNDERSTANDING_FACTS, render_knowledge
 from strategy_factory.learning.portfolio import (
     ActiveReturns,
     active_returns,
@@ -161,6 +161,9 @@ def _active(store: Store, promotion_id: str) -> bool:
 
 
 def _knowledge(store: Store, period: str, facts: dict[str, Any]) -> dict[str, Any]:
+    if period in store.knowledge.periods():
+        earlier = store.knowledge.get(period).facts
+        facts = {**facts, **{k: earlier[k] for k in UNDERSTANDING_FACTS if k in earlier}}
     markdown = render_knowledge(period, facts)
     store.knowledge.write(period, markdown, facts)
     return {"period": period, "characters": len(markdown)}

@@ -3,7 +3,9 @@
 A cycle gathers plain facts (each step's summary) and :func:`render_knowledge` writes
 them out: what the meta-model learned (its top genome traits and the direction each
 pushes predicted out-of-sample fitness), how the allocation changed, which strategies
-were flagged, what the search proposed and launched, and what forward tracking added.
+were flagged, what the search proposed and launched, and what forward tracking added;
+and the principles the understanding layer stated that day (hypotheses tested,
+indicators discovered), each with its numbers.
 A step that did not run or failed says so rather than leaving a gap.
 """
 
@@ -12,6 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 TOP_TRAITS = 8
+# Facts the understanding layer adds to a period's summary (key: section title); each is a
+# list of {"principle": sentence, ...}. A cycle rewriting the period keeps them.
+UNDERSTANDING_FACTS = {
+    "hypotheses": "Hypotheses tested",
+    "indicators": "Indicators discovered",
+}
 
 
 def render_knowledge(period: str, facts: dict[str, Any]) -> str:
@@ -23,6 +31,10 @@ def render_knowledge(period: str, facts: dict[str, Any]) -> str:
     allocation = (facts.get("monitor") or {}).get("rebalanced") or facts.get("allocator")
     lines += _section("Capital allocation", allocation, _allocator)
     lines += _section("Overfitting monitor", facts.get("monitor"), _monitor)
+    # Written by the understanding layer whenever it tests or discovers, not by a cycle step.
+    for key, title in UNDERSTANDING_FACTS.items():
+        if facts.get(key):
+            lines += [f"## {title}", "", *(f"- {row['principle']}" for row in facts[key]), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -50,6 +50,7 @@ from strategy_factory.store.records import (
 from strategy_factory.store.runs import LeaseLostError
 from strategy_factory.store.simulations import KEY_METRICS, strategy_key
 from strategy_factory.store.store import Store, create_store
+from strategy_factory.store.understanding import HypothesisRecord, IndicatorRecord
 
 __all__ = [
     "KEY_METRICS",
@@ -65,6 +66,8 @@ __all__ = [
     "ForwardState",
     "ForwardStatus",
     "GenerationSummary",
+    "HypothesisRecord",
+    "IndicatorRecord",
     "Job",
     "JobOutcome",
     "JobQueue",

@@ -26,6 +26,7 @@ from strategy_factory.store.promoted import PromotedRepository
 from strategy_factory.store.queue import JobQueue
 from strategy_factory.store.runs import RunRepository
 from strategy_factory.store.simulations import SimulationRepository
+from strategy_factory.store.understanding import HypothesisRepository, IndicatorRepository
 from strategy_factory.store.workers import WorkerRepository
 from strategy_factory.store.workflows import WorkflowRepository
 
@@ -36,8 +37,9 @@ class Store:
     ``runs``, ``models`` (and fingerprints), ``lineage``, ``simulations``, ``promoted``,
     ``queue``, ``workers`` and ``workflows``; the learning layer's ``forward`` (forward
     tracking of promotions), ``settings``, ``allocations``, ``alerts``, ``meta_models``,
-    ``knowledge`` and ``cycles``; the understanding layer's ``champions``
-    (champion slots, challenges, backups and their audit log). Methods return frozen
+    ``knowledge`` and ``cycles``; the understanding layer's ``champions`` (champion
+    slots, challenges, backups and their audit log), ``hypotheses`` (every hypothesis
+    tested) and ``indicators`` (discovered by the formula search). Methods return frozen
     dataclasses, never live rows.
     """
 
@@ -59,6 +61,8 @@ class Store:
         self.knowledge = KnowledgeRepository(database)
         self.cycles = CycleRepository(database)
         self.champions = ChampionRepository(database)
+        self.hypotheses = HypothesisRepository(database)
+        self.indicators = IndicatorRepository(database)
 
     @property
     def url(self) -> str:

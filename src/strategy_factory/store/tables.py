@@ -520,3 +520,52 @@ champion_log = Table(
     Column("actor", String(128), nullable=False),
     Index(None, "slot", "id"),
 )
+
+HYPOTHESIS_STATES = ("tested", "too_few_events")
+
+# Every hypothesis the store has ever tested: the family its Benjamini–Hochberg correction
+# covers. ``p_value`` is NULL for one with too few events (it is not in the family);
+# ``adjusted_p`` and ``family_size`` are as they stood when it was tested.
+hypothesis_tests = Table(
+    "hypothesis_tests",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    _created_at(),
+    Column("name", String(120), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("spec", JsonDocument(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("effect", Real()),
+    Column("hit_rate", Real()),
+    Column("ci_low", Real()),
+    Column("ci_high", Real()),
+    Column("p_value", Real()),
+    Column("adjusted_p", Real()),
+    Column("family_size", Integer, nullable=False),
+    Column("principle", Text, nullable=False),
+    _one_of("state", HYPOTHESIS_STATES, "state"),
+    Index(None, "created_at"),
+)
+
+# Indicators found by the formula search: the formula is the feature's name and its whole
+# definition; with what the search tried (trials) and how it did on training and holdout.
+discovered_indicators = Table(
+    "discovered_indicators",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    _created_at(),
+    Column("search_id", String(32), nullable=False),
+    Column("formula", String(200), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("train_ic", Real()),
+    Column("deflated", Real()),
+    Column("holdout_ic", Real()),
+    Column("holdout_p", Real()),
+    Column("passed", Boolean, nullable=False),
+    Column("trials", Integer, nullable=False),
+    Column("detail", JsonDocument(), nullable=False),
+    Column("principle", Text, nullable=False),
+    UniqueConstraint("search_id", "formula"),
+    Index(None, "created_at"),
+)

@@ -74,6 +74,22 @@ EXAMPLE_WORKFLOW = {
 }
 
 
+# What the test-hypotheses form shows first: a reversal after 2σ moves of the S&P 500.
+EXAMPLE_HYPOTHESES = {
+    "hypotheses": [
+        {
+            "name": "sp500-2sigma-reversal",
+            "symbol": "SP500",
+            "feature": "ret_1",
+            "k": 2,
+            "side": "beyond",
+            "horizon": 15,
+            "expect": "against",
+        }
+    ]
+}
+
+
 def _page(
     request: Request, settings: SettingsDep, template: str, section: str, **context: object
 ) -> HTMLResponse:
@@ -160,6 +176,13 @@ def understanding_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 def champions_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Champion/challenger: each slot's champion, the challenges and the audit log."""
     return _page(request, settings, "champions.html", "insights")
+
+
+@router.get("/ui/insights/hypotheses", response_class=HTMLResponse)
+def hypotheses_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Hypothesis tests and discovered indicators, with forms to run both."""
+    example = json.dumps(EXAMPLE_HYPOTHESES, indent=2)
+    return _page(request, settings, "hypotheses.html", "insights", example=example)
 
 
 @router.get("/ui/settings/learning", response_class=HTMLResponse)

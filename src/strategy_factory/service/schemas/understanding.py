@@ -1,0 +1,66 @@
+"""Bodies of the understanding endpoints (``/api/hypotheses``, ``/api/indicators``).
+
+``POST /api/hypotheses`` takes a :class:`HypothesisFile` and ``POST /api/indicators/discover``
+a :class:`DiscoveryConfig` — the very models the YAML file and the CLI validate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class HypothesisOut(BaseModel):
+    """One tested hypothesis, its event study, its adjusted p-value then and now."""
+
+    id: int
+    name: str
+    symbol: str
+    state: str
+    events: int
+    effect: float | None
+    hit_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    adjusted_p_at_test: float | None
+    family_size_at_test: int
+    adjusted_p_now: float | None
+    confirmed_now: bool
+    principle: str
+    created_at: str
+    spec: dict[str, Any]
+
+
+class HypothesesAnswer(BaseModel):
+    """Tested hypotheses and the size of the family the correction covers now."""
+
+    family_size: int
+    hypotheses: list[HypothesisOut]
+
+
+class IndicatorOut(BaseModel):
+    """One discovered indicator: its formula (the feature's name) and its figures."""
+
+    id: int
+    search_id: str
+    formula: str
+    symbol: str
+    train_ic: float | None
+    deflated: float | None
+    holdout_ic: float | None
+    holdout_p_sidak: float | None
+    passed: bool
+    trials: int
+    principle: str
+    created_at: str
+    detail: dict[str, Any]
+
+
+class DiscoveryAnswer(BaseModel):
+    """What one search tried and the indicators it judged."""
+
+    trials: int
+    duplicates_of_features: int
+    indicators: list[IndicatorOut]
