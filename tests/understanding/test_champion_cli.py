@@ -64,10 +64,17 @@ def test_a_learning_cycle_rolls_a_flagged_champion_back(
         store.alerts.raise_alert(
             promotion_id=better, test="cusum", statistic=7.0, threshold=4.0, evidence={}
         )
-    done = CliRunner().invoke(app, ["learn", "cycle", "--db", url])
-    assert f"champion of SP500: the overfitting monitor flagged champion {better}" in " ".join(
-        done.output.split()
-    )
+    done = CliRunner().invoke(app, ["learn", "cycle", "--db", url, "--json"])
+    steps = {step["name"]: step for step in json.loads(done.output)["steps"]}
+    flagged = f"SP500: the overfitting monitor flagged champion {better}"
+    assert steps["champions"]["state"] == "done"
+    assert steps["champions"]["summary"]["rolled_back"] == ["SP500"]
+    assert steps["champions"]["summary"]["principles"][0].startswith(flagged)
+    # The two stand-in promotions have no real run to replay: each is named, none hidden.
+    diagnoses = steps["diagnoses"]["summary"]
+    assert sorted(f["promotion_id"] for f in diagnoses["failed"]) == sorted([first, better])
+    knowledge = CliRunner().invoke(app, ["learn", "knowledge", "--db", url]).output
+    assert "## Champions" in knowledge and flagged in " ".join(knowledge.split())
     with create_store(url) as store:
         assert store.champions.slot("SP500").promotion_id == first
         assert store.champions.log("SP500")[0].action == "rolled_back"

@@ -144,19 +144,19 @@ def cycle(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the learning cycle: update forward tracking, retrain the meta-model, propose
-    candidates, rebalance, flag overfitting, write the knowledge summary."""
+    candidates, rebalance, flag overfitting, roll back flagged champions, diagnose new
+    promotions, audit new runs, write the knowledge summary."""
     from strategy_factory.data import BarCatalog
     from strategy_factory.learning.cycle import run_cycle
     from strategy_factory.settings import get_settings
     from strategy_factory.store import create_store
+    from strategy_factory.understanding.loop import understanding_steps
 
     _check_period(period)
-    from strategy_factory.understanding.champion import roll_back_flagged
-
     with create_store(db) as store:
-        record = run_cycle(store, BarCatalog(get_settings().bars_dir), "cli", period=period)
-        for entry in roll_back_flagged(store):
-            console.print(f"champion of {entry.slot}: {entry.reason}", highlight=False)
+        catalog = BarCatalog(get_settings().bars_dir)
+        steps = understanding_steps(store)
+        record = run_cycle(store, catalog, "cli", period=period, extra_steps=steps)
     if as_json:
         print_json(asdict(record))
         return
@@ -365,6 +365,8 @@ def _brief(step: dict[str, Any]) -> str:
         if summary.get("state") == "skipped":
             return f"skipped: {summary.get('reason')}"
         return f"{summary['proposed']} proposed, {len(summary['launched'])} runs launched"
+    if "principles" in summary:  # a step of the understanding layer: what it found
+        return "; ".join(summary["principles"]) or "nothing new"
     return f"summary of {summary.get('period')} written (`factory learn knowledge`)"
 
 

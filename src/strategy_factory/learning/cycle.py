@@ -11,7 +11,7 @@ that needs what a failed one would have made says so in its own summary).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 # A cycle still "running" after this long lost its process: the next one may start.
 CYCLE_STALE_S = 3600.0
 
+# A step a higher layer adds to the cycle: its name and its work, which returns its facts.
+# Such steps run after the monitor and before the knowledge summary, which shows them.
+CycleStep = tuple[str, Callable[[], dict[str, Any]]]
+
 
 def run_cycle(
     store: Store,
@@ -42,12 +46,14 @@ def run_cycle(
     settings: LearningSettings | None = None,
     period: str | None = None,
     on_launch: Callable[[str], object] | None = None,
+    extra_steps: Callable[[LearningCycle], Sequence[CycleStep]] | None = None,
 ) -> LearningCycle:
     """Run one learning cycle and return its record (raises :class:`BusyError` while
     another runs). ``period`` names the knowledge summary (default: today, UTC);
-    ``on_launch(run_id)`` is told of each run the search launches."""
+    ``on_launch(run_id)`` is told of each run the search launches; ``extra_steps(cycle)``
+    gives the steps a higher layer adds (see :data:`CycleStep`)."""
     cycle = start_cycle(store, trigger)
-    return execute_cycle(store, catalog, cycle, settings, period, on_launch)
+    return execute_cycle(store, catalog, cycle, settings, period, on_launch, extra_steps)
 
 
 def start_cycle(store: Store, trigger: str) -> LearningCycle:
@@ -62,6 +68,7 @@ def execute_cycle(
     settings: LearningSettings | None = None,
     period: str | None = None,
     on_launch: Callable[[str], object] | None = None,
+    extra_steps: Callable[[LearningCycle], Sequence[CycleStep]] | None = None,
 ) -> LearningCycle:
     """Run the steps of the started ``cycle`` and close it; its final record."""
     try:
@@ -94,6 +101,8 @@ def execute_cycle(
     returns: list[ActiveReturns] = []
     step("allocator", lambda: _rebalance(store, settings, returns))
     step("monitor", lambda: _monitor(store, settings, returns))
+    for name, work in extra_steps(cycle) if extra_steps else ():
+        step(name, work)
     step("knowledge", lambda: _knowledge(store, period, facts))
     failed = [entry["name"] for entry in steps if entry["state"] == "failed"]
     store.cycles.finish(cycle.id, steps, f"failed steps: {', '.join(failed)}" if failed else None)

@@ -31,6 +31,12 @@ def render_knowledge(period: str, facts: dict[str, Any]) -> str:
     allocation = (facts.get("monitor") or {}).get("rebalanced") or facts.get("allocator")
     lines += _section("Capital allocation", allocation, _allocator)
     lines += _section("Overfitting monitor", facts.get("monitor"), _monitor)
+    # Steps a higher layer added to the cycle: each says its title and its principles.
+    for fact in facts.values():
+        if isinstance(fact, dict) and "principles" in fact and fact.get("title"):
+            lines += [f"## {fact['title']}", ""]
+            lines += [f"- {text}" for text in fact["principles"]] or ["Nothing new."]
+            lines.append("")
     # Written by the understanding layer whenever it tests or discovers, not by a cycle step.
     for key, title in UNDERSTANDING_FACTS.items():
         if facts.get(key):

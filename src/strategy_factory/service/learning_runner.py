@@ -20,7 +20,7 @@ from strategy_factory.errors import BusyError
 from strategy_factory.learning.cycle import execute_cycle, start_cycle
 from strategy_factory.learning.settings import load_settings
 from strategy_factory.store import LearningCycle, Store
-from strategy_factory.understanding.champion import roll_back_flagged
+from strategy_factory.understanding.loop import understanding_steps
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,13 @@ class LearningRunner:
 
     def _execute(self, cycle: LearningCycle) -> None:
         try:
-            execute_cycle(self._store, self._catalog, cycle, on_launch=self._on_launch)
-            # The monitor step may have flagged a champion: roll it back now.
-            roll_back_flagged(self._store)
+            execute_cycle(
+                self._store,
+                self._catalog,
+                cycle,
+                on_launch=self._on_launch,
+                extra_steps=understanding_steps(self._store),
+            )
         except Exception:
             log.exception("learning cycle %s failed", cycle.id)
 

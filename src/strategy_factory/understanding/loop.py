@@ -1,0 +1,126 @@
+"""The understanding layer's steps of the learning cycle.
+
+After the learning engine's own steps (forward tracking, meta-model, search, allocator,
+monitor) a cycle run from the CLI or the server also:
+
+- ``champions``: rolls back every champion the monitor has flagged (see
+  :func:`~strategy_factory.understanding.champion.roll_back_flagged`);
+- ``diagnoses``: diagnoses the promotions made since the previous cycle began, on their
+  holdouts, and states each verdict;
+- ``audits``: audits the runs created since the previous cycle began.
+
+Each step returns its facts with a ``title`` and ``principles`` (sentences written from
+the numbers), which the day's knowledge summary shows. A step works through at most
+:data:`PER_CYCLE` subjects, newest first, and says how many it left for the next cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from strategy_factory.errors import FactoryError
+from strategy_factory.learning.cycle import CycleStep
+from strategy_factory.store import LearningCycle, Store
+from strategy_factory.understanding.audit import audit_run
+from strategy_factory.understanding.champion import roll_back_flagged
+from strategy_factory.understanding.diagnose import diagnose
+
+log = logging.getLogger(__name__)
+
+PER_CYCLE = 10
+# The newest subjects read when deciding what is new (more than a cycle ever handles).
+READ_LIMIT = 200
+
+
+def understanding_steps(store: Store) -> Callable[[LearningCycle], Sequence[CycleStep]]:
+    """The steps to add to a cycle (``extra_steps`` of ``run_cycle``/``execute_cycle``)."""
+
+    def steps(cycle: LearningCycle) -> list[CycleStep]:
+        since = previous_start(store, cycle)
+        return [
+            ("champions", lambda: champions(store)),
+            ("diagnoses", lambda: diagnose_new(store, since)),
+            ("audits", lambda: audit_new(store, since)),
+        ]
+
+    return steps
+
+
+def previous_start(store: Store, cycle: LearningCycle) -> datetime | None:
+    """When the cycle before ``cycle`` began (None: this is the store's first)."""
+    earlier = [c for c in store.cycles.recent(limit=2) if c.id != cycle.id]
+    return earlier[0].started_at if earlier else None
+
+
+def champions(store: Store) -> dict[str, Any]:
+    """Roll back the flagged champions; what was rolled back, and why."""
+    entries = roll_back_flagged(store)
+    return {
+        "title": "Champions",
+        "rolled_back": [entry.slot for entry in entries],
+        "principles": [f"{entry.slot}: {entry.reason}" for entry in entries],
+    }
+
+
+def diagnose_new(store: Store, since: datetime | None) -> dict[str, Any]:
+    """Diagnose the active promotions made since ``since`` (all, on the first cycle)."""
+    new = [
+        p
+        for p in store.promoted.recent(limit=READ_LIMIT, status="active")
+        if since is None or p.created_at >= since
+    ]
+    diagnosed, failed, principles = [], [], []
+    for promotion in new[:PER_CYCLE]:
+        try:
+            found = diagnose(store, promotion.id)
+        except Exception as exc:  # one subject's failure is reported; the others go on
+            log.exception("diagnosing promotion %s failed", promotion.id)
+            failed.append({"promotion_id": promotion.id, "error": _error(exc)})
+            principles.append(f"Promotion {promotion.id} could not be diagnosed: {_error(exc)}")
+            continue
+        diagnosed.append(promotion.id)
+        verdict = " ".join(found.get("verdict") or ["no verdict"])
+        principles.append(f"Promotion {promotion.id} on its holdout: {verdict}")
+    return {
+        "title": "Diagnoses of new promotions",
+        "diagnosed": diagnosed,
+        "failed": failed,
+        "left_for_next_cycle": max(len(new) - PER_CYCLE, 0),
+        "principles": principles,
+    }
+
+
+def audit_new(store: Store, since: datetime | None) -> dict[str, Any]:
+    """Audit the runs created since ``since`` (all, on the first cycle)."""
+    new = [r for r in store.runs.recent(limit=READ_LIMIT) if since is None or r.created_at >= since]
+    audited, principles = [], []
+    for run in new[:PER_CYCLE]:
+        try:
+            report = audit_run(store, run.id)
+        except Exception as exc:  # one subject's failure is reported; the others go on
+            log.exception("auditing run %s failed", run.id)
+            principles.append(f"Run {run.id} could not be audited: {_error(exc)}")
+            continue
+        audited.append({"run_id": run.id, **_counts(report.as_json())})
+        principles += [
+            f"Run {run.id} ({finding.subject}): {finding.consequence} Fix: {finding.fix}"
+            for finding in report.findings
+            if finding.severity == "error"
+        ]
+    return {
+        "title": "Audits of new runs",
+        "audited": audited,
+        "left_for_next_cycle": max(len(new) - PER_CYCLE, 0),
+        "principles": principles,
+    }
+
+
+def _error(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, FactoryError) else f"{type(exc).__name__}: {exc}"
+
+
+def _counts(report: dict[str, Any]) -> dict[str, Any]:
+    return {"errors": report["errors"], "warnings": report["warnings"]}
