@@ -229,6 +229,21 @@ def evolve(
     show_summary(summary)
 
 
+def drive_pending(store: Store, run_id: str, workers: int | None, quiet: bool) -> str:
+    """Run the pending run ``run_id`` here, on the local executor its work calls for."""
+    used: list[Executor] = []
+
+    def units_for(work: dict[str, Any] | None) -> Executor:
+        used.append(executor_for(workers, work=work))
+        return used[0]
+
+    try:
+        return _drive(store, units_for, None, run_id, quiet)
+    finally:
+        for units in used:
+            units.close()
+
+
 def _drive(
     store: Store,
     units_for: Callable[[dict[str, Any] | None], Executor],

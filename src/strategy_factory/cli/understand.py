@@ -122,3 +122,64 @@ def audit(
             )
     if report.errors:
         raise typer.Exit(1)
+
+
+def transfer(
+    promotion: Annotated[str, typer.Argument(help="The promotion whose genome to try.")],
+    symbol: Annotated[
+        list[str], typer.Option("--symbol", "-s", help="A symbol to try it on (repeat).")
+    ],
+    generations: Annotated[
+        int | None, typer.Option(help="Generations per run (default: as the promoted run).")
+    ] = None,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending", help="Only record the runs (a server or `evolve --resume` runs them)."
+        ),
+    ] = False,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (see evolve).")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Try a promoted genome on other symbols: one evolution run per symbol, seeded with
+    the promoted model's features and judged on that symbol's own holdout."""
+    from datetime import UTC, datetime
+
+    from strategy_factory.cli.evolve import drive_pending
+    from strategy_factory.store import create_store
+    from strategy_factory.understanding.transfer import (
+        TransferRequest,
+        launch_transfer,
+        transfer_outcomes,
+    )
+
+    request = TransferRequest.parse(
+        {"promotion_id": promotion, "symbols": symbol, "generations": generations}
+    )
+    started = datetime.now(UTC)
+    with create_store(db) as store:
+        launched = launch_transfer(store, request)
+        runs = [launch.run.id for launch in launched if launch.run is not None]
+        if not pending:
+            for run_id in runs:
+                drive_pending(store, run_id, workers, quiet=True)
+        outcomes = [r for r in transfer_outcomes(store, started)["runs"] if r["run_id"] in runs]
+    rows = [
+        {"symbol": launch.symbol, "run_id": launch.run.id if launch.run else None}
+        | ({"not_launched": launch.reason} if launch.reason else {})
+        for launch in launched
+    ]
+    if json_output:
+        print_json({"launched": rows, "outcomes": outcomes})
+        return
+    print_table(
+        f"Transfer of {promotion}",
+        ["symbol", "run", "outcome"],
+        (
+            [row["symbol"], row["run_id"] or "—", row.get("not_launched") or "pending"]
+            for row in rows
+        ),
+    )
+    for outcome in outcomes:
+        console.print(outcome["principle"], highlight=False)

@@ -157,18 +157,30 @@ class StrategyOptions(BaseModel):
 class RunOrigin(BaseModel):
     """Where a run came from when something other than a person asked for it.
 
-    A run launched by the Bayesian genome search names the Optuna study, the trial(s) that
-    proposed its genome, the meta-model version that pre-scored it and the score it gave.
+    A run launched by the Bayesian genome search (``genome_search``) names the Optuna
+    study, the trial(s) that proposed its genome, the meta-model version that pre-scored it
+    and the score it gave. A run that tries a promoted genome on another symbol
+    (``transfer``) names the promotion and the symbol it was promoted on.
     """
 
     model_config = _STRICT
 
-    source: Literal["genome_search"] = "genome_search"
-    study: str = Field(min_length=1, max_length=200)
-    trials: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, max_length=1_000)
+    source: Literal["genome_search", "transfer"] = "genome_search"
+    study: str | None = Field(None, min_length=1, max_length=200)
+    trials: list[Annotated[int, Field(ge=0)]] | None = Field(None, min_length=1, max_length=1_000)
     meta_model: str | None = Field(None, max_length=200)
     predicted: float | None = Field(None, allow_inf_nan=False)
     genome: dict[Name, Any] = Field(default_factory=dict, max_length=64)
+    promotion: str | None = Field(None, min_length=1, max_length=64)
+    promoted_on: Name | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> RunOrigin:
+        if self.source == "genome_search" and (self.study is None or self.trials is None):
+            raise ValueError("a genome search's run names its study and trials")
+        if self.source == "transfer" and (self.promotion is None or self.promoted_on is None):
+            raise ValueError("a transfer run names the promotion and the symbol it was made on")
+        return self
 
 
 class EvolveConfig(BaseModel):

@@ -7,7 +7,9 @@ monitor) a cycle run from the CLI or the server also:
   :func:`~strategy_factory.understanding.champion.roll_back_flagged`);
 - ``diagnoses``: diagnoses the promotions made since the previous cycle began, on their
   holdouts, and states each verdict;
-- ``audits``: audits the runs created since the previous cycle began.
+- ``audits``: audits the runs created since the previous cycle began;
+- ``transfers``: states what each transfer run (a promoted genome tried on another symbol,
+  :mod:`~strategy_factory.understanding.transfer`) that finished since then did there.
 
 Each step returns its facts with a ``title`` and ``principles`` (sentences written from
 the numbers), which the day's knowledge summary shows. A step works through at most
@@ -27,6 +29,7 @@ from strategy_factory.store import LearningCycle, Store
 from strategy_factory.understanding.audit import audit_run
 from strategy_factory.understanding.champion import roll_back_flagged
 from strategy_factory.understanding.diagnose import diagnose
+from strategy_factory.understanding.transfer import transfer_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ def understanding_steps(store: Store) -> Callable[[LearningCycle], Sequence[Cycl
             ("champions", lambda: champions(store)),
             ("diagnoses", lambda: diagnose_new(store, since)),
             ("audits", lambda: audit_new(store, since)),
+            ("transfers", lambda: transfer_outcomes(store, since)),
         ]
 
     return steps
