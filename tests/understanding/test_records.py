@@ -117,3 +117,34 @@ def test_the_command_line(bars: BarCatalog, tmp_path: Path) -> None:
     assert "formulas tried" in searched.stdout
     shown = json.loads(factory("indicators", "list", "--json").stdout)
     assert len(shown) == 2 and shown[0]["formula"].startswith("formula:")
+
+
+def test_queued_hypotheses_wait_for_the_learning_cycle(store: Store, bars: BarCatalog) -> None:
+    from strategy_factory.understanding.hypotheses import queue_hypotheses
+    from strategy_factory.understanding.loop import queued_hypotheses
+
+    good = HypothesisSpec.model_validate({**PLANTED, "name": "planted-up"})
+    empty = HypothesisSpec.model_validate({**PLANTED, "name": "no-bars", "symbol": "NOPE"})
+    with pytest.raises(FactoryError, match="share a name"):
+        queue_hypotheses(store, [good, good], "desk")
+    with pytest.raises(FactoryError, match="1 to 128"):
+        queue_hypotheses(store, [good], "x" * 129)
+    assert store.hypotheses.queued() == []  # refused batches queue nothing
+
+    waiting = queue_hypotheses(store, [good, empty], "desk")
+    assert [(q.name, q.queued_by) for q in waiting] == [("planted-up", "desk"), ("no-bars", "desk")]
+    assert store.hypotheses.all() == []  # nothing tested before the cycle
+
+    done = queued_hypotheses(store)
+    [record] = store.hypotheses.all()
+    assert record.name == "planted-up" and record.state == "tested"
+    assert done["tested"] == [
+        {"queued": waiting[0].id, "hypothesis": record.id, "name": "planted-up"}
+    ]
+    [refused] = done["refused"]
+    assert refused["name"] == "no-bars" and "NOPE" in refused["reason"]
+    assert done["principles"][0] == f"planted-up: tested as #{record.id}."
+    assert done["principles"][1].startswith("no-bars could not be tested:")
+    assert store.hypotheses.queued() == [] and done["left_for_next_cycle"] == 0
+    today = datetime.now(UTC).date().isoformat()
+    assert record.principle in store.knowledge.get(today).markdown

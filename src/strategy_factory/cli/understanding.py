@@ -25,11 +25,16 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @hypothesis_app.command("test")
 def hypothesis_test(
     path: Annotated[Path, typer.Argument(help="YAML file: one hypothesis or `hypotheses: [...]`.")],
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Only queue them: the next learning cycle tests them.")
+    ] = False,
+    by: Annotated[str, typer.Option(help="Who queued them (with --queue).")] = "cli",
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run each hypothesis of FILE as an event study, correct it over the store's whole
-    family (Benjamini–Hochberg) and record it with its principle."""
+    family (Benjamini–Hochberg) and record it with its principle (or, with --queue, leave
+    them for the next learning cycle)."""
     from strategy_factory.store import create_store
     from strategy_factory.understanding.hypotheses import (
         adjusted_now,
@@ -39,6 +44,17 @@ def hypothesis_test(
     from strategy_factory.understanding.hypothesis_spec import read_hypotheses
 
     specs = read_hypotheses(path)
+    if queue:
+        from strategy_factory.understanding.hypotheses import queue_hypotheses
+
+        with create_store(db) as store:
+            waiting = queue_hypotheses(store, specs, by)
+        if as_json:
+            print_json([{"queued": q.id, "name": q.name} for q in waiting])
+            return
+        for item in waiting:
+            console.print(f"{item.name}: queued (#{item.id}) for the next learning cycle")
+        return
     with create_store(db) as store:
         records = run_hypotheses(store, specs)
         adjusted = adjusted_now(store.hypotheses.all())

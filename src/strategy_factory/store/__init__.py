@@ -50,7 +50,7 @@ from strategy_factory.store.records import (
 from strategy_factory.store.runs import LeaseLostError
 from strategy_factory.store.simulations import KEY_METRICS, strategy_key
 from strategy_factory.store.store import Store, create_store
-from strategy_factory.store.understanding import HypothesisRecord, IndicatorRecord
+from strategy_factory.store.understanding import HypothesisRecord, IndicatorRecord, QueuedHypothesis
 
 __all__ = [
     "KEY_METRICS",
@@ -84,6 +84,7 @@ __all__ = [
     "Period",
     "PromotedModel",
     "PromotionStatus",
+    "QueuedHypothesis",
     "Run",
     "RunStatus",
     "SimulationResult",

@@ -548,6 +548,18 @@ hypothesis_tests = Table(
     Index(None, "created_at"),
 )
 
+# Hypotheses waiting for the next learning cycle (``factory hypothesis test --queue``):
+# its ``hypotheses`` step tests them one by one and removes them from here.
+hypothesis_queue = Table(
+    "hypothesis_queue",
+    metadata,
+    Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    _created_at(),
+    Column("name", String(120), nullable=False),
+    Column("spec", JsonDocument(), nullable=False),
+    Column("queued_by", String(128), nullable=False),
+)
+
 # Indicators found by the formula search: the formula is the feature's name and its whole
 # definition; with what the search tried (trials) and how it did on training and holdout.
 discovered_indicators = Table(

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 from strategy_factory.errors import NotFoundError
 from strategy_factory.store.database import Database
 from strategy_factory.store.records import _Record
-from strategy_factory.store.tables import discovered_indicators, hypothesis_tests
+from strategy_factory.store.tables import discovered_indicators, hypothesis_queue, hypothesis_tests
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,17 @@ class HypothesisRecord(_Record):
     adjusted_p: float | None
     family_size: int
     principle: str
+
+
+@dataclass(frozen=True)
+class QueuedHypothesis(_Record):
+    """A hypothesis waiting for the next learning cycle."""
+
+    id: int
+    created_at: datetime
+    name: str
+    spec: dict[str, Any]
+    queued_by: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,33 @@ class HypothesisRepository:
         """Every tested hypothesis, oldest first (the family's order)."""
         query = select(hypothesis_tests).order_by(hypothesis_tests.c.id)
         return self._db.reading(lambda c: [HypothesisRecord.from_row(r) for r in c.execute(query)])
+
+    def enqueue(self, specs: Sequence[Mapping[str, Any]], by: str) -> list[QueuedHypothesis]:
+        """Queue these specs (each with its ``name``) for the next learning cycle."""
+
+        def operation(connection: Connection, _: bool) -> list[QueuedHypothesis]:
+            return [
+                QueuedHypothesis.from_row(
+                    connection.execute(
+                        hypothesis_queue.insert()
+                        .values(name=spec["name"], spec=dict(spec), queued_by=by)
+                        .returning(*hypothesis_queue.c)
+                    ).one()
+                )
+                for spec in specs
+            ]
+
+        return self._db.retrying(operation)
+
+    def queued(self, limit: int | None = None) -> list[QueuedHypothesis]:
+        """The queued hypotheses, oldest first."""
+        query = select(hypothesis_queue).order_by(hypothesis_queue.c.id).limit(limit)
+        return self._db.reading(lambda c: [QueuedHypothesis.from_row(r) for r in c.execute(query)])
+
+    def dequeue(self, queued_id: int) -> None:
+        """Remove one queued hypothesis (tested, or refused with its reason)."""
+        statement = hypothesis_queue.delete().where(hypothesis_queue.c.id == queued_id)
+        self._db.retrying(lambda c, _: c.execute(statement))
 
     def get(self, hypothesis_id: int) -> HypothesisRecord:
         """One tested hypothesis (raises :class:`NotFoundError`)."""

@@ -24,14 +24,18 @@ from strategy_factory.features import build_feature_matrix, label_regimes, make_
 from strategy_factory.features.rolling import rolling_zscore
 from strategy_factory.json_values import plain
 from strategy_factory.settings import get_settings
-from strategy_factory.store import HypothesisRecord, Store
+from strategy_factory.store import HypothesisRecord, QueuedHypothesis, Store
 from strategy_factory.understanding.event_study import (
     EventStudy,
     event_positions,
     event_study,
     signed_outcomes,
 )
-from strategy_factory.understanding.hypothesis_spec import HypothesisSpec, RegimeCondition
+from strategy_factory.understanding.hypothesis_spec import (
+    HypothesisSpec,
+    RegimeCondition,
+    load_hypotheses,
+)
 from strategy_factory.understanding.knowledge_entries import add_to_knowledge
 
 FDR = 0.05
@@ -115,6 +119,40 @@ def run_hypotheses(
     records = store.hypotheses.add(lambda family: _settle(results, family))
     add_to_knowledge(store, hypotheses=records)
     return records
+
+
+def queue_hypotheses(
+    store: Store, specs: Sequence[HypothesisSpec], by: str
+) -> list[QueuedHypothesis]:
+    """Queue the specs for the next learning cycle (checked now, tested then)."""
+    if not 1 <= len(by) <= 128:
+        raise FactoryError(f"who queues them is 1 to 128 characters, got {len(by)}")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise FactoryError("two hypotheses share a name; give each its own")
+    return store.hypotheses.enqueue([s.model_dump(mode="json") for s in specs], by)
+
+
+def run_queued(store: Store, limit: int, catalog: BarCatalog | None = None) -> dict[str, Any]:
+    """Test up to ``limit`` queued hypotheses, oldest first, each on its own (a mistake in
+    one, such as a symbol without bars, is reported and leaves the others alone), and
+    remove them from the queue; what was tested, refused and left. The tested ones join
+    the family and the day's summary like any test."""
+    queued = store.hypotheses.queued(limit=limit)
+    tested, refused = [], []
+    for item in queued:
+        try:
+            [record] = run_hypotheses(store, load_hypotheses(item.spec), catalog)
+        except FactoryError as exc:
+            refused.append({"queued": item.id, "name": item.name, "reason": str(exc)})
+        else:
+            tested.append({"queued": item.id, "hypothesis": record.id, "name": record.name})
+        store.hypotheses.dequeue(item.id)
+    return {
+        "tested": tested,
+        "refused": refused,
+        "left_for_next_cycle": len(store.hypotheses.queued()),
+    }
 
 
 def _settle(results: list[HypothesisResult], family: list[float]) -> list[dict[str, Any]]:

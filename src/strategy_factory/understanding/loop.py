@@ -5,6 +5,7 @@ monitor) a cycle run from the CLI or the server also:
 
 - ``champions``: rolls back every champion the monitor has flagged (see
   :func:`~strategy_factory.understanding.champion.roll_back_flagged`);
+- ``queued_hypotheses``: tests the hypotheses queued since (``factory hypothesis test --queue``);
 - ``diagnoses``: diagnoses the promotions made since the previous cycle began, on their
   holdouts, and states each verdict;
 - ``audits``: audits the runs created since the previous cycle began;
@@ -29,6 +30,7 @@ from strategy_factory.store import LearningCycle, Store
 from strategy_factory.understanding.audit import audit_run
 from strategy_factory.understanding.champion import roll_back_flagged
 from strategy_factory.understanding.diagnose import diagnose
+from strategy_factory.understanding.hypotheses import run_queued
 from strategy_factory.understanding.transfer import transfer_outcomes
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ def understanding_steps(store: Store) -> Callable[[LearningCycle], Sequence[Cycl
         since = previous_start(store, cycle)
         return [
             ("champions", lambda: champions(store)),
+            ("queued_hypotheses", lambda: queued_hypotheses(store)),
             ("diagnoses", lambda: diagnose_new(store, since)),
             ("audits", lambda: audit_new(store, since)),
             ("transfers", lambda: transfer_outcomes(store, since)),
@@ -66,6 +69,18 @@ def champions(store: Store) -> dict[str, Any]:
         "title": "Champions",
         "rolled_back": [entry.slot for entry in entries],
         "principles": [f"{entry.slot}: {entry.reason}" for entry in entries],
+    }
+
+
+def queued_hypotheses(store: Store) -> dict[str, Any]:
+    """Test the queued hypotheses (their principles join the summary's tested ones)."""
+    done = run_queued(store, PER_CYCLE)
+    return done | {
+        "title": "Queued hypotheses",
+        "principles": [
+            *(f"{row['name']}: tested as #{row['hypothesis']}." for row in done["tested"]),
+            *(f"{row['name']} could not be tested: {row['reason']}" for row in done["refused"]),
+        ],
     }
 
 

@@ -1,5 +1,6 @@
-"""The understanding layer's tables: hypothesis tests (the family every correction covers)
-and the indicators the formula search discovered.
+"""The understanding layer's tables: hypothesis tests (the family every correction covers),
+the hypotheses queued for the next learning cycle, and the indicators the formula search
+discovered.
 
 Revision ID: 0012
 Revises: 0011
@@ -50,6 +51,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_hypothesis_tests_created_at"), "hypothesis_tests", ["created_at"])
     op.create_table(
+        "hypothesis_queue",
+        sa.Column("id", SERIAL, autoincrement=True, nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("spec", JSON, nullable=False),
+        sa.Column("queued_by", sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_hypothesis_queue")),
+    )
+    op.create_table(
         "discovered_indicators",
         sa.Column("id", SERIAL, autoincrement=True, nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
@@ -76,4 +86,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("discovered_indicators")
+    op.drop_table("hypothesis_queue")
     op.drop_table("hypothesis_tests")
