@@ -1,18 +1,20 @@
 """The grid kernel: every cell of a strategy grid streamed over its market's bars.
 
-A cell keeps only running scalars (see :class:`~strategy_factory.backtest.kernel.Ledger`),
-so memory does not grow with cells times bars; cells run in parallel. The arithmetic is
-:func:`~strategy_factory.backtest.kernel.mark_bar`'s, operation for operation (a golden
-table in the tests holds its statistics to the bit), with three shortcuts that change no
-bit:
+A cell keeps only running scalars in a :class:`~strategy_factory.backtest.kernel.Ledger`
+passed by value (in registers), so memory does not grow with cells times bars; cells run
+in parallel. The arithmetic is :func:`~strategy_factory.backtest.kernel.mark_bar`'s,
+operation for operation (a golden table in the tests holds the statistics to the bit),
+with two shortcuts that change no bit:
 
-- A flat bar with no fill (flat before and after, equity above 0) has a bar return of
-  exactly 0.0; adding 0.0 to a sum that started at +0.0 changes no bit, and the
-  drawdown state only moves the peak's bar. Such bars skip the arithmetic.
-- The drawdown divides only at a new low since the peak: rounding is monotonic, so a
-  bar at or above that low cannot lower ``equity / peak - 1``.
+- A flat bar without a fill (flat before and after, equity above 0) has a bar return of
+  exactly 0.0, and adding 0.0 to a sum that started at +0.0 changes no bit: such a bar
+  only closes a week when one ends and moves the peak's bar when at the peak.
 - Blocks are a separate compiled specialization: with ``block`` None (no blocks) the
   per-bar block test is not compiled in.
+
+Branches the predictor cannot learn cost more here than arithmetic: whether a bar trades
+is a coin flip for low thresholds, so the bar's bookkeeping is written as selects (an
+``if`` that updates several running values in place compiled to branches and cost 15 %).
 """
 
 from __future__ import annotations
@@ -23,13 +25,40 @@ import numpy as np
 from strategy_factory.backtest.kernel import (
     STAT_NAMES,
     Ledger,
-    _add_zeros,
     _signal,
     _trade,
-    _welford,
+    close_weeks,
+    mark_bar,
+    open_ledger,
     settle,
     side,
 )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _quiet_bar(ledger: Ledger, t: int, weeks_passed: int) -> Ledger:
+    """:func:`mark_bar` of a flat bar without a fill: equity and every sum unchanged."""
+    week_sum, weeks, week_mean, week_m2 = close_weeks(ledger, weeks_passed)
+    return Ledger(
+        0,
+        ledger.bars_in_market,
+        ledger.position_changes,
+        ledger.previous,
+        0.0,
+        ledger.return_sum,
+        ledger.return_sumsq,
+        ledger.downside_sumsq,
+        week_sum,
+        weeks,
+        week_mean,
+        week_m2,
+        ledger.peak,
+        ledger.peak_bar if ledger.underwater else t,
+        ledger.underwater,
+        ledger.longest,
+        ledger.longest_start,
+        ledger.max_drawdown,
+    )
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -55,73 +84,28 @@ def _simulate_cell(
     ``t`` whose ``block[offset + t]`` is ``b`` (-1: in no block).
     """
     n = close.size
+    allowed = z_ok & regime_ok
     stats[:] = 0.0
-    cash, shares, entry_equity, held = 1.0, 0.0, 1.0, 0
-    bars_in_market, position_changes, previous = 0, 0, 1.0
-    return_sum, return_sumsq, downside_sumsq = 0.0, 0.0, 0.0
-    week_sum, weeks, week_mean, week_m2 = 0.0, 0.0, 0.0, 0.0
-    peak, peak_bar, underwater, low = 1.0, 0, False, 1.0
-    longest, longest_start, max_drawdown = 0, 0, 0.0
+    cash, shares, entry_equity = 1.0, 0.0, 1.0
+    ledger = open_ledger()
     for t in range(1, n):
-        signal = _signal(prediction[t - 1], threshold, z_ok[t - 1] & regime_ok[t - 1], long_only)
-        passed = weeks_passed[t]
-        if passed != 0:
-            weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, week_sum)
-            weeks, week_mean, week_m2 = _add_zeros(weeks, week_mean, week_m2, passed - 1.0)
-            week_sum = 0.0
+        signal = _signal(prediction[t - 1], threshold, allowed[t - 1], long_only)
+        held, changed = ledger.position, False
         if (signal | held) == 0 and cash > 0.0:
-            # Equity is unchanged: at the peak the peak's bar moves on, below it nothing does.
-            peak_bar = t if not underwater else peak_bar
+            ledger = _quiet_bar(ledger, t, weeks_passed[t])
             continue
-        changed = False
         if signal != held:
+            price = fill_price[t]
             cash, shares, entry_equity = _trade(
-                cash, shares, held, signal, fill_price[t], entry_equity, stats, fee, slippage
+                cash, shares, held, signal, price, entry_equity, stats, fee, slippage
             )
-            changed = side(shares) != held
-            held = side(shares)
-        equity = cash + shares * close[t]
-        bar_return = (equity - previous) / previous
-        bars_in_market += held != 0
-        position_changes += changed
-        previous = equity
-        return_sum += bar_return
-        return_sumsq += bar_return * bar_return
-        downside_sumsq += min(bar_return, 0.0) ** 2
-        week_sum += bar_return
-        if equity >= peak:
-            if underwater and t - peak_bar > longest:
-                longest, longest_start = t - peak_bar, peak_bar
-            peak, peak_bar, underwater, low = equity, t, False, equity
-        else:
-            underwater = True
-            if equity < low:
-                max_drawdown, low = min(max_drawdown, equity / peak - 1.0), equity
+            held, changed = side(shares), side(shares) != held
+        ledger = mark_bar(ledger, t, cash + shares * close[t], held, changed, weeks_passed[t])
         if block is not None:
             number = block[offset + t]
             if number >= 0:
-                block_stats[number, 0] += bar_return
-                block_stats[number, 1] += bar_return * bar_return
-    ledger = Ledger(
-        held,
-        bars_in_market,
-        position_changes,
-        previous,
-        0.0,
-        return_sum,
-        return_sumsq,
-        downside_sumsq,
-        week_sum,
-        weeks,
-        week_mean,
-        week_m2,
-        peak,
-        peak_bar,
-        underwater,
-        longest,
-        longest_start,
-        max_drawdown,
-    )
+                block_stats[number, 0] += ledger.bar_return
+                block_stats[number, 1] += ledger.bar_return * ledger.bar_return
     settle(stats, ledger, n, entry_equity)
 
 

@@ -193,6 +193,20 @@ def _drawdown(ledger: Ledger, t: int, equity: float) -> tuple[float, int, bool, 
 
 
 @numba.njit(cache=True, error_model="numpy")
+def close_weeks(ledger: Ledger, weeks_passed: int) -> tuple[float, float, float, float]:
+    """(running week's P&L, weeks, week mean, week M2) once ``weeks_passed`` weeks end.
+
+    The running week enters the Welford statistics and the weeks in between, which had
+    no bars, count as P&L 0.
+    """
+    weeks, week_mean, week_m2 = ledger.weeks, ledger.week_mean, ledger.week_m2
+    if weeks_passed == 0:
+        return ledger.week_sum, weeks, week_mean, week_m2
+    weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, ledger.week_sum)
+    return 0.0, *_add_zeros(weeks, week_mean, week_m2, weeks_passed - 1.0)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def mark_bar(
     ledger: Ledger, t: int, equity: float, held: int, changed: bool, weeks_passed: int
 ) -> Ledger:
@@ -203,12 +217,7 @@ def mark_bar(
     weeks from bar t-1 to bar t; weeks in between had no bars and count as P&L 0.
     """
     bar_return = (equity - ledger.previous) / ledger.previous
-    weeks, week_mean, week_m2 = ledger.weeks, ledger.week_mean, ledger.week_m2
-    week_sum = ledger.week_sum
-    if weeks_passed != 0:
-        weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, week_sum)
-        weeks, week_mean, week_m2 = _add_zeros(weeks, week_mean, week_m2, weeks_passed - 1.0)
-        week_sum = 0.0
+    week_sum, weeks, week_mean, week_m2 = close_weeks(ledger, weeks_passed)
     return Ledger(
         held,
         ledger.bars_in_market + (held != 0),
