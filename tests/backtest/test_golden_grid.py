@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from strategy_factory.backtest import Execution, Market, StrategyGrid, simulate_grid
+from strategy_factory.backtest import (
+    Execution,
+    Market,
+    StrategyGrid,
+    simulate_configs,
+    simulate_grid,
+)
 from strategy_factory.backtest.kernel import STAT_NAMES
 from strategy_factory.data import BarCatalog, synthetic_bars
 from tests.backtest.conftest import make_market
@@ -65,8 +71,13 @@ def grid_arrays(markets: list[Market]) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def computed(shared_bars: BarCatalog) -> dict[str, np.ndarray]:
-    return grid_arrays(golden_markets(shared_bars))
+def markets(shared_bars: BarCatalog) -> list[Market]:
+    return golden_markets(shared_bars)
+
+
+@pytest.fixture(scope="module")
+def computed(markets: list[Market]) -> dict[str, np.ndarray]:
+    return grid_arrays(markets)
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -79,6 +90,24 @@ def test_grid_statistics_are_bit_identical_to_the_golden_table(
     differ = np.argwhere(computed[key] != expected)
     assert differ.size == 0, f"{key}: {len(differ)} values differ, first at {differ[0]}"
     assert np.array_equal(computed[key], expected)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_configs_across_markets_in_an_odd_count_match_the_golden_rows(
+    markets: list[Market], case: str
+) -> None:
+    # The kernel runs cells two by two; these pairs straddle markets and the count is odd.
+    execution, blocks = CASES[case]
+    rows = [0, 125, 7, 250, 359]
+    grid = simulate_grid(markets, GRID, execution)
+    configs = [grid.config(row) for row in rows]
+    picked = simulate_configs(markets, configs, execution, blocks=blocks)
+    golden = np.load(GOLDEN, allow_pickle=False)
+    stats = picked.stats[list(STAT_NAMES)].to_numpy(dtype=np.float64)
+    assert np.array_equal(stats, golden[f"{case}_stats"][rows])
+    if blocks:
+        assert np.array_equal(picked.block_sums, golden[f"{case}_block_sums"][:, rows])
+        assert np.array_equal(picked.block_squares, golden[f"{case}_block_squares"][:, rows])
 
 
 def test_the_golden_table_is_not_degenerate() -> None:

@@ -1,24 +1,22 @@
 """The grid kernel: every cell of a strategy grid streamed over its market's bars.
 
 A cell keeps only running scalars in a :class:`~strategy_factory.backtest.kernel.Ledger`
-passed by value (in registers), so memory does not grow with cells times bars; cells run
-in parallel. The arithmetic is :func:`~strategy_factory.backtest.kernel.mark_bar`'s,
-operation for operation (a golden table in the tests holds the statistics to the bit),
-with two shortcuts that change no bit:
+passed by value (in registers), so memory does not grow with cells times bars; pairs of
+cells run in parallel. The arithmetic is :func:`~strategy_factory.backtest.kernel.mark_bar`'s
+and the fills', operation for operation (a golden table in the tests holds the statistics
+to the bit). What makes it faster, without changing a bit:
 
-- A flat bar without a fill (flat before and after, equity above 0) has a bar return of
-  exactly 0.0, and adding 0.0 to a sum that started at +0.0 changes no bit: such a bar
-  only closes a week when one ends and moves the peak's bar when at the peak.
-- Blocks are a separate compiled specialization: with ``block`` None (no blocks) the
-  per-bar block test is not compiled in.
-
-Branches the predictor cannot learn cost as much here as arithmetic: whether a bar fills,
-and on which side, is a coin flip for low thresholds. So the bookkeeping is written as
-selects (an ``if`` updating several running values in place compiled to branches and
-cost 15 %), and a fill computes both sides and keeps one. What remains is latency: a
-flip's exit and entry are a chain of about 40 cycles (two divisions) that the next bar
-waits for, which is why a cell that trades on every other bar costs ~12 ns per bar and
-one that stays flat ~1.7 ns.
+- Two cells of one market go through the bars side by side. A flip's exit and entry are
+  a chain of about 40 cycles (two divisions) that the next bar waits for; two cells'
+  chains overlap in the processor.
+- A bar where both are flat without a fill (equity above 0) has bar returns of exactly
+  0.0, and adding 0.0 to a sum that started at +0.0 changes no bit: such a bar only
+  closes a week when one ends and moves the peak's bar when at the peak.
+- Branches the predictor cannot learn cost as much as arithmetic here (whether a bar
+  fills, and on which side, is a coin flip for low thresholds): a fill computes both
+  sides and keeps one by select, and a closed trade enters the statistics by select.
+- A block's sums run in registers and are stored when its bars end; with ``block`` None
+  (no blocks) the block code is not compiled in (a separate specialization).
 """
 
 from __future__ import annotations
@@ -121,50 +119,104 @@ def _fill(
     return cash, shares, entry_equity
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _active_bar(
+    ledger: Ledger,
+    cash: float,
+    shares: float,
+    entry_equity: float,
+    t: int,
+    signal: int,
+    bar: tuple[float, float, int],
+    stats: np.ndarray,
+    costs: tuple[float, float],
+) -> tuple[Ledger, float, float, float]:
+    """(ledger, cash, shares, entry equity) after bar ``t`` (``bar``: fill price, close,
+    weeks passed), a fill included when ``signal`` differs from the held side."""
+    held = ledger.position
+    cash, shares, entry_equity = _fill(
+        cash, shares, held, signal, bar[0], entry_equity, stats, costs[0], costs[1]
+    )
+    now = side(shares)
+    ledger = mark_bar(ledger, t, cash + shares * bar[1], now, now != held, bar[2])
+    return ledger, cash, shares, entry_equity
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _simulate_cell(
+def _add_block(block_stats: np.ndarray, number: int, sums: tuple[float, ...]) -> None:
+    """Store two cells' sums and sums of squares of block ``number`` (-1: in none)."""
+    if number >= 0:
+        block_stats[0, number, 0] += sums[0]
+        block_stats[0, number, 1] += sums[1]
+        block_stats[1, number, 0] += sums[2]
+        block_stats[1, number, 1] += sums[3]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _simulate_pair(
     stats: np.ndarray,
     prediction: np.ndarray,
     fill_price: np.ndarray,
     close: np.ndarray,
     weeks_passed: np.ndarray,
-    z_ok: np.ndarray,
-    regime_ok: np.ndarray,
-    threshold: float,
-    long_only: bool,
-    fee: float,
-    slippage: float,
+    allowed: tuple[np.ndarray, np.ndarray],
+    threshold: tuple[float, float],
+    long_only: tuple[bool, bool],
+    costs: tuple[float, float],
     block: np.ndarray | None,
     offset: int,
     block_stats: np.ndarray,
 ) -> None:
-    """Fill ``stats`` (see :data:`STAT_NAMES`) for one cell over one ticker's bars.
+    """Fill ``stats[0]`` and ``stats[1]`` (see :data:`STAT_NAMES`) for two cells of one
+    ticker, bar by bar side by side: the two cells' chains of dependent arithmetic (a
+    flip waits ~40 cycles for the previous bar's) overlap in the processor.
 
-    ``block_stats[b]`` gets the sum and sum of squares of the bar returns of the bars
-    ``t`` whose ``block[offset + t]`` is ``b`` (-1: in no block).
+    A bar where both are flat without a fill is skipped as in :func:`_quiet_bar`; when
+    either is active both take the full arithmetic, which on a quiet bar changes no bit.
+    ``block_stats[k, b]`` gets cell k's sum and sum of squares of the bar returns of
+    the bars ``t`` whose ``block[offset + t]`` is ``b`` (-1: in no block).
     """
     n = close.size
-    allowed = z_ok & regime_ok
+    allowed_0, allowed_1 = allowed
     stats[:] = 0.0
-    cash, shares, entry_equity = 1.0, 0.0, 1.0
-    ledger = open_ledger()
+    # Views made once: a view made in the bar loop costs a reference count per bar.
+    stats_0, stats_1 = stats[0], stats[1]
+    # A block's sums run in registers and are stored when its bars end (blocks are
+    # contiguous): adding through memory chained every active bar to the last.
+    current, sums = -1, (0.0, 0.0, 0.0, 0.0)
+    ledger_0, cash_0, shares_0, entry_0 = open_ledger(), 1.0, 0.0, 1.0
+    ledger_1, cash_1, shares_1, entry_1 = open_ledger(), 1.0, 0.0, 1.0
     for t in range(1, n):
-        signal = _signal(prediction[t - 1], threshold, allowed[t - 1], long_only)
-        held = ledger.position
-        if (signal | held) == 0 and cash > 0.0:
-            ledger = _quiet_bar(ledger, t, weeks_passed[t])
+        signal_0 = _signal(prediction[t - 1], threshold[0], allowed_0[t - 1], long_only[0])
+        signal_1 = _signal(prediction[t - 1], threshold[1], allowed_1[t - 1], long_only[1])
+        quiet_0 = ((signal_0 | ledger_0.position) == 0) & (cash_0 > 0.0)
+        quiet_1 = ((signal_1 | ledger_1.position) == 0) & (cash_1 > 0.0)
+        if quiet_0 & quiet_1:
+            ledger_0 = _quiet_bar(ledger_0, t, weeks_passed[t])
+            ledger_1 = _quiet_bar(ledger_1, t, weeks_passed[t])
             continue
-        cash, shares, entry_equity = _fill(
-            cash, shares, held, signal, fill_price[t], entry_equity, stats, fee, slippage
+        bar = (fill_price[t], close[t], weeks_passed[t])
+        ledger_0, cash_0, shares_0, entry_0 = _active_bar(
+            ledger_0, cash_0, shares_0, entry_0, t, signal_0, bar, stats_0, costs
         )
-        now = side(shares)
-        ledger = mark_bar(ledger, t, cash + shares * close[t], now, now != held, weeks_passed[t])
+        ledger_1, cash_1, shares_1, entry_1 = _active_bar(
+            ledger_1, cash_1, shares_1, entry_1, t, signal_1, bar, stats_1, costs
+        )
         if block is not None:
             number = block[offset + t]
-            if number >= 0:
-                block_stats[number, 0] += ledger.bar_return
-                block_stats[number, 1] += ledger.bar_return * ledger.bar_return
-    settle(stats, ledger, n, entry_equity)
+            if number != current:
+                _add_block(block_stats, current, sums)
+                current, sums = number, (0.0, 0.0, 0.0, 0.0)
+            return_0, return_1 = ledger_0.bar_return, ledger_1.bar_return
+            sums = (
+                sums[0] + return_0,
+                sums[1] + return_0 * return_0,
+                sums[2] + return_1,
+                sums[3] + return_1 * return_1,
+            )
+    _add_block(block_stats, current, sums)
+    settle(stats[0], ledger_0, n, entry_0)
+    settle(stats[1], ledger_1, n, entry_1)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
@@ -194,27 +246,37 @@ def simulate_cells(
     ``weeks_passed[t]`` counts the calendar weeks from bar t-1 to bar t (int32; any
     value at a market's first bar); ``z_ok`` and ``regime_ok`` are (limits × bars) and
     (filters × bars) masks; ``block`` (int32, None without blocks) numbers each bar's
-    block within its market (-1: in none).
+    block within its market (-1: in none; a block's bars are contiguous).
     """
     out = np.empty((cell_market.size, len(STAT_NAMES)))
     blocks = np.zeros((cell_market.size, n_blocks, 2))
-    for c in numba.prange(cell_market.size):
-        a = starts[cell_market[c]]
-        b = stops[cell_market[c]]
-        _simulate_cell(
-            out[c],
-            prediction[a:b],
-            fill_price[a:b],
-            close[a:b],
-            weeks_passed[a:b],
-            z_ok[cell_z[c], a:b],
-            regime_ok[cell_regime[c], a:b],
-            cell_threshold[c],
-            cell_long_only[c],
-            fee,
-            slippage,
-            block,
-            a,
-            blocks[c],
-        )
+    for pair in numba.prange((cell_market.size + 1) // 2):
+        # An odd count overlaps the last pair; a pair across two markets runs each cell
+        # paired with itself.
+        first = min(2 * pair, cell_market.size - 2)
+        shared = cell_market[first] == cell_market[first + 1]
+        for k in range(1 if shared else 2):
+            c, d = first + k, first + 1 if shared else first + k
+            a, b = starts[cell_market[c]], stops[cell_market[c]]
+            rows = np.empty((2, len(STAT_NAMES)))
+            cell_blocks = np.zeros((2, n_blocks, 2))
+            _simulate_pair(
+                rows,
+                prediction[a:b],
+                fill_price[a:b],
+                close[a:b],
+                weeks_passed[a:b],
+                (
+                    z_ok[cell_z[c], a:b] & regime_ok[cell_regime[c], a:b],
+                    z_ok[cell_z[d], a:b] & regime_ok[cell_regime[d], a:b],
+                ),
+                (cell_threshold[c], cell_threshold[d]),
+                (cell_long_only[c], cell_long_only[d]),
+                (fee, slippage),
+                block,
+                a,
+                cell_blocks,
+            )
+            out[c], out[d] = rows[0], rows[1]
+            blocks[c], blocks[d] = cell_blocks[0], cell_blocks[1]
     return out, blocks
