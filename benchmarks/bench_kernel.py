@@ -114,20 +114,21 @@ def cpu_seconds(call: Kernel) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
 def compare(sizes: list[int], n_bars: int, repeats: int, blocks: int, only: str | None) -> None:
     data = market(n_bars)
     baseline = None if only == "new" else baseline_module(BASELINE)
-    for size in [140, *sizes]:  # the first 140 compiles (or loads) both kernels
+    for position, size in enumerate([140, *sizes]):  # the first compiles (or loads) both
+        warm_up = position == 0
         calls = kernels(data, grid(size, data.predictions), blocks, baseline)
         if only:
             calls = {only: calls[only]}
         times: dict[str, list[float]] = {name: [] for name in calls}
         results = {}
-        for _ in range(repeats if size in sizes else 1):
+        for _ in range(1 if warm_up else repeats):
             for name, call in calls.items():
                 seconds, results[name] = cpu_seconds(call)
                 times[name].append(seconds)
         if len(results) == 2:
             for new, old in zip(results["new"], results["baseline"], strict=True):
                 assert np.array_equal(new, old), "the kernels' statistics differ"
-        if size not in sizes:
+        if warm_up:
             continue
         cell_bars = size * (n_bars - 1)
         line = [f"{size:>6} cells, blocks {blocks}:"]
