@@ -52,9 +52,12 @@ def baseline_module(commit: str) -> object:
         text=True,
         cwd=Path(__file__).parent,
     ).stdout
-    folder = Path(tempfile.mkdtemp(prefix="baseline_kernel_"))
+    # One folder per commit, so that Numba's cache of the copy is reused between runs.
+    folder = Path(tempfile.gettempdir()) / f"baseline_kernel_{commit}"
+    folder.mkdir(exist_ok=True)
     path = folder / "baseline_kernel.py"
-    path.write_text(source)
+    if not path.exists() or path.read_text() != source:
+        path.write_text(source)
     spec = importlib.util.spec_from_file_location("baseline_kernel", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
