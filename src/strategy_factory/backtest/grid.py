@@ -22,7 +22,8 @@ from strategy_factory.backtest.config import (
     StrategyGrid,
     regime_filter_text,
 )
-from strategy_factory.backtest.kernel import STAT_NAMES, simulate_cells
+from strategy_factory.backtest.grid_kernel import simulate_cells
+from strategy_factory.backtest.kernel import STAT_NAMES
 from strategy_factory.backtest.market import Market
 from strategy_factory.data import bars_per_year
 from strategy_factory.errors import FactoryError
@@ -139,11 +140,16 @@ def cell_timing(markets: list[Market], cells: dict, local: np.ndarray) -> pd.Dat
 def block_numbers(n_bars: int, blocks: int) -> np.ndarray:
     """Each bar's block: ``blocks`` equal contiguous blocks ending at the last bar; the
     oldest ``n_bars mod blocks`` bars (and every bar when ``blocks`` is 0) are in none (-1)."""
-    numbers = np.full(n_bars, -1, dtype=np.int64)
+    numbers = np.full(n_bars, -1, dtype=np.int32)
     if blocks > 0:
         size = n_bars // blocks
         numbers[n_bars - size * blocks :] = np.repeat(np.arange(blocks), size)
     return numbers
+
+
+def weeks_passed(market: Market) -> np.ndarray:
+    """Calendar weeks from each bar's predecessor to the bar (int32; 0 at the first bar)."""
+    return np.diff(market.weeks(), prepend=market.weeks()[:1]).astype(np.int32)
 
 
 def simulate_grid(
@@ -252,7 +258,7 @@ def _simulate(
             np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
             np.concatenate([fill_prices(m.bars, execution) for m in listed]),
             np.concatenate([m.bars["close"].to_numpy(dtype=np.float64) for m in listed]),
-            np.concatenate([m.weeks() for m in listed]),
+            np.concatenate([weeks_passed(m) for m in listed]),
             z_ok,
             regime_ok,
             bounds[:-1].astype(np.int64),
@@ -264,7 +270,9 @@ def _simulate(
             axes.long_only,
             execution.fee,
             execution.slippage,
-            np.concatenate([block_numbers(len(m.bars), blocks) for m in listed]),
+            np.concatenate([block_numbers(len(m.bars), blocks) for m in listed])
+            if blocks
+            else None,
             blocks,
         )
     stats = pd.DataFrame(raw, columns=list(STAT_NAMES))

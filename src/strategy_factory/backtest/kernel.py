@@ -1,4 +1,4 @@
-"""Numba kernels: the account arithmetic, the grid simulation and one strategy's detail.
+"""Numba kernels: the account arithmetic, its running statistics and one strategy's detail.
 
 Accounting (identical to vectorbt's ``Portfolio.from_signals(size=np.inf,
 direction="both")``): the account starts with equity 1. An entry puts the whole equity
@@ -8,8 +8,8 @@ proceeds net of the fee as cash. An exit trades the whole position at the price 
 against it by the slippage and pays the fee on the traded notional. A flip is an exit
 then an entry at the same bar's price. Equity is cash plus shares times the close.
 
-The grid kernel streams over the bars of each cell (cells in parallel) and keeps only
-running sums, so memory does not grow with the number of cells times bars. Kernels use
+The grid kernel (:mod:`~strategy_factory.backtest.grid_kernel`) and the blends keep an
+account's running statistics in a :class:`Ledger`. Kernels use
 NumPy's error model: Python's checks every division for zero (8 % of the grid's time,
 13 % of a blend's); a division by zero, which valid inputs never reach, gives inf/NaN.
 """
@@ -193,6 +193,20 @@ def _drawdown(ledger: Ledger, t: int, equity: float) -> tuple[float, int, bool, 
 
 
 @numba.njit(cache=True, error_model="numpy")
+def close_weeks(ledger: Ledger, weeks_passed: int) -> tuple[float, float, float, float]:
+    """(running week's P&L, weeks, week mean, week M2) once ``weeks_passed`` weeks end.
+
+    The running week enters the Welford statistics and the weeks in between, which had
+    no bars, count as P&L 0.
+    """
+    weeks, week_mean, week_m2 = ledger.weeks, ledger.week_mean, ledger.week_m2
+    if weeks_passed == 0:
+        return ledger.week_sum, weeks, week_mean, week_m2
+    weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, ledger.week_sum)
+    return 0.0, *_add_zeros(weeks, week_mean, week_m2, weeks_passed - 1.0)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def mark_bar(
     ledger: Ledger, t: int, equity: float, held: int, changed: bool, weeks_passed: int
 ) -> Ledger:
@@ -203,12 +217,7 @@ def mark_bar(
     weeks from bar t-1 to bar t; weeks in between had no bars and count as P&L 0.
     """
     bar_return = (equity - ledger.previous) / ledger.previous
-    weeks, week_mean, week_m2 = ledger.weeks, ledger.week_mean, ledger.week_m2
-    week_sum = ledger.week_sum
-    if weeks_passed != 0:
-        weeks, week_mean, week_m2 = _welford(weeks, week_mean, week_m2, week_sum)
-        weeks, week_mean, week_m2 = _add_zeros(weeks, week_mean, week_m2, weeks_passed - 1.0)
-        week_sum = 0.0
+    week_sum, weeks, week_mean, week_m2 = close_weeks(ledger, weeks_passed)
     return Ledger(
         held,
         ledger.bars_in_market + (held != 0),
@@ -281,95 +290,6 @@ def _trade(
         entry_equity = cash
         cash, shares = enter_position(cash, signal, price, fee, slippage)
     return cash, shares, entry_equity
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _simulate_cell(
-    stats: np.ndarray,
-    prediction: np.ndarray,
-    fill_price: np.ndarray,
-    close: np.ndarray,
-    week: np.ndarray,
-    allowed: np.ndarray,
-    threshold: float,
-    long_only: bool,
-    fee: float,
-    slippage: float,
-    block: np.ndarray,
-    block_stats: np.ndarray,
-) -> None:
-    """Fill ``stats`` (see :data:`STAT_NAMES`) for one cell over one ticker's bars.
-
-    ``block_stats[b]`` gets the sum and sum of squares of the bar returns of the bars
-    whose ``block`` is ``b`` (-1: in no block).
-    """
-    n = close.size
-    stats[:] = 0.0
-    cash, shares, entry_equity = 1.0, 0.0, 1.0
-    ledger = open_ledger()
-    for t in range(1, n):
-        signal = _signal(prediction[t - 1], threshold, allowed[t - 1], long_only)
-        held, changed = ledger.position, False
-        if signal != held:
-            price = fill_price[t]
-            cash, shares, entry_equity = _trade(
-                cash, shares, held, signal, price, entry_equity, stats, fee, slippage
-            )
-            held, changed = side(shares), side(shares) != held
-        ledger = mark_bar(ledger, t, cash + shares * close[t], held, changed, week[t] - week[t - 1])
-        if block[t] >= 0:
-            block_stats[block[t], 0] += ledger.bar_return
-            block_stats[block[t], 1] += ledger.bar_return * ledger.bar_return
-    settle(stats, ledger, n, entry_equity)
-
-
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def simulate_cells(
-    prediction: np.ndarray,
-    fill_price: np.ndarray,
-    close: np.ndarray,
-    week: np.ndarray,
-    z_ok: np.ndarray,
-    regime_ok: np.ndarray,
-    starts: np.ndarray,
-    stops: np.ndarray,
-    cell_market: np.ndarray,
-    cell_threshold: np.ndarray,
-    cell_z: np.ndarray,
-    cell_regime: np.ndarray,
-    cell_long_only: np.ndarray,
-    fee: float,
-    slippage: float,
-    block: np.ndarray,
-    n_blocks: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Statistics of every cell, one row per cell (see :data:`STAT_NAMES`), and per cell
-    and block the sum and sum of squares of its bar returns (cells × n_blocks × 2).
-
-    Bar arrays hold every market back to back, market ``k`` at ``starts[k]:stops[k]``;
-    ``z_ok`` and ``regime_ok`` are (limits × bars) and (filters × bars) masks; ``block``
-    numbers each bar's block within its market (-1: in none).
-    """
-    out = np.empty((cell_market.size, len(STAT_NAMES)))
-    blocks = np.zeros((cell_market.size, n_blocks, 2))
-    for c in numba.prange(cell_market.size):
-        a = starts[cell_market[c]]
-        b = stops[cell_market[c]]
-        _simulate_cell(
-            out[c],
-            prediction[a:b],
-            fill_price[a:b],
-            close[a:b],
-            week[a:b],
-            z_ok[cell_z[c], a:b] & regime_ok[cell_regime[c], a:b],
-            cell_threshold[c],
-            cell_long_only[c],
-            fee,
-            slippage,
-            block[a:b],
-            blocks[c],
-        )
-    return out, blocks
 
 
 @numba.njit(cache=True, error_model="numpy")
