@@ -48,7 +48,12 @@ from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
 import training_peer
-from strategy_factory.data import BarCatalog, regime_path, synthetic_bars
+
+# The golden training cases live with the tests; the benchmark times the same data.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.models.golden_training import synthetic_case
+
+from strategy_factory.data import BarCatalog
 from strategy_factory.models import TrainingConfig, fold_model, train, walk_forward_folds
 from strategy_factory.models import search as grid_search
 from strategy_factory.models.algorithms import LINEAR_SOLVER, resolve_algorithm
@@ -57,31 +62,13 @@ from strategy_factory.models.scoring import scorer
 
 PREFIX = "regressor__model__"
 ABSOLUTE_ALPHAS = (0.001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0)
-LAGS, NOISE = 20, 25
 
 
 def frames(rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """46 features, the next bar's log return, and four persistent regime label columns."""
-    bars = synthetic_bars(rows + LAGS + 1, freq="1min", seed=seed, planted_strength=0.05)
-    log_return = np.log(bars["close"]).diff()
-    columns = {"planted": bars["planted"]}
-    columns |= {f"ret_lag_{k}": log_return.shift(k - 1) for k in range(1, LAGS + 1)}
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((len(bars), NOISE))
-    columns |= {f"noise_{k}": pd.Series(noise[:, k], bars.index) for k in range(NOISE)}
-    features = pd.DataFrame(columns).iloc[LAGS:]
-    target = np.log(bars["close"].shift(-1) / bars["close"]).iloc[LAGS:]
-    n = len(bars)
-    regimes = pd.DataFrame(
-        {
-            "regime_gmm": regime_path(n, 800, 3, seed + 1),
-            "regime_hmm": regime_path(n, 1500, 2, seed + 2),
-            "regime_trend": regime_path(n, 400, 4, seed + 3),
-            "regime_vix": regime_path(n, 2000, 4, seed + 4),
-        },
-        index=bars.index,
-    ).iloc[LAGS:]
-    return features, target, regimes
+    """46 features (a planted one, 20 lagged returns, 25 noise columns), the next bar's log
+    return, and four persistent regime label columns: the golden tests' synthetic case."""
+    case = synthetic_case(rows, seed)
+    return case.features, case.target, case.regimes
 
 
 def gridsearch(
@@ -132,8 +119,6 @@ def per_core_cases(
     rows: int,
 ) -> dict[str, tuple[pd.DataFrame, pd.Series, pd.DataFrame, TrainingConfig]]:
     """The synthetic minute data of this benchmark and the two bundled daily golden cases."""
-    # The golden training cases live with the tests; the benchmark times the same data.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.models.golden_training import bundled_case
 
     features, target, regimes = frames(rows)
