@@ -65,7 +65,14 @@ def test_a_cycle_started_over_the_api_runs_in_the_background(
         done = finished_cycle(client, cycle["id"], ceiling=120)
     assert done["state"] == "done", done
     # The server's cycle also runs the understanding layer's steps before the summary.
-    understanding = ["champions", "queued_hypotheses", "diagnoses", "audits", "transfers"]
+    understanding = [
+        "champions",
+        "challengers",
+        "queued_hypotheses",
+        "diagnoses",
+        "audits",
+        "transfers",
+    ]
     assert [step["name"] for step in done["steps"]] == [*STEPS[:-1], *understanding, STEPS[-1]]
     diagnosed = next(s for s in done["steps"] if s["name"] == "diagnoses")["summary"]
     assert diagnosed["diagnosed"] == [promoted.promotion.id]

@@ -294,3 +294,41 @@ def test_real_market_returns_heavy_tailed_and_clustered(
     assert test["first_bar"].startswith("2010-01")
     if edge == 0.0:
         assert test["p_value"] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_a_challenge_short_of_forward_bars_is_judged_again_when_they_arrive(
+    store: Store, champion: str
+) -> None:
+    from strategy_factory.understanding.loop import retry_challenges
+
+    short = promote(store, BETTER[:40])
+    refused = challenge(store, ask("SP500", short)).challenge
+    assert refused is not None and refused.state == "rejected"
+    assert retry_challenges(store)["waiting"] == [
+        {"challenge": refused.id, "bars": 40, "needed": 60}
+    ]
+    assert store.champions.slot("SP500").promotion_id == champion  # nothing judged yet
+
+    last = START + timedelta(hours=40)
+    rest = [
+        ForwardBar(START + timedelta(hours=h + 1), 1, float(BETTER[h])) for h in range(40, BARS)
+    ]
+    assert store.forward.advance(short, after=last, bars=rest, state={}, status="tracking")
+    again = retry_challenges(store)
+    assert again["judged"] == [{"challenge": refused.id, "outcome": "replaced"}]
+    assert again["principles"][0].startswith(f"SP500: {short} replaced {champion}")
+    assert store.champions.slot("SP500").promotion_id == short
+    assert retry_challenges(store)["judged"] == []  # judged once
+
+
+def test_other_refusals_are_not_judged_again(store: Store, champion: str) -> None:
+    from strategy_factory.understanding.loop import retry_challenges
+
+    same = promote(store, NOISE)  # identical returns: refused, and more bars change nothing
+    assert challenge(store, ask("SP500", same)).outcome == "rejected"
+    assert retry_challenges(store) == {
+        "title": "Challengers judged again",
+        "judged": [],
+        "waiting": [],
+        "principles": [],
+    }

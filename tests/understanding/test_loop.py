@@ -16,8 +16,8 @@ def test_a_cycle_diagnoses_new_promotions_and_audits_new_runs_once(promoted: Pro
     steps = understanding_steps(store)
     first = run_cycle(store, promoted.catalog, "test", period="2026-12-01", extra_steps=steps)
     by_name = {step["name"]: step for step in first.steps}
-    added = ["champions", "queued_hypotheses", "diagnoses", "audits", "transfers"]
-    assert [s["name"] for s in first.steps][-6:] == [*added, "knowledge"]
+    added = ["champions", "challengers", "queued_hypotheses", "diagnoses", "audits", "transfers"]
+    assert [s["name"] for s in first.steps][-7:] == [*added, "knowledge"]
     assert all(by_name[name]["state"] == "done" for name in added)
 
     diagnoses = by_name["diagnoses"]["summary"]

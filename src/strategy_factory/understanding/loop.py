@@ -5,6 +5,8 @@ monitor) a cycle run from the CLI or the server also:
 
 - ``champions``: rolls back every champion the monitor has flagged (see
   :func:`~strategy_factory.understanding.champion.roll_back_flagged`);
+- ``challengers``: judges again each challenge that was refused only for want of common
+  forward bars, once forward tracking has recorded enough of them;
 - ``queued_hypotheses``: tests the hypotheses queued since (``factory hypothesis test --queue``);
 - ``diagnoses``: diagnoses the promotions made since the previous cycle began, on their
   holdouts, and states each verdict;
@@ -28,7 +30,12 @@ from strategy_factory.errors import FactoryError
 from strategy_factory.learning.cycle import CycleStep
 from strategy_factory.store import LearningCycle, Store
 from strategy_factory.understanding.audit import audit_run
-from strategy_factory.understanding.champion import roll_back_flagged
+from strategy_factory.understanding.champion import (
+    ChallengeRequest,
+    challenge,
+    forward_pair,
+    roll_back_flagged,
+)
 from strategy_factory.understanding.diagnose import diagnose
 from strategy_factory.understanding.hypotheses import run_queued
 from strategy_factory.understanding.transfer import transfer_outcomes
@@ -47,6 +54,7 @@ def understanding_steps(store: Store) -> Callable[[LearningCycle], Sequence[Cycl
         since = previous_start(store, cycle)
         return [
             ("champions", lambda: champions(store)),
+            ("challengers", lambda: retry_challenges(store)),
             ("queued_hypotheses", lambda: queued_hypotheses(store)),
             ("diagnoses", lambda: diagnose_new(store, since)),
             ("audits", lambda: audit_new(store, since)),
@@ -69,6 +77,48 @@ def champions(store: Store) -> dict[str, Any]:
         "title": "Champions",
         "rolled_back": [entry.slot for entry in entries],
         "principles": [f"{entry.slot}: {entry.reason}" for entry in entries],
+    }
+
+
+def retry_challenges(store: Store) -> dict[str, Any]:
+    """Judge again the challenges refused for too few common forward bars, where the slot's
+    champion and the challenger now share enough; the others wait, with their count."""
+    latest: dict[tuple[str, str], Any] = {}
+    for earlier in store.champions.challenges(limit=READ_LIMIT):  # newest first
+        latest.setdefault((earlier.slot, earlier.challenger_id), earlier)
+    judged, waiting, principles = [], [], []
+    for (slot, challenger), earlier in latest.items():
+        test = earlier.evidence.get("paired_test") or {}
+        starved = test.get("degenerate") and test.get("bars", 0) < test.get("min_bars", 0)
+        champion = store.champions.slot(slot)
+        if earlier.state != "rejected" or not starved or champion is None:
+            continue
+        request = ChallengeRequest(
+            slot=slot,
+            challenger=challenger,
+            alpha=test["alpha"],
+            min_effect=test["min_effect"],
+            min_bars=test["min_bars"],
+            by="learning-cycle",
+        )
+        if champion.promotion_id == challenger:
+            continue
+        bars = forward_pair(store, challenger, champion.promotion_id, request).bars
+        if bars < request.min_bars:
+            waiting.append({"challenge": earlier.id, "bars": bars, "needed": request.min_bars})
+            continue
+        try:
+            outcome = challenge(store, request)
+        except FactoryError as exc:  # e.g. the challenger was demoted meanwhile
+            principles.append(f"Challenge {earlier.id} ({slot}) not judged again: {exc}")
+            continue
+        judged.append({"challenge": earlier.id, "outcome": outcome.outcome})
+        principles.append(f"{slot}: {outcome.message}")
+    return {
+        "title": "Challengers judged again",
+        "judged": judged,
+        "waiting": waiting,
+        "principles": principles,
     }
 
 

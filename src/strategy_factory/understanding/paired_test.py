@@ -43,6 +43,12 @@ class PairedResult:
     power: float | None
     bars_for_target_power: int | None
     degenerate: str | None
+    min_bars: int = 60
+
+    @property
+    def too_few_bars(self) -> bool:
+        """Not judged for want of common bars: more forward bars may let it be judged."""
+        return self.degenerate is not None and self.bars < self.min_bars
 
     @property
     def passed(self) -> bool:
@@ -97,7 +103,14 @@ def paired_test(
     n = differences.size
     lags = newey_west_lags(max(n, 1))
     first, last = span if span is not None else (None, None)
-    blank = {"bars": n, "first_bar": first, "last_bar": last, "lags": lags, "alpha": alpha}
+    blank = {
+        "bars": n,
+        "first_bar": first,
+        "last_bar": last,
+        "lags": lags,
+        "alpha": alpha,
+        "min_bars": min_bars,
+    }
     why = _why_not_judged(differences, min_bars)
     if why is not None:
         return PairedResult(
