@@ -68,3 +68,32 @@ def test_indicators_are_discovered_and_listed(client: TestClient, store_url: str
     assert found["trials"] > 0 and len(found["indicators"]) == 3
     listed = strict_json(client.get("/api/indicators?limit=3").text)
     assert {i["formula"] for i in listed} == {i["formula"] for i in found["indicators"]}
+
+
+def test_hypotheses_queue_for_the_learning_cycle(client: TestClient, store_url: str) -> None:
+    before = row_counts(store_url)
+    queued = client.post("/api/hypotheses/queue", json={"by": "desk", "hypotheses": [PLANTED]})
+    assert queued.status_code == 202, queued.text
+    [item] = strict_json(queued.text)
+    assert item["name"] == "planted-up" and item["queued_by"] == "desk"
+    assert item["spec"]["feature"] == "exo_planted"
+    assert strict_json(client.get("/api/hypotheses/queue").text) == [item]
+    after = row_counts(store_url)
+    assert after["hypothesis_queue"] == before["hypothesis_queue"] + 1
+    assert after["hypothesis_tests"] == before["hypothesis_tests"]  # tested by the cycle
+    twice = {"by": "desk", "hypotheses": [PLANTED, PLANTED]}
+    assert client.post("/api/hypotheses/queue", json=twice).status_code == 400
+    nobody = client.post("/api/hypotheses/queue", json={"by": "", "hypotheses": [PLANTED]})
+    assert nobody.status_code == 422 and "by" in nobody.text
+    assert row_counts(store_url) == after
+
+
+def test_a_transfer_of_an_unknown_promotion_or_a_bad_body_starts_nothing(
+    client: TestClient, store_url: str
+) -> None:
+    before = row_counts(store_url)
+    unknown = client.post("/api/transfer", json={"promotion_id": "nope", "symbols": ["SYN"]})
+    assert unknown.status_code == 404, unknown.text
+    twice = client.post("/api/transfer", json={"promotion_id": "nope", "symbols": ["A", "A"]})
+    assert twice.status_code == 422 and "each symbol once" in twice.text
+    assert row_counts(store_url) == before

@@ -68,6 +68,9 @@ ENDPOINTS = {
     ("post", "/api/champions/{slot}/restore"),
     ("get", "/api/champions/log"),
     ("get", "/api/champions/{slot}/forward"),
+    ("post", "/api/hypotheses/queue"),
+    ("get", "/api/hypotheses/queue"),
+    ("post", "/api/transfer"),
     ("post", "/api/hypotheses"),
     ("get", "/api/hypotheses"),
     ("post", "/api/indicators/discover"),
@@ -88,6 +91,11 @@ BODIES = {
     "/api/champions/challenge": {"slot": "SP500", "challenger": "abc123", "by": "analyst"},
     "/api/champions/challenges/abc123/approve": {"by": "analyst"},
     "/api/champions/SP500/restore": {"by": "analyst"},
+    "/api/hypotheses/queue": {
+        "by": "analyst",
+        "hypotheses": [{"symbol": "SYN", "feature": "exo_planted", "k": 2, "expect": "up"}],
+    },
+    "/api/transfer": {"promotion_id": "abc123", "symbols": ["MSFT"]},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -40,7 +40,9 @@ class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     promotion_id: str = Field(min_length=1, max_length=64)
-    symbols: list[str] = Field(min_length=1, max_length=MAX_SYMBOLS)
+    symbols: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MAX_SYMBOLS
+    )
     generations: int | None = Field(None, ge=1, le=100)
 
     @field_validator("symbols")
