@@ -250,11 +250,18 @@ def _simulate(
     regime_ok = np.stack(
         [np.concatenate([m.regime_mask(f) for m in listed]) for f in axes.regime_filters]
     )
+    # The kernel runs neighbouring cells as pairs and skips bars where both are flat: it
+    # gets them in a grid's order (market, mode, regime filter, z-limit, threshold), so
+    # that a pair shares its masks, and the rows are put back in the caller's order. Each
+    # cell's statistics do not depend on its partner.
+    order = np.lexsort(
+        (axes.thresholds, cells["z"], cells["regime"], axes.long_only, cells["market"])
+    )
     # Cells are handed to the threads a few at a time, not split in equal halves up
     # front: a thread that shares its core (a writer thread, other work on the machine)
     # then takes fewer cells instead of holding up the whole grid.
     with numba.parallel_chunksize(_CELLS_PER_CHUNK):
-        raw, block_stats = simulate_cells(
+        sorted_raw, sorted_blocks = simulate_cells(
             np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
             np.concatenate([fill_prices(m.bars, execution) for m in listed]),
             np.concatenate([m.bars["close"].to_numpy(dtype=np.float64) for m in listed]),
@@ -263,11 +270,11 @@ def _simulate(
             regime_ok,
             bounds[:-1].astype(np.int64),
             bounds[1:].astype(np.int64),
-            cells["market"],
-            axes.thresholds,
-            cells["z"],
-            cells["regime"],
-            axes.long_only,
+            cells["market"][order],
+            axes.thresholds[order],
+            cells["z"][order],
+            cells["regime"][order],
+            axes.long_only[order],
             execution.fee,
             execution.slippage,
             np.concatenate([block_numbers(len(m.bars), blocks) for m in listed])
@@ -275,6 +282,8 @@ def _simulate(
             else None,
             blocks,
         )
+    raw, block_stats = np.empty_like(sorted_raw), np.empty_like(sorted_blocks)
+    raw[order], block_stats[order] = sorted_raw, sorted_blocks
     stats = pd.DataFrame(raw, columns=list(STAT_NAMES))
     local = raw[:, [STAT_NAMES.index("drawdown_start"), STAT_NAMES.index("drawdown_end")]]
     timing = cell_timing(listed, cells, local.astype(np.int64))
