@@ -144,27 +144,25 @@ def transfer(
 ) -> None:
     """Try a promoted genome on other symbols: one evolution run per symbol, seeded with
     the promoted model's features and judged on that symbol's own holdout."""
-    from datetime import UTC, datetime
-
     from strategy_factory.cli.evolve import drive_pending
     from strategy_factory.store import create_store
     from strategy_factory.understanding.transfer import (
         TransferRequest,
         launch_transfer,
-        transfer_outcomes,
+        transfer_outcome,
     )
 
     request = TransferRequest.parse(
         {"promotion_id": promotion, "symbols": symbol, "generations": generations}
     )
-    started = datetime.now(UTC)
+    outcomes = []
     with create_store(db) as store:
         launched = launch_transfer(store, request)
-        runs = [launch.run.id for launch in launched if launch.run is not None]
         if not pending:
-            for run_id in runs:
-                drive_pending(store, run_id, workers, quiet=True)
-        outcomes = [r for r in transfer_outcomes(store, started)["runs"] if r["run_id"] in runs]
+            for launch in launched:
+                if launch.run is not None:
+                    run_id = drive_pending(store, launch.run.id, workers, quiet=True)
+                    outcomes.append(transfer_outcome(store, store.runs.get(run_id)))
     rows = [
         {"symbol": launch.symbol, "run_id": launch.run.id if launch.run else None}
         | ({"not_launched": launch.reason} if launch.reason else {})

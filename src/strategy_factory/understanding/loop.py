@@ -91,7 +91,12 @@ def retry_challenges(store: Store) -> dict[str, Any]:
         test = earlier.evidence.get("paired_test") or {}
         starved = test.get("degenerate") and test.get("bars", 0) < test.get("min_bars", 0)
         champion = store.champions.slot(slot)
-        if earlier.state != "rejected" or not starved or champion is None:
+        if (
+            earlier.state != "rejected"
+            or not starved
+            or champion is None
+            or champion.promotion_id == challenger
+        ):
             continue
         request = ChallengeRequest(
             slot=slot,
@@ -101,8 +106,6 @@ def retry_challenges(store: Store) -> dict[str, Any]:
             min_bars=test["min_bars"],
             by="learning-cycle",
         )
-        if champion.promotion_id == challenger:
-            continue
         bars = forward_pair(store, challenger, champion.promotion_id, request).bars
         if bars < request.min_bars:
             waiting.append({"challenge": earlier.id, "bars": bars, "needed": request.min_bars})

@@ -123,7 +123,7 @@ def transfer_outcomes(store: Store, since: datetime | None) -> dict[str, Any]:
         and (since is None or run.finished_at >= since)
         and _origin(run).get("source") == "transfer"
     ]
-    rows = [_outcome(store, run) for run in finished]
+    rows = [transfer_outcome(store, run) for run in finished]
     return {
         "title": "Transfers to other symbols",
         "runs": rows,
@@ -135,7 +135,8 @@ def _origin(run: Run) -> dict[str, Any]:
     return (run.config.get("evolve") or {}).get("origin") or {}
 
 
-def _outcome(store: Store, run: Run) -> dict[str, Any]:
+def transfer_outcome(store: Store, run: Run) -> dict[str, Any]:
+    """What the finished transfer run ``run`` did on its symbol, with its sentence."""
     origin = _origin(run)
     genome = f"the genome promoted on {origin['promoted_on']} ({origin['promotion']})"
     if run.status != "completed":

@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
-from strategy_factory.service.deps import CoordinatorDep, Reader, StoreDep, Writer
+from strategy_factory.service.deps import Reader, StoreDep, Writer
 from strategy_factory.service.schemas.understanding import (
     DiscoveryAnswer,
     HypothesesAnswer,
     IndicatorOut,
+    QueuedOut,
+    QueueRequest,
 )
+from strategy_factory.store import QueuedHypothesis
 from strategy_factory.understanding.discovery_config import DiscoveryConfig
 from strategy_factory.understanding.hypotheses import (
     adjusted_now,
@@ -24,9 +26,8 @@ from strategy_factory.understanding.hypotheses import (
     queue_hypotheses,
     run_hypotheses,
 )
-from strategy_factory.understanding.hypothesis_spec import HypothesisFile, HypothesisSpec
+from strategy_factory.understanding.hypothesis_spec import HypothesisFile
 from strategy_factory.understanding.indicators import indicator_json, run_discovery
-from strategy_factory.understanding.transfer import TransferRequest, launch_transfer
 
 router = APIRouter(tags=["understanding"])
 
@@ -41,23 +42,6 @@ def post_hypotheses(body: HypothesisFile, store: StoreDep) -> dict[str, Any]:
         "family_size": len(adjusted),
         "hypotheses": [hypothesis_json(r, adjusted) for r in records],
     }
-
-
-class QueueRequest(HypothesisFile):
-    """Hypotheses to leave for the next learning cycle, and who queued them."""
-
-    by: str = Field(min_length=1, max_length=128)
-
-
-class QueuedOut(BaseModel):
-    """A hypothesis waiting for the next learning cycle."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    queued: int
-    name: str
-    queued_by: str
-    spec: HypothesisSpec
 
 
 @router.post(
@@ -78,43 +62,8 @@ def queued(store: StoreDep) -> list[dict[str, Any]]:
     return [_queued(q) for q in store.hypotheses.queued()]
 
 
-def _queued(item: Any) -> dict[str, Any]:
+def _queued(item: QueuedHypothesis) -> dict[str, Any]:
     return {"queued": item.id, "name": item.name, "queued_by": item.queued_by, "spec": item.spec}
-
-
-class TransferLaunched(BaseModel):
-    """One symbol of a transfer: its run (started by the server), or why there is none."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    symbol: str
-    run_id: str | None
-    not_launched: str | None
-
-
-@router.post(
-    "/api/transfer",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=list[TransferLaunched],
-    dependencies=[Writer],
-)
-def transfer(
-    body: TransferRequest, store: StoreDep, coordinator: CoordinatorDep
-) -> list[dict[str, Any]]:
-    """Try a promotion's genome on other symbols: one run per symbol, started here; its
-    outcome reaches the knowledge base through the learning cycle (404: no promotion)."""
-    launched = launch_transfer(store, body)
-    for launch in launched:
-        if launch.run is not None:
-            coordinator.launch(launch.run.id)
-    return [
-        {
-            "symbol": launch.symbol,
-            "run_id": launch.run.id if launch.run else None,
-            "not_launched": launch.reason,
-        }
-        for launch in launched
-    ]
 
 
 @router.get("/api/hypotheses", response_model=HypothesesAnswer, dependencies=[Reader])

@@ -1,14 +1,17 @@
-"""Understanding over HTTP: diagnose a promotion or a run, audit a run or a configuration."""
+"""Understanding over HTTP: diagnose a promotion or a run, audit a run or a configuration,
+try a promoted genome on other symbols."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, status
 
-from strategy_factory.service.deps import Reader, StoreDep
+from strategy_factory.service.deps import CoordinatorDep, Reader, StoreDep, Writer
+from strategy_factory.service.schemas.understanding import TransferLaunched
 from strategy_factory.understanding import diagnose as run_diagnosis
 from strategy_factory.understanding.audit import AuditRequest, audit_request
+from strategy_factory.understanding.transfer import TransferRequest, launch_transfer
 
 router = APIRouter(tags=["understanding"])
 
@@ -32,3 +35,28 @@ def audit(store: StoreDep, request: AuditRequest) -> dict[str, Any]:
     """What makes a run or an evolution configuration unable to work: each finding with
     its measured consequence and a fix. Writes nothing."""
     return audit_request(store, request).as_json()
+
+
+@router.post(
+    "/api/transfer",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=list[TransferLaunched],
+    dependencies=[Writer],
+)
+def transfer(
+    body: TransferRequest, store: StoreDep, coordinator: CoordinatorDep
+) -> list[dict[str, Any]]:
+    """Try a promotion's genome on other symbols: one run per symbol, started here; its
+    outcome reaches the knowledge base through the learning cycle (404: no promotion)."""
+    launched = launch_transfer(store, body)
+    for launch in launched:
+        if launch.run is not None:
+            coordinator.launch(launch.run.id)
+    return [
+        {
+            "symbol": launch.symbol,
+            "run_id": launch.run.id if launch.run else None,
+            "not_launched": launch.reason,
+        }
+        for launch in launched
+    ]

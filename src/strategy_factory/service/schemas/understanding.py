@@ -1,4 +1,5 @@
-"""Bodies of the understanding endpoints (``/api/hypotheses``, ``/api/indicators``).
+"""Bodies of the understanding endpoints (``/api/hypotheses``, its queue, ``/api/indicators``,
+``/api/transfer``).
 
 ``POST /api/hypotheses`` takes a :class:`HypothesisFile` and ``POST /api/indicators/discover``
 a :class:`DiscoveryConfig` — the very models the YAML file and the CLI validate.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from strategy_factory.understanding.hypothesis_spec import HypothesisFile, HypothesisSpec
 
 
 class HypothesisOut(BaseModel):
@@ -64,3 +67,30 @@ class DiscoveryAnswer(BaseModel):
     trials: int
     duplicates_of_features: int
     indicators: list[IndicatorOut]
+
+
+class QueueRequest(HypothesisFile):
+    """Hypotheses to leave for the next learning cycle, and who queued them."""
+
+    by: str = Field(min_length=1, max_length=128)
+
+
+class QueuedOut(BaseModel):
+    """A hypothesis waiting for the next learning cycle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queued: int
+    name: str
+    queued_by: str
+    spec: HypothesisSpec
+
+
+class TransferLaunched(BaseModel):
+    """One symbol of a transfer: its run (started by the server), or why there is none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str
+    run_id: str | None
+    not_launched: str | None
