@@ -90,21 +90,30 @@ def _rewrite(path: Path, change: Callable[[pa.Table], pa.Table]) -> None:
 
 DAMAGE = {
     "no timestamps": (lambda f: (f / SIGNAL_TIMESTAMPS).unlink(), "timestamps.parquet: missing"),
-    "no bar column": (
-        lambda f: _rewrite(f / "trials-000009.parquet", lambda t: t.drop_columns(["bar"])),
-        r"trials-000009.parquet: no bar column",
+    "no change column": (
+        lambda f: _rewrite(f / "trials-000009.parquet", lambda t: t.drop_columns(["change"])),
+        r"trials-000009.parquet: no change column",
     ),
-    "bar beyond the bars": (
+    "float changes": (
         lambda f: _rewrite(
             f / "trials-000009.parquet",
-            lambda t: t.set_column(0, "bar", pa.array(np.asarray(t["bar"]) * 100, pa.int32())),
+            lambda t: t.set_column(0, "change", pa.array(np.asarray(t["change"]) + 0.5)),
+        ),
+        r"trials-000009.parquet: change must be whole numbers",
+    ),
+    "bar beyond the bars": (  # every change after bar 0 moved 100 bars on
+        lambda f: _rewrite(
+            f / "trials-000009.parquet",
+            lambda t: t.set_column(
+                0, "change", pa.array(np.asarray(t["change"]) + np.r_[0, [400] * (len(t) - 1)])
+            ),
         ),
         r"trials-000009.parquet: series 9: bar \d+ is outside 0 … 39",
     ),
     "signal 2": (
         lambda f: _rewrite(
             f / "trials-000009.parquet",
-            lambda t: t.set_column(1, "signal", pa.array(np.full(len(t), 2, np.int8))),
+            lambda t: t.set_column(0, "change", pa.array(np.asarray(t["change"]) | 3)),
         ),
         r"trials-000009.parquet: a signal is -1, 0 or 1, got 2",
     ),

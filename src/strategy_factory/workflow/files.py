@@ -4,9 +4,11 @@ Each JSON file a phase (or the workflow report) reads is checked against a model
 so a file a user edited between phases (or a damaged one) is refused with an error
 naming the file and the field, before any work. A family's captured signals are a
 folder of Parquet parts and ``timestamps.parquet``, the timestamps of the bars numbered
-from 0. A part has a row per change of a trial's signal: ``bar``, where the signal takes
-the value ``signal`` and holds it until the next row; a trial's rows follow each other
-from its row at bar 0, the trials' numbers in that order in the file's metadata.
+from 0. A part has a row per change of a trial's signal, one int32 ``change`` = 4 × bar
++ signal + 1: from that bar the signal takes that value (−1, 0 or 1) and holds it until
+the next row; a trial's rows follow each other from its row at bar 0, the trials'
+numbers in that order in the file's metadata. One delta-coded column (a trial's changes
+grow by small steps) writes in 60% of the time of separate bar and signal columns.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from strategy_factory.workflow.workspace import (
 
 _FILE = ConfigDict(extra="ignore")
 SIGNAL_TIMESTAMPS = "timestamps.parquet"
-SIGNAL_PART_COLUMNS: tuple[str, ...] = ("bar", "signal")
+SIGNAL_PART_COLUMN = "change"
+MAX_SIGNAL_BARS = 2**29  # 4 × bar + 2 fits in an int32
 SIGNAL_TRIALS = "strategy_factory.trials"
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -185,17 +188,26 @@ def load(path: Path, model: type[Model]) -> Model:
 
 
 def write_signal_part(path: Path, trials: Sequence[int], changes: SignalChanges) -> None:
-    """One part of a family's captured signals: a row per change (``bar``, ``signal``),
-    each trial's rows together from its row at bar 0, the trials' numbers in that order
-    in the file's metadata; series ``k`` of ``changes`` is the signal of ``trials[k]``."""
+    """One part of a family's captured signals: a row per change (``change`` = 4 × bar +
+    signal + 1), each trial's rows together from its row at bar 0, the trials' numbers in
+    that order in the file's metadata; series ``k`` of ``changes`` is the signal of
+    ``trials[k]``."""
+    if changes.bars > MAX_SIGNAL_BARS:
+        raise FactoryError(
+            f"signals of {changes.bars:,} bars cannot be captured (at most {MAX_SIGNAL_BARS:,}"
+            " bars per period): shorten the selection period"
+        )
     numbers = np.asarray(trials, dtype=np.int64)
-    bar, signal = changes.bar, changes.value
+    change = changes.bar * np.int32(4) + (changes.value + np.int8(1))
     if np.any(np.diff(numbers) < 0):  # rows in ascending trial order
-        rows = np.argsort(numbers[changes.series], kind="stable")
-        bar, signal = bar[rows], signal[rows]
-    table = pa.table({"bar": bar, "signal": signal})
+        change = change[np.argsort(numbers[changes.series], kind="stable")]
     listed = json.dumps(np.sort(numbers).tolist())
-    write_parquet(path, table, delta=("bar", "signal"), metadata={SIGNAL_TRIALS: listed})
+    write_parquet(
+        path,
+        pa.table({SIGNAL_PART_COLUMN: change}),
+        delta=(SIGNAL_PART_COLUMN,),
+        metadata={SIGNAL_TRIALS: listed},
+    )
 
 
 def write_signal_timestamps(folder: Path, index: pd.DatetimeIndex) -> None:
@@ -228,12 +240,16 @@ def _part_trials(part: Path) -> np.ndarray:
 
 def _part_changes(part: Path, bars: int) -> SignalChanges:
     trials = _part_trials(part)
-    names = pq.read_schema(part).names
-    missing = [c for c in SIGNAL_PART_COLUMNS if c not in names]
-    if missing:
-        raise FactoryError(f"{part}: no {missing[0]} column (a signal part has bar, signal)")
-    table = read_parquet_columns(part, list(SIGNAL_PART_COLUMNS))
-    bar, signal = (table[c].to_numpy() for c in SIGNAL_PART_COLUMNS)
+    if SIGNAL_PART_COLUMN not in pq.read_schema(part).names:
+        raise FactoryError(
+            f"{part}: no {SIGNAL_PART_COLUMN} column (a signal part has one: 4 × bar + signal + 1)"
+        )
+    change = read_parquet_columns(part, [SIGNAL_PART_COLUMN])[SIGNAL_PART_COLUMN].to_numpy()
+    if not np.issubdtype(change.dtype, np.integer):
+        raise FactoryError(
+            f"{part}: {SIGNAL_PART_COLUMN} must be whole numbers, got {change.dtype}"
+        )
+    bar, signal = change >> 2, (change & 3) - 1
     starts = np.flatnonzero(bar == 0)
     if starts.size != trials.size or (starts.size and starts[0] != 0):
         raise FactoryError(
