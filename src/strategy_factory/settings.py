@@ -80,7 +80,9 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "Work budget of a run's simulation: strategy cells × selection bars, summed over "
-            "tickers and generations (FACTORY_MAX_CELL_BARS). A run over it is refused."
+            "tickers and generations; and of a workflow's discoveries: trials × cells per "
+            "trial × selection bars (FACTORY_MAX_CELL_BARS). A run or workflow over it is "
+            "refused."
         ),
     )
 

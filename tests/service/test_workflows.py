@@ -177,6 +177,25 @@ def test_bad_bodies_are_refused_saying_what_to_fix_and_nothing_is_recorded(
         assert row_counts(store_url)["workflows"] == 1
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_workflow_over_the_work_budget_is_refused_before_anything_is_made(
+    results: Path, store_url: str, planted_home: BarCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 16 trials × 3 cells (overall and two regimes) × 1,050 selection bars = 50,400.
+    monkeypatch.setenv("FACTORY_MAX_CELL_BARS", "50000")
+    with serving(store_url, workflow_slots=0) as client:
+        response = client.post("/workflows", json=small_workflow())
+        assert response.status_code == 400, response.text
+        assert "over the work budget: its discoveries simulate 5.04e+04 cell-bars" in message(
+            response
+        )
+        assert "FACTORY_MAX_CELL_BARS" in message(response)
+        assert row_counts(store_url)["workflows"] == 0
+        assert not results.exists() or not list(results.iterdir())
+        monkeypatch.setenv("FACTORY_MAX_CELL_BARS", "50400")  # exactly the work: accepted
+        assert client.post("/workflows", json=small_workflow()).status_code == 202
+
+
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WORKFLOW_SECONDS
     while not condition():

@@ -42,6 +42,11 @@ def test_run_status_list_and_resume_from_the_command_line(
         app, ["workflow", "resume", manifest["id"], "--from", "validation", *results]
     )
     assert again.exit_code == 0 and "validation: done" in again.output
+    # The report finds the workspace where the store recorded it, without --results.
+    page = tmp_path / "report.html"
+    written = runner.invoke(app, ["workflow", "report", manifest["id"], "-o", str(page)])
+    assert written.exit_code == 0, written.output
+    assert manifest["id"] in page.read_text()
 
 
 def test_mistakes_are_one_line_errors_with_exit_code_2(

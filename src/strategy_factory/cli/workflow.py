@@ -212,15 +212,18 @@ def report(
         typer.Option("--output", "-o", help="HTML file to write (default workflow-ID.html)."),
     ] = None,
     results: ResultsOption = None,
+    db: DbOption = None,
     plotly: PlotlyOption = "full",
 ) -> None:
     """Write an interactive HTML report of a workflow from its files: phase timeline, best
-    parameters and ensemble weights per regime, holdout equity with regimes and verdict."""
-    from strategy_factory.workflow import Workspace
+    parameters and ensemble weights per regime, holdout equity with regimes and verdict.
+
+    Without --results, a workflow that is not in ./results (or FACTORY_RESULTS) is found
+    where the store recorded it, as ``status`` and ``resume`` find it."""
     from strategy_factory.workflow.report import write_workflow_report
 
     bundle = plotly_bundle(plotly)
-    workspace = Workspace.open(_results(results), workflow_id)
+    workspace = _workspace(workflow_id, results, db)
     target = output or Path(f"workflow-{workflow_id}.html")
     path, shown = write_workflow_report(workspace, target, bundle)
     for problem in shown.problems:

@@ -19,8 +19,9 @@ from typing import Any
 
 from strategy_factory.errors import FactoryError
 from strategy_factory.json_values import plain
-from strategy_factory.workflow.bars import load_bars
-from strategy_factory.workflow.config import WorkflowConfig
+from strategy_factory.settings import get_settings
+from strategy_factory.workflow.bars import WorkflowBars, load_bars
+from strategy_factory.workflow.config import ParameterDiscovery, WorkflowConfig
 from strategy_factory.workflow.phases import analysis, discovery, ensemble, validation
 from strategy_factory.workflow.phases.context import PhaseContext
 from strategy_factory.workflow.workspace import Workspace, file_hash, new_workflow_id, now
@@ -107,6 +108,7 @@ def create(config: WorkflowConfig, results: Path, workflow_id: str | None = None
     """Check the workflow against its data, then make its workspace (no phase runs yet)."""
     entries = [_phase_entry(config, i) for i in range(len(config.phases))]
     data = load_bars(config.data, config.classifiers)
+    check_budget(config, data)
     manifest = {
         "id": workflow_id or new_workflow_id(),
         "name": config.name,
@@ -120,6 +122,32 @@ def create(config: WorkflowConfig, results: Path, workflow_id: str | None = None
         "edits": [],
     }
     return Workspace.create(results, manifest["id"], manifest)
+
+
+def discovery_cell_bars(config: WorkflowConfig, data: WorkflowBars) -> int:
+    """The simulation work of the workflow's discoveries: every trial traded overall and in
+    each regime of each classifier, over every bar of the selection period."""
+    cut = data.period("selection")
+    cells = 1 + sum(len(labels) for labels in data.labels.values())
+    trials = 0
+    for phase in config.phases:
+        if isinstance(phase, ParameterDiscovery):
+            grid = phase.search.method == "grid"
+            trials += sum(f.grid_size() if grid else phase.search.trials for f in phase.families)
+    return trials * cells * (cut.stop - cut.start)
+
+
+def check_budget(config: WorkflowConfig, data: WorkflowBars) -> None:
+    """Refuse a workflow whose discoveries would simulate more cell-bars than
+    ``FACTORY_MAX_CELL_BARS`` (the budget of an evolution run's simulation too)."""
+    work, budget = discovery_cell_bars(config, data), get_settings().max_cell_bars
+    if work > budget:
+        raise FactoryError(
+            f"the workflow is over the work budget: its discoveries simulate {work:.3g} "
+            f"cell-bars (trials × cells per trial × selection bars) > {budget:.3g} "
+            "(FACTORY_MAX_CELL_BARS). Shrink the parameter spaces, the trials or the "
+            "selection period, or raise the budget"
+        )
 
 
 def _hash(path: Path) -> str:
