@@ -25,12 +25,8 @@ from strategy_factory.understanding.champion import (
     restore,
     roll_back_flagged,
 )
-from strategy_factory.understanding.paired_test import (
-    MAX_BIAS,
-    MIN_COSINES,
-    long_run_variance,
-    paired_test,
-)
+from strategy_factory.understanding.long_run import MAX_BIAS, MIN_COSINES, long_run_variance
+from strategy_factory.understanding.paired_test import paired_test
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
 BARS = 500
