@@ -1,9 +1,8 @@
-"""Means of serially dependent series: their long-run variance, and tests built on it.
+"""The long-run variance of a serially dependent series, for tests of its mean.
 
-Strategy returns per bar, and the trades of one strategy in time order, are not
-independent: a position held over several bars, or a market whose drift wanders, makes
-neighbours alike, and a test that assumes independence then finds differences that are not
-there. :func:`long_run_variance` is the equal-weighted cosine (EWC) estimate of ``n`` ×
+Strategy returns per bar are not independent: a position held over several bars makes
+neighbours alike, and a test that assumes independence then finds differences that are
+not there. :func:`long_run_variance` is the equal-weighted cosine (EWC) estimate of ``n`` ×
 the variance of a series' mean, whose t statistic follows Student's t with as many
 degrees of freedom as cosines (Lazarus, Lewis, Stock & Watson 2018, "HAR inference:
 recommendations for practice"; Sun 2013's fixed-smoothing asymptotics): exact for Gaussian
@@ -23,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import fft, stats
+from scipy import fft
 
 # The largest shortfall of the long-run variance estimate, for the estimated AR(1), that
 # a choice of cosines may leave before it is divided out.
@@ -67,30 +66,6 @@ def long_run_variance(values: np.ndarray) -> LongRunVariance:
     projections = fft.dct(values, type=2, norm="ortho")[1 : cosines + 1]
     ratio = min(1.0, float(shortfall[cosines - 1]))
     return LongRunVariance(float(np.mean(projections**2)) / ratio, cosines, rho)
-
-
-def mean_difference_p_value(values: np.ndarray, inside: np.ndarray, rest: np.ndarray) -> float:
-    """Two-sided p-value that the mean of ``values[inside]`` differs from that of
-    ``values[rest]`` (boolean masks over ``values``, in time order), robust to the serial
-    dependence of ``values`` and to the clustering of ``inside`` in time.
-
-    The difference of the two means is the mean of one score per element (its deviation
-    from its own sample's mean, weighted by the share of that sample), so its variance is
-    that score series' long-run variance: with independent values it is Welch's.
-    NaN when both samples are constant.
-    """
-    used = inside | rest
-    sample, group = values[used], inside[used]
-    n, n_inside = sample.size, int(group.sum())
-    inside_mean, rest_mean = sample[group].mean(), sample[~group].mean()
-    scores = np.where(
-        group, (sample - inside_mean) * n / n_inside, (rest_mean - sample) * n / (n - n_inside)
-    )
-    if not np.any(scores):
-        return math.nan
-    variance = long_run_variance(scores)
-    t = (inside_mean - rest_mean) / math.sqrt(variance.value / n)
-    return float(2 * stats.t.sf(abs(t), variance.cosines))
 
 
 def _persistence(values: np.ndarray) -> float:
