@@ -3,7 +3,8 @@ themes: reached from the insights hub, it lists the slot, the challenges with th
 paired test and the audit log, and draws each promotion's forward equity exactly as the
 stored forward bars compound (read from the chart's data in the page); a major change is
 approved from the page (refused without a name), and the API answers unknown ids and
-second approvals with clear 4xx errors.
+second approvals with clear 4xx errors. A champion is challenged, replaced and restored
+from the page's forms; refused requests say which field to fix and change nothing.
 
 Screenshots go to ``test-artifacts/``.
 """
@@ -118,3 +119,82 @@ def test_the_champions_page_approves_a_major_change(
         "challenge_rejected",
         "crowned",
     ]
+
+
+def champion_log(server: Server, slot: str) -> list[str]:
+    """The actions the audit log holds for ``slot``, newest first."""
+    log = httpx.get(f"{server.url}/api/champions/log", params={"slot": slot}).json()
+    return [entry["action"] for entry in log]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_champion_is_challenged_and_restored_from_the_page(
+    page: Page,
+    learning_server: Server,  # noqa: F811
+    theme: str,
+) -> None:
+    slot = f"desk-{theme}"
+    with create_store(learning_server.db) as store:
+        champion = promote(store, NOISE)
+        better = promote(store, BETTER)  # same algorithm and features: a minor change
+    page.goto("/ui/insights")
+    if theme == "dark":
+        page.get_by_role("button", name="Dark theme").click()
+    page.get_by_role("link", name="champions and challengers").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", theme)
+    expect(page.locator("#champions-region")).to_have_attribute("aria-busy", "false")
+
+    errors = page.locator("#challenge-errors")
+    submit = page.get_by_role("button", name="Challenge", exact=True)
+    page.get_by_label("Slot to challenge").fill(slot)
+    page.get_by_label("Challenger promotion").fill(champion)
+    submit.click()  # nobody named
+    expect(errors).to_contain_text("Nothing was changed")
+    expect(errors).to_contain_text("by: String should have at least 1 character")
+    page.get_by_label("Asked by").fill("alice")
+    page.get_by_label("Significance (one-sided)").fill("0.5")
+    submit.click()
+    expect(errors).to_contain_text("alpha: Input should be less than or equal to 0.2")
+    page.get_by_label("Significance (one-sided)").fill("0.05")
+    page.get_by_label("Challenger promotion").fill("0123456789ab")
+    submit.click()
+    expect(errors).to_contain_text("no promoted model '0123456789ab'")
+    assert champion_log(learning_server, slot) == []  # nothing recorded
+    shot(page, f"champions-3-refused-{theme}")
+
+    page.get_by_label("Challenger promotion").fill(champion)
+    submit.click()
+    result = page.locator("#challenge-result")
+    expect(result).to_contain_text("crowned")
+    row = page.locator(f"#slots-table tr[data-slot='{slot}']")
+    expect(row).to_contain_text(champion)
+    page.get_by_label("Challenger promotion").fill(better)
+    submit.click()
+    expect(result).to_contain_text("replaced")
+    expect(row).to_contain_text(better)
+    expect(errors).to_be_hidden()
+
+    restore_errors = page.locator("#restore-errors")
+    page.get_by_label("Slot to restore").select_option(slot)
+    page.get_by_role("button", name="Restore").click()  # nobody named
+    expect(restore_errors).to_contain_text("by: String should have at least 1 character")
+    page.get_by_label("Backup id").fill("0")
+    page.get_by_label("Restored by").fill("bob")
+    page.get_by_role("button", name="Restore").click()
+    expect(restore_errors).to_contain_text("backup: Input should be greater than or equal to 1")
+    assert champion_log(learning_server, slot)[0] != "restored"
+    page.get_by_label("Backup id").fill("")
+    page.get_by_label("Reason").fill("the new one has not been reviewed")
+    page.get_by_role("button", name="Restore").click()
+    expect(page.locator("#restore-result")).to_contain_text(
+        f"Restored: {champion} is champion of {slot} again"
+    )
+    expect(row).to_contain_text(champion)
+    restored = page.locator("#log-table tr[data-action='restored']").filter(has_text=slot)
+    expect(restored).to_contain_text("bob")
+    expect(restored).to_contain_text("the new one has not been reviewed")
+    shot(page, f"champions-4-restored-{theme}")
+    log = champion_log(learning_server, slot)
+    assert log[0] == "restored" and log[-1] == "crowned" and "replaced" in log
+    with create_store(learning_server.db) as store:
+        assert store.champions.slot(slot).promotion_id == champion

@@ -4,6 +4,8 @@ nothing; non-finite numbers never reach the JSON."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 
 from tests.service.conftest import row_counts, strict_json
@@ -72,11 +74,15 @@ def test_indicators_are_discovered_and_listed(client: TestClient, store_url: str
 
 def test_hypotheses_queue_for_the_learning_cycle(client: TestClient, store_url: str) -> None:
     before = row_counts(store_url)
+    asked = datetime.now(UTC)
     queued = client.post("/api/hypotheses/queue", json={"by": "desk", "hypotheses": [PLANTED]})
     assert queued.status_code == 202, queued.text
     [item] = strict_json(queued.text)
     assert item["name"] == "planted-up" and item["queued_by"] == "desk"
     assert item["spec"]["feature"] == "exo_planted"
+    # The store's clock is the database's: a second's slack for SQLite's whole seconds.
+    queued_at = datetime.fromisoformat(item["queued_at"])
+    assert asked - timedelta(seconds=1) <= queued_at <= datetime.now(UTC)
     assert strict_json(client.get("/api/hypotheses/queue").text) == [item]
     after = row_counts(store_url)
     assert after["hypothesis_queue"] == before["hypothesis_queue"] + 1

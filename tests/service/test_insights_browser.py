@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from strategy_factory.json_values import plain
 from strategy_factory.learning import virtual_fund
 from strategy_factory.service import ServiceSettings, create_app
+from strategy_factory.service.coordinator import ExecutorFactory
 from strategy_factory.store import create_store
 from tests.service.recorded_learning import (
     OLDER_PERIOD,
@@ -44,11 +45,12 @@ class Server:
     """The service under uvicorn in a thread of this process, which has imported it
     already: a real server on a socket for the browser, without a second start-up."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, executor_factory: ExecutorFactory | None = None) -> None:
         self.db = db
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        app = create_app(ServiceSettings(db=db, workers=0, api_token=None))
+        settings = ServiceSettings(db=db, workers=0, api_token=None)
+        app = create_app(settings, executor_factory=executor_factory)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -71,6 +71,7 @@ ENDPOINTS = {
     ("post", "/api/hypotheses/queue"),
     ("get", "/api/hypotheses/queue"),
     ("post", "/api/transfer"),
+    ("get", "/api/transfer"),
     ("post", "/api/hypotheses"),
     ("get", "/api/hypotheses"),
     ("post", "/api/indicators/discover"),

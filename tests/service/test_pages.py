@@ -26,6 +26,10 @@ PAGES = [
     "/ui/workflows",
     "/ui/workflows/abc",
     "/ui/insights",
+    "/ui/understanding",
+    "/ui/insights/hypotheses",
+    "/ui/insights/champions",
+    "/ui/insights/transfers",
     "/ui/settings/learning",
 ]
 

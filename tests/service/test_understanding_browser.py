@@ -1,12 +1,14 @@
 """The diagnose-and-audit page in a real headless Chromium against the real service, on a
-store with a real promotion: reached from the insights hub, a diagnosis and an audit
-shown as the API answers them, a mistake shown as the server's message, in both themes.
+store with a real promotion: reached from the insights hub, a diagnosis and audits of a run
+and of a configuration shown as the API answers them, mistakes shown as the server's
+message (a refused configuration field by field), in both themes.
 
 Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.learning.conftest import Promoted, promoted, promoted_home
+from tests.learning.conftest import SEED_FEATURES, Promoted, promoted, promoted_home
 from tests.service.test_browser import CHROMIUM_ARGS, dashboard_page, shot
 from tests.service.test_insights_browser import Server
 
@@ -73,6 +75,36 @@ def test_diagnose_and_audit_in_a_browser(page: Page, server: Server, promoted: P
     ).json()
     expect(page.locator("#audit-table tbody tr")).to_have_count(max(1, len(audit["findings"])))
     shot(page, "understanding-2-audit-dark")
+
+    # A configuration whose only threshold no return model reaches: audited, nothing run.
+    runs = httpx.get(f"{server.url}/runs").json()
+    config = {
+        "symbol": "SYN",
+        "reference_symbols": ["REF"],
+        "seed_features": SEED_FEATURES,
+        "max_generations": 1,
+        "strategy": {"thresholds": [3.0]},
+    }
+    editor = page.get_by_label("Evolution configuration (JSON)")
+    assert json.loads(editor.input_value())["symbol"] == "SP500"
+    editor.fill(json.dumps(config))
+    page.get_by_role("button", name="Audit configuration").click()
+    expect(page.locator("#audit-summary")).to_contain_text("config for SYN: 1 error(s)")
+    rows = page.locator("#audit-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("never_trades")
+    expect(rows.first).to_contain_text("the threshold 3 is above the largest |target| of SYN's")
+    shot(page, "understanding-3-audit-config-dark")
+    editor.fill(json.dumps({**config, "max_generation": 1}))
+    page.get_by_role("button", name="Audit configuration").click()
+    errors = page.locator("#audit-error")
+    expect(errors).to_contain_text("The configuration was not audited")
+    expect(errors).to_contain_text("config.max_generation: Extra inputs are not permitted")
+    expect(page.locator("#audit-region")).to_be_hidden()
+    editor.fill("{")
+    page.get_by_role("button", name="Audit configuration").click()
+    expect(errors).to_contain_text("The configuration is not valid JSON")
+    assert httpx.get(f"{server.url}/runs").json() == runs  # an audit records nothing
 
     page.get_by_label("Promotion or run id").fill("nope")
     page.get_by_role("button", name="Diagnose", exact=True).click()

@@ -1,4 +1,5 @@
-"""``GET /api/diagnose/{id}`` and ``POST /api/audit`` against the real service."""
+"""``GET /api/diagnose/{id}``, ``POST /api/audit`` and ``GET /api/transfer`` against the real
+service."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import os
 
 from strategy_factory.data import BarCatalog
 from strategy_factory.understanding import diagnose
-from tests.learning.conftest import Promoted
-from tests.service.conftest import serving
+from tests.learning.conftest import STORED, Promoted
+from tests.service.conftest import held, serving
 from tests.understanding.test_audit import REF, SYM, config
+from tests.understanding.test_transfer import OTHER
 
 
 def test_diagnose_over_http_equals_the_library(promoted: Promoted) -> None:
@@ -38,3 +40,20 @@ def test_audit_over_http(catalog: BarCatalog) -> None:
         assert "either run_id or config" in both.text
         missing = client.post("/api/audit", json={"run_id": "nope"})
         assert missing.status_code == 404
+
+
+def test_transfer_runs_are_listed_with_their_promotion_over_http(promoted: Promoted) -> None:
+    promoted.catalog.save("SYN2", OTHER.iloc[:STORED])
+    promotion = promoted.promotion.id
+    with serving(os.environ["FACTORY_DB"], held, workers=0) as client:
+        assert client.get("/api/transfer").json() == []  # the promoted run is no transfer
+        body = {"promotion_id": promotion, "symbols": ["SYN2"], "generations": 1}
+        started = client.post("/api/transfer", json=body)
+        assert started.status_code == 202, started.text
+        [launched] = started.json()
+        [listed] = client.get("/api/transfer").json()
+        assert listed["id"] == launched["run_id"] and listed["symbol"] == "SYN2"
+        assert listed["promotion"] == promotion and listed["promoted_on"] == "SYN"
+        assert listed["max_generations"] == 1 and listed["outcome"] is None  # not finished
+        assert len(client.get("/runs").json()) == 2
+        assert client.get("/api/transfer", params={"limit": 0}).status_code == 422

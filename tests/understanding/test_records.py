@@ -139,7 +139,12 @@ def test_queued_hypotheses_wait_for_the_learning_cycle(store: Store, bars: BarCa
     [record] = store.hypotheses.all()
     assert record.name == "planted-up" and record.state == "tested"
     assert done["tested"] == [
-        {"queued": waiting[0].id, "hypothesis": record.id, "name": "planted-up"}
+        {
+            "queued": waiting[0].id,
+            "hypothesis": record.id,
+            "name": "planted-up",
+            "queued_by": "desk",
+        }
     ]
     [refused] = done["refused"]
     assert refused["name"] == "no-bars" and "NOPE" in refused["reason"]

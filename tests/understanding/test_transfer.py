@@ -50,7 +50,7 @@ def test_a_promoted_genome_is_tried_on_other_symbols_and_judged_there(
     [row] = transfer_outcomes(store, None)["runs"]
     assert row["run_id"] == run.id and row["symbol"] == "SYN2"
     assert row["worked"] is finished.promoted
-    verb = "worked on SYN2" if finished.promoted else "failed on SYN2"
+    verb = "worked on SYN2" if finished.promoted else "failed on SYN2: not promoted after 1 "
     assert f"the genome promoted on SYN ({promotion.id}) {verb}" in row["principle"]
     later = finished.finished_at.replace(year=finished.finished_at.year + 1)
     assert transfer_outcomes(store, later)["runs"] == []  # only what finished since

@@ -144,9 +144,23 @@ def run_queued(store: Store, limit: int, catalog: BarCatalog | None = None) -> d
         try:
             [record] = run_hypotheses(store, load_hypotheses(item.spec), catalog)
         except FactoryError as exc:
-            refused.append({"queued": item.id, "name": item.name, "reason": str(exc)})
+            refused.append(
+                {
+                    "queued": item.id,
+                    "name": item.name,
+                    "queued_by": item.queued_by,
+                    "reason": str(exc),
+                }
+            )
         else:
-            tested.append({"queued": item.id, "hypothesis": record.id, "name": record.name})
+            tested.append(
+                {
+                    "queued": item.id,
+                    "hypothesis": record.id,
+                    "name": record.name,
+                    "queued_by": item.queued_by,
+                }
+            )
         store.hypotheses.dequeue(item.id)
     return {
         "tested": tested,

@@ -118,10 +118,8 @@ def transfer_outcomes(store: Store, since: datetime | None) -> dict[str, Any]:
     genome worked there (a promotion) or failed, as sentences for the knowledge base."""
     finished = [
         run
-        for run in store.runs.recent(limit=READ_LIMIT)
-        if run.finished_at is not None
-        and (since is None or run.finished_at >= since)
-        and _origin(run).get("source") == "transfer"
+        for run in transfer_runs(store)
+        if run.finished_at is not None and (since is None or run.finished_at >= since)
     ]
     rows = [transfer_outcome(store, run) for run in finished]
     return {
@@ -131,13 +129,23 @@ def transfer_outcomes(store: Store, since: datetime | None) -> dict[str, Any]:
     }
 
 
-def _origin(run: Run) -> dict[str, Any]:
-    return (run.config.get("evolve") or {}).get("origin") or {}
+def transfer_runs(store: Store, limit: int = READ_LIMIT) -> list[Run]:
+    """The transfer runs among the store's newest ``limit`` runs, newest first."""
+    return [run for run in store.runs.recent(limit=limit) if transfer_origin(run) is not None]
+
+
+def transfer_origin(run: Run) -> dict[str, Any] | None:
+    """The promotion a transfer run tries (``promotion``, ``promoted_on``); None for any
+    other run."""
+    origin = (run.config.get("evolve") or {}).get("origin") or {}
+    return origin if origin.get("source") == "transfer" else None
 
 
 def transfer_outcome(store: Store, run: Run) -> dict[str, Any]:
     """What the finished transfer run ``run`` did on its symbol, with its sentence."""
-    origin = _origin(run)
+    origin = transfer_origin(run)
+    if origin is None:
+        raise FactoryError(f"run {run.id} is not a transfer run: it has no transfer outcome")
     genome = f"the genome promoted on {origin['promoted_on']} ({origin['promotion']})"
     if run.status != "completed":
         worked = None
@@ -154,7 +162,8 @@ def transfer_outcome(store: Store, run: Run) -> dict[str, Any]:
     else:
         worked = False
         said = (
-            f"{genome} failed on {run.symbol}: not promoted after {run.current_generation} "
+            # Generations count from 0: the last one run is current_generation.
+            f"{genome} failed on {run.symbol}: not promoted after {run.current_generation + 1} "
             f"generation(s), {run.configurations_tried} configurations tried"
         )
     return {

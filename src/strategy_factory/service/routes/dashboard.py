@@ -74,6 +74,10 @@ EXAMPLE_WORKFLOW = {
 }
 
 
+# What the audit-a-configuration form shows first: a small run on bundled data.
+EXAMPLE_AUDIT = {"symbol": "SP500", "reference_symbols": ["NASDAQ"], "max_generations": 3}
+
+
 # What the test-hypotheses form shows first: a reversal after 2σ moves of the S&P 500.
 EXAMPLE_HYPOTHESES = {
     "hypotheses": [
@@ -169,7 +173,8 @@ def insights_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 @router.get("/ui/understanding", response_class=HTMLResponse)
 def understanding_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Diagnose a promotion or run; audit a run or an evolution configuration."""
-    return _page(request, settings, "understanding.html", "insights")
+    example = json.dumps(EXAMPLE_AUDIT, indent=2)
+    return _page(request, settings, "understanding.html", "insights", example_config=example)
 
 
 @router.get("/ui/insights/champions", response_class=HTMLResponse)
@@ -183,6 +188,12 @@ def hypotheses_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Hypothesis tests and discovered indicators, with forms to run both."""
     example = json.dumps(EXAMPLE_HYPOTHESES, indent=2)
     return _page(request, settings, "hypotheses.html", "insights", example=example)
+
+
+@router.get("/ui/insights/transfers", response_class=HTMLResponse)
+def transfers_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Try a promoted genome on other symbols; the transfer runs and their outcomes."""
+    return _page(request, settings, "transfers.html", "insights")
 
 
 @router.get("/ui/settings/learning", response_class=HTMLResponse)

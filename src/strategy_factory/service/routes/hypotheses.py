@@ -63,7 +63,13 @@ def queued(store: StoreDep) -> list[dict[str, Any]]:
 
 
 def _queued(item: QueuedHypothesis) -> dict[str, Any]:
-    return {"queued": item.id, "name": item.name, "queued_by": item.queued_by, "spec": item.spec}
+    return {
+        "queued": item.id,
+        "name": item.name,
+        "queued_by": item.queued_by,
+        "queued_at": item.created_at,
+        "spec": item.spec,
+    }
 
 
 @router.get("/api/hypotheses", response_model=HypothesesAnswer, dependencies=[Reader])

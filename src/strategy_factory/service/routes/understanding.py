@@ -1,5 +1,5 @@
 """Understanding over HTTP: diagnose a promotion or a run, audit a run or a configuration,
-try a promoted genome on other symbols."""
+try a promoted genome on other symbols and follow those transfer runs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, status
 
 from strategy_factory.service.deps import CoordinatorDep, Reader, StoreDep, Writer
-from strategy_factory.service.schemas.understanding import TransferLaunched
+from strategy_factory.service.schemas.understanding import TransferLaunched, TransferRunOut
+from strategy_factory.store import Run, Store, run_json
 from strategy_factory.understanding import diagnose as run_diagnosis
 from strategy_factory.understanding.audit import AuditRequest, audit_request
-from strategy_factory.understanding.transfer import TransferRequest, launch_transfer
+from strategy_factory.understanding.transfer import (
+    READ_LIMIT,
+    TransferRequest,
+    launch_transfer,
+    transfer_origin,
+    transfer_outcome,
+    transfer_runs,
+)
 
 router = APIRouter(tags=["understanding"])
 
@@ -60,3 +68,24 @@ def transfer(
         }
         for launch in launched
     ]
+
+
+@router.get("/api/transfer", response_model=list[TransferRunOut], dependencies=[Reader])
+def transfers(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=READ_LIMIT, description="How many, newest first")] = 50,
+) -> list[dict[str, Any]]:
+    """The transfer runs among the newest runs, newest first: each one's progress, the
+    promotion it tries and, once finished, its outcome (the sentence the learning cycle
+    writes into the knowledge summary)."""
+    return [_transfer_run(store, run) for run in transfer_runs(store)[:limit]]
+
+
+def _transfer_run(store: Store, run: Run) -> dict[str, Any]:
+    origin = transfer_origin(run) or {}
+    finished = run.finished_at is not None
+    return run_json(run) | {
+        "promotion": origin["promotion"],
+        "promoted_on": origin["promoted_on"],
+        "outcome": transfer_outcome(store, run) if finished else None,
+    }

@@ -7,10 +7,12 @@ a :class:`DiscoveryConfig` — the very models the YAML file and the CLI validat
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from strategy_factory.service.schemas.runs import RunOut
 from strategy_factory.understanding.hypothesis_spec import HypothesisFile, HypothesisSpec
 
 
@@ -83,6 +85,7 @@ class QueuedOut(BaseModel):
     queued: int
     name: str
     queued_by: str
+    queued_at: datetime
     spec: HypothesisSpec
 
 
@@ -94,3 +97,21 @@ class TransferLaunched(BaseModel):
     symbol: str
     run_id: str | None
     not_launched: str | None
+
+
+class TransferOutcomeOut(BaseModel):
+    """What a finished transfer run did on its symbol: the sentence the knowledge gets."""
+
+    run_id: str
+    symbol: str
+    promotion: str
+    worked: bool | None = Field(description="A promotion there; None: the run did not complete")
+    principle: str
+
+
+class TransferRunOut(RunOut):
+    """A transfer run: its progress, the promotion it tries, and its outcome once finished."""
+
+    promotion: str
+    promoted_on: str
+    outcome: TransferOutcomeOut | None

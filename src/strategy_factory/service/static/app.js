@@ -144,6 +144,18 @@ export function showError(node, error) {
     error.status === 401 ? "This server needs the API token: enter it at the top of the page." : error.message;
 }
 
+// A refused form: "what" did not happen, then each field the server named (a 422's
+// details, the same words the API and the CLI give) or its one message.
+export function explain(node, problem, what) {
+  const details = problem.body && Array.isArray(problem.body.detail) ? problem.body.detail : null;
+  if (!details) return showError(node, problem);
+  node.hidden = false;
+  node.replaceChildren(
+    el("p", { text: `${what}:` }),
+    el("ul", {}, ...details.map((d) => el("li", { text: `${d.loc.filter((p) => p !== "body").join(".") || "body"}: ${d.msg}` }))),
+  );
+}
+
 // Poll while the page is visible; render only when the answer changed, so the live
 // regions announce changes, not every refresh.
 export function poll(load, render, onError, every = 2000) {

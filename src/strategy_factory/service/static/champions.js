@@ -1,6 +1,8 @@
 // Champions and challengers: the slots, the challenges (with an Approve button for those
-// waiting) and the audit log, from GET /api/champions, refreshed by polling.
+// waiting) and the audit log, from GET /api/champions, refreshed by polling; the challenge
+// and restore forms are champions_forms.js.
 import { accent, api, chartLayout, el, moment, number, poll, showError } from "./app.js";
+import { initForms, renderChoices } from "./champions_forms.js";
 
 const errorNode = document.getElementById("champions-error");
 const approver = document.getElementById("approve-by");
@@ -44,7 +46,7 @@ async function approve(challenge, button) {
     showError(errorNode, error);
   } finally {
     button.disabled = false;
-    api("/api/champions").then(render, (problem) => showError(errorNode, problem));
+    refresh();
   }
 }
 
@@ -136,7 +138,22 @@ function renderSlotChoice(slots) {
   if (names.includes(before)) slotChoice.value = before;
 }
 
+let latest = null;
+let promotions = null;
+
+function loadPromotions() {
+  api("/promoted?limit=200").then(
+    (found) => {
+      promotions = found;
+      if (latest) renderChoices(latest.slots, promotions);
+    },
+    (problem) => showError(errorNode, problem),
+  );
+}
+
 function render(answer) {
+  latest = answer;
+  renderChoices(answer.slots, promotions);
   fill("#slots-table", answer.slots.map(slotRow), "No champion yet: the first challenger of a slot becomes its champion.");
   fill("#challenges-table", answer.challenges.map(challengeRow), "No challenge yet.");
   fill("#log-table", answer.log.map(logRow), "Nothing has changed yet.");
@@ -145,6 +162,12 @@ function render(answer) {
   document.getElementById("champions-region").setAttribute("aria-busy", "false");
 }
 
+const refresh = () => api("/api/champions").then(render, (problem) => showError(errorNode, problem));
+initForms(() => {
+  refresh();
+  loadPromotions();
+});
+loadPromotions();
 slotChoice.addEventListener("change", loadForward);
 window.addEventListener("themechange", () => drawForward(drawnForward));
 window.addEventListener("load", () => drawForward(drawnForward));

@@ -1,4 +1,4 @@
-import { api, el, number, showError } from "./app.js";
+import { api, el, explain, number, showError } from "./app.js";
 
 const form = document.getElementById("evolve-form");
 const symbol = document.getElementById("symbol");
@@ -104,16 +104,6 @@ function body() {
   return request;
 }
 
-function explain(problem) {
-  const details = problem.body && Array.isArray(problem.body.detail) ? problem.body.detail : null;
-  if (!details) return showError(errors, problem);
-  errors.hidden = false;
-  errors.replaceChildren(
-    el("p", { text: "The run was not started:" }),
-    el("ul", {}, ...details.map((d) => el("li", { text: `${d.loc.filter((p) => p !== "body").join(".")}: ${d.msg}` }))),
-  );
-}
-
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   start.disabled = true;
@@ -127,7 +117,7 @@ form.addEventListener("submit", async (event) => {
         el("a", { href: "/ui/runs", text: "all runs" }), "."),
     );
   } catch (problem) {
-    explain(problem);
+    explain(errors, problem, "The run was not started");
   } finally {
     start.disabled = false;
   }

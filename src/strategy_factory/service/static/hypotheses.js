@@ -1,6 +1,8 @@
-// Hypotheses and indicators: test hypotheses (POST /api/hypotheses), start an indicator
-// search (POST /api/indicators/discover), and list both; every text goes in as text.
-import { api, el, fillTable, number, poll, showError } from "./app.js";
+// Hypotheses and indicators: test hypotheses (POST /api/hypotheses) or queue them
+// (hypotheses_queue.js), start an indicator search (POST /api/indicators/discover), and
+// list both; every text goes in as text.
+import { api, el, explain, fillTable, number, poll, showError } from "./app.js";
+import { queue } from "./hypotheses_queue.js";
 
 const hypothesisForm = document.getElementById("hypothesis-form");
 const hypothesisBody = document.getElementById("hypothesis-body");
@@ -49,16 +51,6 @@ function renderIndicators(indicators) {
   document.getElementById("indicators-region").setAttribute("aria-busy", "false");
 }
 
-function explain(node, problem, what) {
-  const details = problem.body && Array.isArray(problem.body.detail) ? problem.body.detail : null;
-  if (!details) return showError(node, problem);
-  node.hidden = false;
-  node.replaceChildren(
-    el("p", { text: `${what}:` }),
-    el("ul", {}, ...details.map((d) => el("li", { text: `${d.loc.filter((p) => p !== "body").join(".") || "body"}: ${d.msg}` }))),
-  );
-}
-
 const loadHypotheses = () => api("/api/hypotheses?limit=200");
 const loadIndicators = () => api("/api/indicators?limit=200");
 const refresh = () => {
@@ -66,17 +58,22 @@ const refresh = () => {
   loadIndicators().then(renderIndicators, (p) => showError(document.getElementById("indicators-error"), p));
 };
 
-hypothesisForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
+// The form's hypotheses, or undefined when they are not JSON (said next to the form).
+function readForm() {
   hypothesisResult.replaceChildren();
   showError(hypothesisErrors, null);
-  let parsed;
   try {
-    parsed = JSON.parse(hypothesisBody.value);
+    return JSON.parse(hypothesisBody.value);
   } catch (problem) {
     showError(hypothesisErrors, new Error(`The hypotheses are not valid JSON: ${problem.message}`));
-    return;
+    return undefined;
   }
+}
+
+hypothesisForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const parsed = readForm();
+  if (parsed === undefined) return;
   const button = document.getElementById("test-hypotheses");
   button.disabled = true;
   hypothesisResult.textContent = "Testing…";
@@ -90,6 +87,16 @@ hypothesisForm.addEventListener("submit", async (event) => {
   } finally {
     button.disabled = false;
   }
+});
+
+const queueButton = document.getElementById("queue-hypotheses");
+queueButton.addEventListener("click", async () => {
+  const parsed = readForm();
+  if (parsed === undefined) return;
+  queueButton.disabled = true;
+  hypothesisResult.textContent = "Queueing…";
+  hypothesisResult.textContent = await queue(parsed, document.getElementById("queued-by").value.trim(), hypothesisErrors);
+  queueButton.disabled = false;
 });
 
 discoverForm.addEventListener("submit", async (event) => {

@@ -1,4 +1,4 @@
-import { api, el, fillTable, number, showError } from "./app.js";
+import { api, el, explain, fillTable, number, showError } from "./app.js";
 
 function percent(value, digits = 3) {
   return value === null || value === undefined ? "n/a" : `${(value * 100).toFixed(digits)}%`;
@@ -53,16 +53,16 @@ function renderAudit(report) {
   );
 }
 
-async function submit(event, { region, error, load, render }) {
+async function submit(event, { region, error, load, render, refused = showError }) {
   event.preventDefault();
-  error.hidden = true;
+  showError(error, null);
   region.setAttribute("aria-busy", "true");
   try {
     render(await load());
     region.hidden = false;
   } catch (problem) {
     region.hidden = true;
-    showError(error, problem);
+    refused(error, problem);
   } finally {
     region.setAttribute("aria-busy", "false");
   }
@@ -86,5 +86,24 @@ document.getElementById("audit-form").addEventListener("submit", (event) => {
     error: document.getElementById("audit-error"),
     load: () => api("/api/audit", { method: "POST", body: { run_id: runId } }),
     render: renderAudit,
+  });
+});
+
+document.getElementById("audit-config-form").addEventListener("submit", (event) => {
+  const text = document.getElementById("audit-config").value;
+  submit(event, {
+    region: document.getElementById("audit-region"),
+    error: document.getElementById("audit-error"),
+    load: () => {
+      let config;
+      try {
+        config = JSON.parse(text);
+      } catch (problem) {
+        throw new Error(`The configuration is not valid JSON: ${problem.message}`);
+      }
+      return api("/api/audit", { method: "POST", body: { config } });
+    },
+    render: renderAudit,
+    refused: (node, problem) => explain(node, problem, "The configuration was not audited"),
   });
 });

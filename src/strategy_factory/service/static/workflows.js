@@ -1,4 +1,4 @@
-import { api, el, fillTable, moment, number, poll, progress, showError } from "./app.js";
+import { api, el, explain, fillTable, moment, number, poll, progress, showError } from "./app.js";
 
 const form = document.getElementById("workflow-form");
 const config = document.getElementById("workflow-config");
@@ -60,16 +60,6 @@ function load() {
   return api(`/workflows?limit=100${state ? `&state=${encodeURIComponent(state)}` : ""}`);
 }
 
-function explain(problem) {
-  const details = problem.body && Array.isArray(problem.body.detail) ? problem.body.detail : null;
-  if (!details) return showError(errors, problem);
-  errors.hidden = false;
-  errors.replaceChildren(
-    el("p", { text: "The workflow was not started:" }),
-    el("ul", {}, ...details.map((d) => el("li", { text: `${d.loc.filter((p) => p !== "body").join(".") || "body"}: ${d.msg}` }))),
-  );
-}
-
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   result.replaceChildren();
@@ -90,7 +80,7 @@ form.addEventListener("submit", async (event) => {
     );
     load().then(render, (problem) => showError(listError, problem));
   } catch (problem) {
-    explain(problem);
+    explain(errors, problem, "The workflow was not started");
   } finally {
     start.disabled = false;
   }
