@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+from strategy_factory.cli.evolve import executor_settings
 from strategy_factory.data import BarCatalog
 from strategy_factory.errors import FactoryError
 from strategy_factory.execution.settings import ExecutorSettings
@@ -18,6 +20,7 @@ from strategy_factory.workflow import (
     create_workflow,
     run_workflow,
 )
+from strategy_factory.workflow.config import read_workflow
 from tests.workflow.conftest import output_hashes, small_workflow
 
 
@@ -86,3 +89,20 @@ def test_the_executor_of_a_workflow_is_local_or_dask_and_local_means_here_by_def
     assert not WorkflowExecutor(ExecutorSettings.load({"workers": 2})).in_process
     with pytest.raises(FactoryError, match="a workflow runs on local, dask, not executor 'queue'"):
         WorkflowExecutor(ExecutorSettings.load({"executor": "queue"}))
+    # The YAML file's keys under the options, checked as one model.
+    with pytest.raises(FactoryError, match="factory workflow runs on local, dask, not executor 'q"):
+        executor_settings(None, "queue", None, {}, "factory workflow")
+    with pytest.raises(FactoryError, match=r"scheduler is the Dask cluster's address: set\s+exec"):
+        executor_settings(None, "local", None, {"scheduler": "tcp://h:8786"}, "factory workflow")
+
+
+def test_a_workflow_file_keeps_its_executor_apart_from_the_workflow(tmp_path: Path) -> None:
+    path = tmp_path / "wf.yaml"
+    on_cluster = {"executor": "dask", "scheduler": "tcp://10.0.0.5:8786"}
+    path.write_text(yaml.safe_dump({**small_workflow(), **on_cluster}))
+    config, executor = read_workflow(path)
+    assert executor == on_cluster
+    assert config == WorkflowConfig.load(small_workflow()) == WorkflowConfig.from_yaml(path)
+    path.write_text(yaml.safe_dump({**small_workflow(), "executor": "ray"}))
+    with pytest.raises(FactoryError, match="executor: Input should be 'local', 'queue' or 'dask'"):
+        executor_settings(None, None, None, read_workflow(path)[1], "factory workflow")
