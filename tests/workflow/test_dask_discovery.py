@@ -132,9 +132,12 @@ def test_a_worker_killed_mid_discovery_changes_no_file(
     driver.join(START_CEILING_SECONDS * 2)
     assert not driver.is_alive() and finished and finished[0]["state"] == "done"
     assert output_hashes(workspace.root) == wanted
-    # The kill landed mid-phase: a chunk the victim held was run again by the survivor.
-    story = client.story(*interrupted)
-    assert any(step[2] == "memory" for step in story), story
+    # The kill landed mid-phase: a chunk was running on the victim when it died.
+    story = [step for step in client.story(*interrupted) if step[0] == "scheduler"]
+    assert any(
+        start == "processing" and cause.startswith("handle-worker-cleanup")
+        for _, _, start, _, _, cause, _ in story
+    ), story
 
 
 def test_factory_workflow_takes_the_cluster_from_its_yaml_and_from_its_options(

@@ -16,9 +16,11 @@ workers that join later: units run only on workers of this client's version, and
 other worker is reported in :meth:`DaskExecutor.notices` (and to ``on_refused``).
 
 Dask retries the tasks of a worker that dies (up to the scheduler's
-``distributed.scheduler.allowed-failures``); the dataset is on every worker, so a
-surviving one still holds it, and when none does it is scattered again and the unit
-rerun. Dask's own wire protocol pickles: the cluster is trusted like the machines of
+``distributed.scheduler.allowed-failures``). The data is scattered to every worker, but
+Dask's active memory manager soon drops the extra copies (a worker fetches the data
+from its holder when it needs it), so a lost worker may take the only copy: the tasks
+that read it are then cancelled, and this executor scatters the data again and reruns
+them (``LOST_DATA_RETRIES`` times at most). Dask's own wire protocol pickles: the cluster is trusted like the machines of
 ``factory worker`` processes, never an open network.
 
 Example::
