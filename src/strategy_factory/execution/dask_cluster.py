@@ -20,8 +20,9 @@ Dask retries the tasks of a worker that dies (up to the scheduler's
 Dask's active memory manager soon drops the extra copies (a worker fetches the data
 from its holder when it needs it), so a lost worker may take the only copy: the tasks
 that read it are then cancelled, and this executor scatters the data again and reruns
-them (``LOST_DATA_RETRIES`` times at most). Dask's own wire protocol pickles: the cluster is trusted like the machines of
-``factory worker`` processes, never an open network.
+them (``LOST_DATA_RETRIES`` times at most). Dask's own wire protocol pickles: the
+cluster is trusted like the machines of ``factory worker`` processes, never an open
+network.
 
 Example::
 
