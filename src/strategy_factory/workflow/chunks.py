@@ -110,7 +110,8 @@ def chunk_result(
         changes["series"], changes["bar"], changes["value"], int(changes["bars"])
     )
     cut = data.period(period)
-    if checked.bars != cut.stop - cut.start or np.unique(checked.series).size != len(trials):
+    numbered = checked.count == np.unique(checked.series).size == len(trials)  # 0 … n-1
+    if checked.bars != cut.stop - cut.start or not numbered:
         raise FactoryError(
             f"a discovery chunk's changes cover {checked.bars} bars and "
             f"{np.unique(checked.series).size} trials, not {cut.stop - cut.start} and "
