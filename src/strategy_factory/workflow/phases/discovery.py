@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -144,7 +143,7 @@ def _run_as_tasks(
         name, chunk = named[position]
         cells, changes = chunk_result(future.result(), chunk, context.data, PERIOD)
         part = context.outputs["signals"] / family.name / f"{name}.parquet"
-        checkpoint: Path = context.checkpoints / family.name / f"{name}.arrow"
+        checkpoint = context.checkpoints / family.name / f"{name}.arrow"
         writer.submit(partial(write_signal_part, part, [t.number for t in chunk], changes))
         writer.submit(partial(write_arrow, checkpoint, cells))
         found[position] = cells
