@@ -63,4 +63,11 @@ def test_a_chunk_traded_off_process_gives_the_in_process_cells_and_signals(
         "a signal is -1, 0 or 1",
     )
     refused(lambda r: r["changes"].update(bars=r["changes"]["bars"] + 1), "cover")
-    refused(lambda r: r["changes"].update(series=r["changes"]["series"] * 2), "and 3 trials, not")
+    refused(
+        lambda r: r["changes"].update(counts=r["changes"]["counts"][:2]),
+        "count at least one change for each of its 3 trials",
+    )
+    refused(
+        lambda r: r["changes"].update(counts=r["changes"]["counts"] * [1, 0, 2]),
+        "count at least one change",
+    )
