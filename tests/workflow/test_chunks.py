@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from strategy_factory.data import BarCatalog
@@ -58,16 +59,34 @@ def test_a_chunk_traded_off_process_gives_the_in_process_cells_and_signals(
         "not those of the trials it was given",
     )
     refused(lambda r: r["cells"].update(cell=[1] * 9), "cell names must be 9 texts")
+    steps = np.frombuffer(
+        pa.decompress(
+            result["changes"]["steps"],
+            int(result["changes"]["counts"].sum()) * 4,
+            codec="zstd",
+            asbytes=True,
+        ),
+        dtype=np.int32,
+    )
+    signal_two = steps.copy()
+    signal_two[-1] += 3 - (int(steps.sum()) & 3)  # the last code's low bits 3: signal 2
     refused(
-        lambda r: r["changes"].update(value=np.full_like(r["changes"]["value"], 2)),
+        lambda r: r["changes"].update(steps=pa.compress(signal_two, codec="zstd", asbytes=True)),
         "a signal is -1, 0 or 1",
     )
     refused(lambda r: r["changes"].update(bars=r["changes"]["bars"] + 1), "cover")
+    refused(lambda r: r["changes"].update(bars="many"), "bars must be a whole number")
     refused(
         lambda r: r["changes"].update(counts=r["changes"]["counts"][:2]),
-        "count at least one change for each of its 3 trials",
+        "count between 1 and .* changes for each of its 3 trials",
     )
     refused(
         lambda r: r["changes"].update(counts=r["changes"]["counts"] * [1, 0, 2]),
-        "count at least one change",
+        "count between 1 and",
     )
+    refused(
+        lambda r: r["changes"].update(counts=r["changes"]["counts"] + [1, 0, 0]),
+        "steps are not .* zstd-compressed int32 values",
+    )
+    refused(lambda r: r["changes"].update(steps=b"not zstd"), "steps are not")
+    refused(lambda r: r["changes"].update(steps=[1, 2]), "steps must be bytes")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from strategy_factory.backtest import Execution, SignalChanges
 from strategy_factory.errors import FactoryError
@@ -30,6 +31,7 @@ from strategy_factory.workflow.backtester import (
 from strategy_factory.workflow.bars import WorkflowBars
 from strategy_factory.workflow.config import Family
 
+TRANSIT_CODEC = "zstd"
 # Whole-number columns of a cells table; every other one but ``cell`` is float64.
 _WHOLE = ("trial", "bars")
 
@@ -84,18 +86,43 @@ def trade_chunk(shared: DiscoveryData, payload: dict[str, Any]) -> dict[str, Any
     changes = captured[0].changes()
     columns: dict[str, Any] = {name: cells[name].to_numpy() for name in CELL_COLUMNS}
     columns["cell"] = cells["cell"].tolist()
-    # Each trial's count of changes rather than a series number per change: 5 bytes a
-    # change travel instead of 9 (the changes are most of a result).
     counts = np.diff(np.searchsorted(changes.series, np.arange(len(trials) + 1)))
-    return {
-        "cells": columns,
-        "changes": {
-            "counts": counts.astype(np.int32),
-            "bar": changes.bar,
-            "value": changes.value,
-            "bars": changes.bars,
-        },
-    }
+    return {"cells": columns, "changes": _packed(changes, counts.astype(np.int32))}
+
+
+def _packed(changes: SignalChanges, counts: np.ndarray) -> dict[str, Any]:
+    """The changes as they travel: each trial's count of changes, and the steps between
+    consecutive codes (4 × bar + signal + 1, the trials' rows one after another) as int32,
+    zstd-compressed — about a byte a change instead of the nine of series, bar and value."""
+    codes = changes.bar.astype(np.int64) * 4 + (changes.value + 1)
+    steps = np.diff(codes, prepend=0).astype(np.int32)
+    packed = pa.compress(steps, codec=TRANSIT_CODEC, asbytes=True)
+    return {"counts": counts, "steps": packed, "bars": changes.bars}
+
+
+def _unpacked(changes: dict[str, Any], trials: int, bars: int) -> SignalChanges:
+    """The changes of :func:`_packed`, checked: refused by name when malformed."""
+    counts = np.asarray(changes["counts"])
+    whole = np.issubdtype(counts.dtype, np.integer)
+    if not whole or counts.shape != (trials,) or (counts < 1).any() or (counts > bars).any():
+        raise FactoryError(
+            f"a discovery chunk's changes must count between 1 and {bars} changes for each "
+            f"of its {trials} trials"
+        )
+    rows = int(counts.sum())
+    packed = changes["steps"]
+    if not isinstance(packed, bytes):
+        raise FactoryError("a discovery chunk's steps must be bytes (zstd-compressed int32)")
+    try:
+        raw = pa.decompress(packed, rows * 4, codec=TRANSIT_CODEC, asbytes=True)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise FactoryError(
+            f"a discovery chunk's steps are not {rows} zstd-compressed int32 values: {exc}"
+        ) from exc
+    codes = np.cumsum(np.frombuffer(raw, dtype=np.int32), dtype=np.int64)
+    series = np.repeat(np.arange(trials, dtype=np.int32), counts)
+    value = (codes & 3) - 1
+    return SignalChanges.checked(series, codes >> 2, value, bars)
 
 
 def chunk_result(
@@ -107,22 +134,13 @@ def chunk_result(
         raise FactoryError("a discovery chunk's result must hold exactly cells and changes")
     cells = _cells(result["cells"], trials, len(regime_filters(data)) + 1)
     changes = result["changes"]
-    if not isinstance(changes, dict) or set(changes) != {"counts", "bar", "value", "bars"}:
-        raise FactoryError("a discovery chunk's changes must be counts, bar, value and bars")
-    counts, bar = np.asarray(changes["counts"]), np.asarray(changes["bar"])
-    whole = np.issubdtype(counts.dtype, np.integer)
-    if (
-        not whole
-        or counts.shape != (len(trials),)
-        or (counts < 1).any()
-        or counts.sum() != bar.size
-    ):
-        raise FactoryError(
-            f"a discovery chunk's changes must count at least one change for each of its "
-            f"{len(trials)} trials, {bar.size} in all"
-        )
-    series = np.repeat(np.arange(len(trials), dtype=np.int32), counts)
-    checked = SignalChanges.checked(series, bar, changes["value"], int(changes["bars"]))
+    if not isinstance(changes, dict) or set(changes) != {"counts", "steps", "bars"}:
+        raise FactoryError("a discovery chunk's changes must be counts, steps and bars")
+    try:
+        bars = int(changes["bars"])
+    except (TypeError, ValueError) as exc:
+        raise FactoryError("a discovery chunk's bars must be a whole number") from exc
+    checked = _unpacked(changes, len(trials), bars)
     cut = data.period(period)
     if checked.bars != cut.stop - cut.start:
         raise FactoryError(
