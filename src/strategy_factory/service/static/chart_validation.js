@@ -29,6 +29,7 @@ function show(id) {
 
 function renderList(validations) {
   latest = validations;
+  if (chosen === null && validations.length) chosen = validations[0].id;
   fillTable(
     document.querySelector("#validations-table tbody"),
     validations.map((v) => [
