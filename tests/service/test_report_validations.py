@@ -25,6 +25,7 @@ from strategy_factory.evolution.report_page import CHART_IDS
 from strategy_factory.service import report_validations
 from strategy_factory.understanding import chart_report
 from strategy_factory.understanding.chart_check import TRADE_AXES
+from tests.factory_command import factory
 from tests.report_pages import chart_ids
 from tests.service.chart_runs import record_small_run
 from tests.service.conftest import CHROMIUM, serving
@@ -262,3 +263,15 @@ def test_a_validation_left_running_by_a_stopped_server_is_marked_failed(
         validation = client.get(f"/api/report-validations/{started['id']}").json()
     assert validation["state"] == "failed"
     assert validation["error"] == report_validations.INTERRUPTED
+
+
+def test_the_command_refuses_the_run_ids_the_api_refuses_in_the_same_words(
+    client: TestClient, small_run: tuple[str, str]
+) -> None:
+    for run_id in ["", "x" * 65]:
+        refused = client.post("/api/report-validations", json={"run_id": run_id}).json()
+        [problem] = refused["detail"]
+        command = factory("report", run_id, "--validate", "--db", small_run[0])
+        assert command.returncode == 2, command.stderr
+        refusal = " ".join(command.stderr.split())
+        assert f"error: invalid chart validation: run_id: {problem['msg']}" == refusal
