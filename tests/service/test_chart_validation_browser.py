@@ -9,6 +9,7 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,12 +67,16 @@ def validations(server: Server) -> list[dict]:
     return httpx.get(f"{server.url}/api/report-validations").json()
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize(
+    ("theme", "token"), [("light", None), ("dark", "a-token")], ids=["light", "dark-token"]
+)
 def test_a_validation_started_in_the_browser_shows_its_checks_and_screenshots(
-    page: Page, served: tuple[Server, str], theme: str
+    page: Page, served: tuple[Server, str], theme: str, token: str | None
 ) -> None:
     server, run_id = served
     page.goto("/ui/insights")
+    if token is not None:  # what the token form stores; the loopback server ignores it
+        page.evaluate("token => sessionStorage.setItem('factory-token', token)", token)
     if theme == "dark":
         page.get_by_role("button", name="Dark theme").click()
         expect(page.locator("html")).to_have_attribute("data-theme", "dark")
@@ -124,11 +129,18 @@ def test_a_validation_started_in_the_browser_shows_its_checks_and_screenshots(
     page.wait_for_function(LOADED)
     for screenshot in validation["screenshots"]:
         image = page.get_by_role("img", name=f"{screenshot['name']} of run {run_id}")
-        expect(image).to_have_attribute("src", screenshot["url"])
+        expect(image).to_have_attribute("data-url", screenshot["url"])
+        expect(image).to_have_attribute("src", re.compile(r"^blob:"))
     shot(page, f"chart-validation-2-done-{theme}")
 
     report = page.get_by_role("link", name="Open the validated report")
     expect(report).to_have_attribute("href", validation["report_url"])
+    if token is not None:  # a link cannot send the token: the report is fetched and saved
+        with page.expect_download() as saved:
+            report.click()
+        assert saved.value.suggested_filename == f"run-{run_id}-validated.html"
+        page_text = Path(saved.value.path()).read_text(encoding="utf-8")
+        assert f'<p class="verdict promoted">{validation["verdict"]}</p>' in page_text
     page.goto(validation["report_url"])
     expect(page.locator("#visual-validation .verdict")).to_have_text(validation["verdict"])
     page.wait_for_function(DRAWN)  # the report's own scripts run under its sandbox policy

@@ -2,7 +2,7 @@
 // /api/report-validations, the body `factory report RUN --validate` checks its run id
 // with), follow the validations (GET /api/report-validations) and show the chosen one's
 // checks, anomalies and screenshots; every text goes in as text.
-import { api, el, explain, fillTable, moment, poll, showError } from "./app.js";
+import { api, apiBlob, el, explain, fillTable, hasToken, moment, poll, showError } from "./app.js";
 
 const form = document.getElementById("validate-form");
 const runInput = document.getElementById("validate-run");
@@ -55,9 +55,7 @@ function renderDetail() {
   const verdict = document.getElementById("detail-verdict");
   verdict.textContent = validation.state === "done" ? validation.verdict : `${validation.state}${validation.error ? `: ${validation.error}` : ""}`;
   verdict.dataset.passed = String(validation.passed);
-  document.getElementById("detail-report").replaceChildren(
-    validation.report_url ? el("a", { href: validation.report_url, target: "_blank", rel: "noopener", text: "Open the validated report" }) : "",
-  );
+  document.getElementById("detail-report").replaceChildren(validation.report_url ? reportLink(validation) : "");
   const pending = validation.state === "done" ? "None." : `Not yet: the validation is ${validation.state}.`;
   fillTable(
     document.querySelector("#checks-table tbody"),
@@ -78,10 +76,37 @@ function renderDetail() {
   );
   document.getElementById("detail-screenshots").replaceChildren(
     ...validation.screenshots.map((s) =>
-      el("figure", { class: "screenshot" },
-        el("img", { src: s.url, alt: `${s.name} of run ${validation.run_id} as Chromium drew it` }),
-        el("figcaption", { text: s.name }))),
+      el("figure", { class: "screenshot" }, screenshot(s, validation), el("figcaption", { text: s.name }))),
   );
+}
+
+// Fetched with the token (when one is set), drawn from a blob: URL.
+function screenshot(shot, validation) {
+  const image = el("img", { alt: `${shot.name} of run ${validation.run_id} as Chromium drew it`, "data-url": shot.url });
+  image.addEventListener("load", () => URL.revokeObjectURL(image.src), { once: true });
+  apiBlob(shot.url).then(
+    (blob) => { image.src = URL.createObjectURL(blob); },
+    (problem) => showError(listError, problem),
+  );
+  return image;
+}
+
+// Without a token the report opens in a tab of its own; with one (a link cannot send it) it
+// is fetched with the token and saved as a file, which opens offline.
+function reportLink(validation) {
+  const link = el("a", { href: validation.report_url, target: "_blank", rel: "noopener", text: "Open the validated report" });
+  link.addEventListener("click", async (event) => {
+    if (!hasToken()) return;
+    event.preventDefault();
+    try {
+      const href = URL.createObjectURL(await apiBlob(validation.report_url));
+      el("a", { href, download: `run-${validation.run_id}-validated.html` }).click();
+      window.setTimeout(() => URL.revokeObjectURL(href), 60_000);
+    } catch (problem) {
+      showError(listError, problem);
+    }
+  });
+  return link;
 }
 
 const loadValidations = () => api("/api/report-validations?limit=50");
