@@ -11,7 +11,9 @@ is queued or running is refused (409) rather than queued behind it.
 Each validation is a folder under ``FACTORY_RESULTS/report-validations/ID/``: its record
 ``validation.json``, the validated ``report.html`` and the screenshots in
 ``report-charts/NAME.png``. The folder is the record, so validations survive a restart; one
-the server was running when it stopped is marked ``failed`` when the next server starts.
+the server was running when it stopped is marked ``failed`` when the next server starts
+(so servers should not share one ``FACTORY_RESULTS``: each would fail the others' running
+validations when it starts, and each runs one at a time of its own).
 Files are only ever read from that folder, by an id and a screenshot name this module
 checks: never a path from the client.
 """
@@ -41,7 +43,7 @@ REPORT = "report.html"
 SCREENSHOTS = "report-charts"
 ID_PATTERN = r"^[0-9a-f]{12}$"
 UNFINISHED = ("queued", "running")
-INTERRUPTED = "the server stopped before this validation finished: start it again"
+INTERRUPTED = "the server stopped before this validation finished: start a new one"
 
 
 class NoBrowserError(FactoryError):
@@ -147,8 +149,8 @@ class ReportValidations:
     def _validate(self, record: dict[str, Any]) -> None:
         folder = self.root / record["id"]
         record = {**record, "state": "running", "started_at": _now()}
-        self._write(record)
         try:
+            self._write(record)
             validation = validate_report(
                 self.store, record["run_id"], folder / REPORT, self.chromium
             )
@@ -173,8 +175,10 @@ class ReportValidations:
 
     def _finish(self, record: dict[str, Any]) -> None:
         with self._lock:
-            self._write({**record, "finished_at": _now()})
-            self._active = None
+            try:
+                self._write({**record, "finished_at": _now()})
+            finally:  # a record that cannot be written must not keep every later one out
+                self._active = None
 
     def _interrupt_unfinished(self) -> None:
         for folder in self._folders():
