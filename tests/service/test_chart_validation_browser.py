@@ -126,6 +126,13 @@ def test_a_validation_started_in_the_browser_shows_its_checks_and_screenshots(
     expect(checks.locator("[data-passed='true']")).to_have_count(len(validation["checks"]))
     for check in validation["checks"]:
         expect(checks.filter(has_text=check["what"]).first).to_contain_text(check["detail"])
+    anomalies = page.locator("#anomalies-table tbody")
+    if validation["anomalies"]:
+        expect(anomalies.locator("tr")).to_have_count(len(validation["anomalies"]))
+    else:
+        expect(anomalies).to_have_text(
+            "None flagged: no flat stretch, jump or gap beyond the bounds."
+        )
     page.wait_for_function(LOADED)
     for screenshot in validation["screenshots"]:
         image = page.get_by_role("img", name=f"{screenshot['name']} of run {run_id}")
