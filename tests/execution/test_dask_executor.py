@@ -28,9 +28,10 @@ from strategy_factory.evolution.trials import TRIAL_BLOCKS
 from strategy_factory.execution import SIMULATE, TRAIN, InlineExecutor, validate_result
 from strategy_factory.execution.dask_cluster import ClusterVersionError, DaskExecutor
 from strategy_factory.models import FINGERPRINT_VERSION
-from strategy_factory.store import Run, SimulationResult, Store, create_store
+from strategy_factory.store import Run, Store, create_store
 from tests.execution.conftest import wait_for
 from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses
+from tests.execution.outcome import run_outcome
 from tests.factory_command import FACTORY, factory
 
 FIELDS = {"symbol": "SYN", "max_generations": 2, "early_stop": False}
@@ -78,42 +79,19 @@ def _evolve(store: Store, executor: Any) -> Run:
     return Evolution(store, executor).run(created.id)
 
 
-def _cell(c: SimulationResult) -> tuple:
-    strategy = (c.ticker, c.threshold, c.z_limit, str(c.regime_filter), c.mode)
-    return (*strategy, c.trades, c.sqn, c.profit_factor, c.sharpe, c.total_return, c.max_drawdown)
-
-
-def _outcome(store: Store, run: Run) -> dict[str, Any]:
-    """What a run found: its models by fingerprint, every cell's metrics, its verdict."""
-    models = []
-    for model in sorted(store.models.of_run(run.id), key=lambda m: m.generation):
-        cells = store.simulations.top(run.id, model_id=model.id, limit=100_000)
-        rows = sorted(map(_cell, cells), key=repr)
-        models.append((model.generation, model.fingerprint, model.features, rows))
-    return {
-        "models": models,
-        "verdict": (run.status, run.stop_reason, run.best_sqn_100, run.configurations_tried),
-        "promoted": sorted(
-            (repr(p.strategy), p.dsr, p.configurations_tried)
-            for p in store.promoted.recent(run.id, limit=None)
-        ),
-        "cells": store.simulations.count(run.id),
-    }
-
-
 @pytest.fixture(scope="module")
 def in_process(client_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The outcome of the run in this process: what the cluster must reproduce."""
     url = f"sqlite:///{tmp_path_factory.mktemp('inline') / 'inline.db'}"
     with create_store(url) as store:
-        return _outcome(store, _evolve(store, InlineExecutor()))
+        return run_outcome(store, _evolve(store, InlineExecutor()))
 
 
 def test_a_run_on_the_cluster_matches_the_in_process_run(
     in_process: dict[str, Any], cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
 ) -> None:
     with create_store(f"sqlite:///{tmp_path / 'dask.db'}") as store:
-        outcome = _outcome(store, _evolve(store, executor))
+        outcome = run_outcome(store, _evolve(store, executor))
     assert outcome == in_process
     assert len(outcome["models"]) == 2 and outcome["models"][0][-1]  # the seed traded
     # SYN is stored only on this client: the workers computed on the shipped dataset.
@@ -143,9 +121,9 @@ def test_a_worker_killed_mid_run_changes_nothing_and_duplicates_record_nothing(
         driver.join(START_CEILING_SECONDS * 2)
         assert not driver.is_alive() and finished
         run = finished[0]
-        assert _outcome(store, run) == in_process
+        assert run_outcome(store, run) == in_process
         _record_again(store, run, executor)
-        assert _outcome(store, run) == in_process  # nothing recorded twice
+        assert run_outcome(store, run) == in_process  # nothing recorded twice
 
 
 def _record_again(store: Store, run: Run, executor: DaskExecutor) -> None:
@@ -217,7 +195,7 @@ def test_a_worker_of_another_version_that_joins_later_runs_nothing_and_is_named_
             create_store(f"sqlite:///{tmp_path / 'dask.db'}") as store,
         ):
             run = _evolve(store, executor)
-            outcome = _outcome(store, run)
+            outcome = run_outcome(store, run)
     finally:
         cluster.stop_worker(executor.client, "late")
     assert refused == [
@@ -285,7 +263,7 @@ def test_a_client_killed_mid_run_resumes_on_the_cluster_and_retrains_nothing(
         models = {m.id: m.fingerprint for m in store.models.of_run(run.id)}
         assert trained_before.items() <= models.items()  # kept, not trained again
         assert run.models_trained == len(models) == len(set(models.values())) == 2
-        assert _outcome(store, run) == in_process
+        assert run_outcome(store, run) == in_process
 
 
 def test_factory_evolve_takes_the_executor_from_its_yaml_config(
@@ -301,7 +279,7 @@ def test_factory_evolve_takes_the_executor_from_its_yaml_config(
     assert done.returncode == 0, done.stderr
     with create_store(db) as store:
         run = store.runs.get(json.loads(done.stdout)["run"]["id"])
-        assert _outcome(store, run) == in_process
+        assert run_outcome(store, run) == in_process
     assert {task["key"].split("-")[0] for task in stream.data} >= {"train", "simulate"}
 
 
@@ -340,7 +318,7 @@ def test_factory_serve_drives_api_and_pending_runs_on_the_cluster_of_its_setting
             )
     assert health["executor"] == {"executor": "dask", "scheduler": cluster.address}
     with create_store(url) as store:
-        outcomes = [_outcome(store, store.runs.get(run_id)) for run_id in (pending, started)]
+        outcomes = [run_outcome(store, store.runs.get(run_id)) for run_id in (pending, started)]
     # The same models serve both runs: each is trained once, by whichever run got to it.
     trained = sorted(model for outcome in outcomes for model in outcome.pop("models"))
     assert trained == in_process["models"]

@@ -106,14 +106,16 @@ def executor_settings(
     kind: str | None = None,
     scheduler: str | None = None,
     from_file: dict[str, Any] | None = None,
+    where: str = "factory evolve",
 ) -> ExecutorSettings:
     """The options (``--workers``, ``--executor``, ``--scheduler``) over the config file's
-    ``executor``/``workers``/``scheduler``, checked by :class:`ExecutorSettings`."""
+    ``executor``/``workers``/``scheduler``, checked by :class:`ExecutorSettings` for the
+    command ``where``."""
     from strategy_factory.execution.settings import ExecutorSettings
 
     given = {"executor": kind, "workers": workers, "scheduler": scheduler}
     chosen = {**(from_file or {}), **{k: v for k, v in given.items() if v is not None}}
-    return ExecutorSettings.load(chosen).check(EXECUTORS, "factory evolve")
+    return ExecutorSettings.load(chosen).check(EXECUTORS, where)
 
 
 def _warn(message: str) -> None:

@@ -2,7 +2,9 @@
 
 ``run`` and ``resume`` record the workflow in the store (``--db``, default FACTORY_DB)
 after every manifest save, as the server does, so ``list``, the API and the dashboard
-see workflows run from the command line too.
+see workflows run from the command line too. Their parameter discovery runs in this
+process by default, or on a local pool (``--workers N``) or a Dask cluster
+(``--executor dask --scheduler ADDR``, or those keys in the workflow YAML).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from strategy_factory.cli.evolve import DbOption
+from strategy_factory.cli.evolve import DbOption, executor_settings
 from strategy_factory.cli.output import (
     console,
     errors,
@@ -26,7 +28,7 @@ from strategy_factory.cli.report import PlotlyOption, announce, plotly_bundle
 
 if TYPE_CHECKING:
     from strategy_factory.store import Store, WorkflowRecord
-    from strategy_factory.workflow import Workspace
+    from strategy_factory.workflow import WorkflowExecutor, Workspace
 
 app = typer.Typer(
     help="Multi-phase workflows: discover → per-regime → ensemble replay → validate.",
@@ -39,6 +41,20 @@ ResultsOption = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Processes of a local pool for discovery's chunks (default: in this process, "
+        "on every core).",
+    ),
+]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option("--executor", help="Where discovery's chunks run: local (default) or dask."),
+]
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Dask scheduler address (default FACTORY_DASK_SCHEDULER).")
+]
 
 
 def _results(results: Path | None) -> Path:
@@ -73,20 +89,48 @@ def run(
     config_file: Annotated[Path, typer.Argument(help="The workflow YAML file.")],
     results: ResultsOption = None,
     db: DbOption = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a workflow from a YAML file and run all its phases (recorded in the store)."""
-    from strategy_factory.store import create_store
-    from strategy_factory.workflow import WorkflowConfig, create_workflow
+    """Create a workflow from a YAML file and run all its phases (recorded in the store).
 
-    config = WorkflowConfig.from_yaml(config_file)
-    # The store opens first: a wrong --db is refused before any workspace is made.
-    with create_store(db) as store:
-        workspace = create_workflow(config, _results(results))
-        shown = errors if as_json else console  # --json keeps stdout for the JSON
-        shown.print(f"workflow {workspace.id} in {workspace.root}", highlight=False)
-        manifest = _run_recorded(store, workspace, None, as_json)
+    The options --workers, --executor and --scheduler win over the file's keys of the
+    same names.
+    """
+    from strategy_factory.store import create_store
+    from strategy_factory.workflow import create_workflow
+    from strategy_factory.workflow.config import read_workflow
+
+    config, from_file = read_workflow(config_file)
+    chunks = _executor(workers, executor, scheduler, from_file)
+    try:
+        # A cluster is connected (its workers' versions checked) and the store opened
+        # before any workspace is made: a wrong address or --db leaves nothing behind.
+        chunks()
+        with create_store(db) as store:
+            workspace = create_workflow(config, _results(results))
+            shown = errors if as_json else console  # --json keeps stdout for the JSON
+            shown.print(f"workflow {workspace.id} in {workspace.root}", highlight=False)
+            manifest = _run_recorded(store, workspace, None, as_json, chunks)
+    finally:
+        chunks.close()
     _finish(manifest, as_json)
+
+
+def _executor(
+    workers: int | None,
+    kind: str | None,
+    scheduler: str | None,
+    from_file: dict[str, Any] | None = None,
+) -> WorkflowExecutor:
+    """Where discovery's chunks run: the options over the file's keys (one model,
+    :class:`~strategy_factory.execution.settings.ExecutorSettings`)."""
+    from strategy_factory.workflow import WorkflowExecutor
+
+    chosen = executor_settings(workers, kind, scheduler, from_file, "factory workflow")
+    return WorkflowExecutor(chosen, on_refused=print_warning)
 
 
 @app.command("resume")
@@ -97,28 +141,41 @@ def resume(
     ] = None,
     results: ResultsOption = None,
     db: DbOption = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Finish an interrupted workflow (finished work is kept), or rerun from a phase.
 
     Without --results, a workflow that is not in ./results (or FACTORY_RESULTS) is found
-    through the workspace the store recorded for it, e.g. one started over the API.
+    through the workspace the store recorded for it, e.g. one started over the API. Its
+    discovery may resume on another executor than it started on: the files are the same.
     """
     from strategy_factory.store import create_store
 
-    with create_store(db) as store:
-        workspace = _workspace(workflow_id, results, db, store)
-        manifest = _run_recorded(store, workspace, from_phase, as_json)
+    chunks = _executor(workers, executor, scheduler)
+    try:
+        with create_store(db) as store:
+            workspace = _workspace(workflow_id, results, db, store)
+            manifest = _run_recorded(store, workspace, from_phase, as_json, chunks)
+    finally:
+        chunks.close()
     _finish(manifest, as_json)
 
 
 def _run_recorded(
-    store: Store, workspace: Workspace, from_phase: str | None, as_json: bool
+    store: Store,
+    workspace: Workspace,
+    from_phase: str | None,
+    as_json: bool,
+    chunks: WorkflowExecutor,
 ) -> dict[str, Any]:
     """Run the workflow, recording every manifest save in the store (and announcing it)."""
     from strategy_factory.workflow.recording import run_recorded
 
-    return run_recorded(store, workspace, from_phase, None if as_json else _announce)
+    listener = None if as_json else _announce
+    return run_recorded(store, workspace, from_phase, listener, chunks)
 
 
 def _workspace(

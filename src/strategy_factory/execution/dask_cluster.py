@@ -5,7 +5,10 @@ machine and scattered to every worker of the cluster once per run; each unit's t
 references it, so nothing is read from a worker's ``FACTORY_HOME`` and a symbol imported
 only here works on the cluster. Results come back as the units' plain JSON values (model
 artifacts in the store's safe format), which the engine validates and records
-idempotently, as it does for every executor.
+idempotently, as it does for every executor. The same holds for shared tasks
+(:meth:`DaskExecutor.share`, e.g. a workflow's discovery chunks): their value (the
+workflow's prepared bars) is scattered once, and their results are plain arrays that
+the caller checks before it writes anything.
 
 Every worker's version is checked when the client connects (a worker of another version
 refuses the cluster), and a :class:`~.dask_admission.VersionGate` keeps it so for the
@@ -13,10 +16,13 @@ workers that join later: units run only on workers of this client's version, and
 other worker is reported in :meth:`DaskExecutor.notices` (and to ``on_refused``).
 
 Dask retries the tasks of a worker that dies (up to the scheduler's
-``distributed.scheduler.allowed-failures``); the dataset is on every worker, so a
-surviving one still holds it, and when none does it is scattered again and the unit
-rerun. Dask's own wire protocol pickles: the cluster is trusted like the machines of
-``factory worker`` processes, never an open network.
+``distributed.scheduler.allowed-failures``). The data is scattered to every worker, but
+Dask's active memory manager soon drops the extra copies (a worker fetches the data
+from its holder when it needs it), so a lost worker may take the only copy: the tasks
+that read it are then cancelled, and this executor scatters the data again and reruns
+them (``LOST_DATA_RETRIES`` times at most). Dask's own wire protocol pickles: the
+cluster is trusted like the machines of ``factory worker`` processes, never an open
+network.
 
 Example::
 
@@ -37,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from strategy_factory.errors import FactoryError
 from strategy_factory.execution import dask_admission
 from strategy_factory.execution.dataset import Dataset, DatasetSpec, load_dataset
+from strategy_factory.execution.local import SharedFunction, SharedTasks
 from strategy_factory.execution.units import run_unit
 
 if TYPE_CHECKING:
@@ -200,15 +207,45 @@ class DaskExecutor:
         Higher ``priority`` (the parent's SQN) runs first among queued tasks. Cancelling
         the future cancels the task.
         """
+
+        def task() -> distributed.Future:
+            dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
+            return self.task(run_unit, kind, payload, dataset, name=kind, priority=priority)
+
+        return self.follow(task)
+
+    def share(self, function: SharedFunction, value: Any) -> SharedTasks:
+        """Scatter ``value`` to every admitted worker now; tasks of ``function(value,
+        payload)`` on it (the value shipped again if every worker holding it is lost)."""
+        return ClusterTasks(self, function, value)
+
+    def task(
+        self, function: Callable[..., Any], *args: Any, name: str, priority: float | None = None
+    ) -> distributed.Future:
+        """Submit ``function(*args)`` as a task named ``name-…`` (on the dashboard and task
+        stream), to run only on workers of this version."""
+        return self.client.submit(
+            function,
+            *args,
+            key=f"{name}-{uuid.uuid4().hex}",
+            priority=_rank(priority),
+            resources={self._resource: 1},
+        )
+
+    def follow(self, task: Callable[[], distributed.Future]) -> Future:
+        """A future of the task ``task()`` submits, submitted again (up to
+        :data:`LOST_DATA_RETRIES` times) if the data it reads is lost with every worker
+        that held it; ``task`` ships the data again when it must. Cancelling the future
+        cancels the task."""
         future: Future = Future()
         current: list[distributed.Future] = []
 
-        def follow(done: Future) -> None:
+        def cancel(done: Future) -> None:
             if done.cancelled():
                 current[-1].cancel()
 
-        future.add_done_callback(follow)
-        self._start(future, current, kind, payload, priority, LOST_DATA_RETRIES)
+        future.add_done_callback(cancel)
+        self._start(future, current, task, LOST_DATA_RETRIES)
         return future
 
     def scattered(self, spec_fields: dict[str, Any]) -> distributed.Future:
@@ -220,11 +257,15 @@ class DaskExecutor:
             held = self._datasets.get(key)
             if held is None or held.status != "finished":
                 dataset: Dataset = load_dataset(spec)
-                self._datasets[key] = self.client.scatter(
-                    dataset, workers=self._admitted() or None, broadcast=True, hash=False
-                )
+                self._datasets[key] = self.broadcast(dataset)
                 log.info("scattered the dataset of %s to the cluster", spec.symbol)
             return self._datasets[key]
+
+    def broadcast(self, value: Any) -> distributed.Future:
+        """``value`` scattered to every worker of this version (later ones fetch it)."""
+        return self.client.scatter(
+            value, workers=self._admitted() or None, broadcast=True, hash=False
+        )
 
     def _admitted(self) -> list[str]:
         """The workers that hold this version's resource (a later one fetches from them)."""
@@ -245,23 +286,11 @@ class DaskExecutor:
         self,
         future: Future,
         current: list[distributed.Future],
-        kind: str,
-        payload: dict[str, Any],
-        priority: float | None,
+        submit: Callable[[], distributed.Future],
         retries: int,
     ) -> None:
-        """Submit the unit's task; ``future`` follows it (``current`` holds the task)."""
-        dataset = self.scattered(payload["dataset"]) if "dataset" in payload else None
-        key = f"{kind}-{uuid.uuid4().hex}"  # named by kind on the dashboard and task stream
-        task = self.client.submit(
-            run_unit,
-            kind,
-            payload,
-            dataset,
-            key=key,
-            priority=_rank(priority),
-            resources={self._resource: 1},  # only on workers of this version
-        )
+        """Submit the task; ``future`` follows it (``current`` holds the task)."""
+        task = submit()
         current.append(task)
         with self._lock:
             self._tasks.add(task)
@@ -273,9 +302,10 @@ class DaskExecutor:
             if future.cancelled():
                 return
             if done.status == "cancelled" and retries > 0 and not closed:
-                # Its dataset was lost with the workers that held it: ship it and rerun.
-                threading.Thread(target=self._restart, args=(future, current, kind, payload,
-                                 priority, retries - 1), daemon=True).start()  # fmt: skip
+                # Its data was lost with the workers that held it: ship it and rerun.
+                threading.Thread(
+                    target=self._restart, args=(future, current, submit, retries - 1), daemon=True
+                ).start()
                 return
             if future.set_running_or_notify_cancel():
                 if done.status == "finished":
@@ -285,12 +315,41 @@ class DaskExecutor:
 
         task.add_done_callback(settle)
 
-    def _restart(self, future: Future, *unit: Any) -> None:
+    def _restart(self, future: Future, *task: Any) -> None:
         try:
-            self._start(future, *unit)
+            self._start(future, *task)
         except Exception as exc:  # handed to the caller through the future
             if future.set_running_or_notify_cancel():
                 future.set_exception(exc)
+
+
+class ClusterTasks:
+    """Shared tasks on a Dask cluster (see :meth:`DaskExecutor.share`)."""
+
+    def __init__(self, executor: DaskExecutor, function: SharedFunction, value: Any) -> None:
+        self.executor = executor
+        self.function = function
+        self.value = value
+        self._lock = threading.Lock()
+        self._scattered = executor.broadcast(value)
+
+    def scattered(self) -> distributed.Future:
+        """The value on the cluster, scattered again if every worker holding it was lost."""
+        with self._lock:
+            if self._scattered.status != "finished":
+                self._scattered = self.executor.broadcast(self.value)
+                log.info("scattered the shared value again: its workers were lost")
+            return self._scattered
+
+    def submit(self, payload: dict[str, Any]) -> Future:
+        name = getattr(self.function, "__name__", "shared")
+        return self.executor.follow(
+            lambda: self.executor.task(self.function, self.scattered(), payload, name=name)
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._scattered.release()
 
 
 def _failure(task: distributed.Future) -> BaseException:

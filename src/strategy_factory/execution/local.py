@@ -1,4 +1,9 @@
-"""Executors that run work units on this machine: in-process, or a pool of processes."""
+"""Executors that run work units on this machine: in-process, or a pool of processes.
+
+Besides the units, the pool runs *shared tasks* (:meth:`LocalExecutor.share`): one
+function over many payloads that all read one large value, which each worker receives
+once rather than with every task (a workflow's bars and regime labels).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import atexit
 import gc
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
@@ -21,6 +27,31 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Release workers; pending futures are cancelled."""
+        ...
+
+
+# ``function(value, payload)``: a shared task's function, a module-level one (workers
+# import it by name; nothing but the value and the payload travels).
+SharedFunction = Callable[[Any, dict[str, Any]], dict[str, Any]]
+
+
+class SharedTasks(Protocol):
+    """Tasks of one function over payloads that share one value, shipped once."""
+
+    def submit(self, payload: dict[str, Any]) -> Future:
+        """Start ``function(value, payload)``; a future of its result."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers' copies of the value; pending futures are cancelled."""
+        ...
+
+
+class SharingExecutor(Executor, Protocol):
+    """An executor that also runs shared tasks (the local pool, the Dask cluster)."""
+
+    def share(self, function: SharedFunction, value: Any) -> SharedTasks:
+        """Ship ``value`` to the workers once; tasks of ``function`` on it."""
         ...
 
 
@@ -70,6 +101,14 @@ class LocalExecutor:
     def submit(self, kind: str, payload: dict[str, Any], priority: float | None = None) -> Future:
         return self.pool().submit(run_unit, kind, payload)
 
+    def share(self, function: SharedFunction, value: Any) -> SharedTasks:
+        """Tasks of ``function(value, payload)`` on a pool of their own, whose workers
+        get ``value`` once each: inherited when they are forked, else pickled to each.
+
+        The workers start now, so that a fork happens before the caller starts threads.
+        """
+        return PoolTasks(self.workers, function, value)
+
     def pool(self) -> ProcessPoolExecutor:
         """The worker pool, started on first use."""
         if self._pool is None:
@@ -113,3 +152,35 @@ def _numba_threads_started() -> bool:
     from numba.np.ufunc import parallel
 
     return bool(parallel._is_initialized)
+
+
+# The value and function of a pool worker's shared tasks, set once when it starts.
+_HELD: dict[str, Any] = {}
+
+
+def _hold(function: SharedFunction, value: Any) -> None:
+    one_thread_each()
+    _HELD.update(function=function, value=value)
+
+
+def _run_held(payload: dict[str, Any]) -> dict[str, Any]:
+    return _HELD["function"](_HELD["value"], payload)
+
+
+class PoolTasks:
+    """Shared tasks on a process pool (see :meth:`LocalExecutor.share`)."""
+
+    def __init__(self, workers: int, function: SharedFunction, value: Any) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(start_method()),
+            initializer=_hold,
+            initargs=(function, value),
+        )
+        self._pool.submit(int)  # a forking pool starts all its workers at its first task
+
+    def submit(self, payload: dict[str, Any]) -> Future:
+        return self._pool.submit(_run_held, payload)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

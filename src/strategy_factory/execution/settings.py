@@ -1,9 +1,9 @@
 """Where a run's units run: the one validated model of the executor settings.
 
-``factory evolve`` options (``--executor``, ``--workers``, ``--scheduler``), the same
-keys in an evolution YAML file, ``factory serve`` (``--executor``, ``--scheduler``,
-``FACTORY_DASK_SCHEDULER``) and the service's ``GET /health`` all go through
-:class:`ExecutorSettings`.
+``factory evolve`` and ``factory workflow run/resume`` options (``--executor``,
+``--workers``, ``--scheduler``), the same keys in an evolution or workflow YAML file,
+``factory serve`` (``--executor``, ``--scheduler``, ``FACTORY_DASK_SCHEDULER``) and the
+service's ``GET /health`` all go through :class:`ExecutorSettings`.
 
 Example::
 

@@ -73,7 +73,9 @@ def create_app(
         lost_worker_seconds=settings.live_worker_seconds,
     )
     workers = LocalWorkers(settings.workers, settings.db)
-    workflow_runner = WorkflowRunner(store, settings.db, settings.workflow_slots)
+    workflow_runner = WorkflowRunner(
+        store, settings.db, settings.workflow_slots, executor=settings.executor_settings()
+    )
     validations = ReportValidations(store, settings.results.resolve() / FOLDER, settings.chromium)
     learning_runner = LearningRunner(
         store, BarCatalog(settings.bars_dir), settings.learning_poll_seconds, coordinator.launch

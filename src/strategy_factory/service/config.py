@@ -40,7 +40,9 @@ class ServiceSettings(Settings):
         description=(
             "Where the runs this server drives (API, learning searches) run their units "
             "(FACTORY_EXECUTOR): the durable job queue, or the Dask cluster at "
-            "FACTORY_DASK_SCHEDULER. Default: dask when FACTORY_DASK_SCHEDULER is set, else queue."
+            "FACTORY_DASK_SCHEDULER, which also runs its workflows' parameter discovery "
+            "(with the queue, a workflow runs in its own process). Default: dask when "
+            "FACTORY_DASK_SCHEDULER is set, else queue."
         ),
     )
     workflow_slots: int = Field(

@@ -7,7 +7,9 @@ gets a spawned child that runs it exactly as ``factory workflow resume`` does
 (:func:`~strategy_factory.workflow.recording.run_recorded`: the workspace's run lock
 held, every manifest save recorded in the store). A thread of the server waits for a
 slot, starts the child and waits for it; :meth:`WorkflowRunner.active` names the
-workflows this server has queued or running.
+workflows this server has queued or running. A server whose executor is a Dask cluster
+(``factory serve --executor dask``) runs each workflow's discovery chunks there, the
+child connecting when its discovery starts; with the job queue they run in the child.
 
 Stopping the server asks each child to stop (SIGTERM): the workflow ends ``failed``
 with the error ``interrupted`` at its next step, finished work kept, and resumes from
@@ -32,9 +34,10 @@ from pathlib import Path
 from types import FrameType
 
 from strategy_factory.errors import FactoryError
+from strategy_factory.execution.settings import ExecutorSettings
 from strategy_factory.service.config import configure_logging
 from strategy_factory.store import Store, create_store
-from strategy_factory.workflow import WorkflowBusyError, Workspace
+from strategy_factory.workflow import WorkflowBusyError, WorkflowExecutor, Workspace
 from strategy_factory.workflow.recording import record_workspace, run_recorded
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,8 @@ class _Entry:
 
 
 class WorkflowRunner:
-    """Runs workflows in child processes on the store at ``db_url``, ``slots`` at once.
+    """Runs workflows in child processes on the store at ``db_url``, ``slots`` at once;
+    their discovery chunks on the Dask cluster of ``executor`` if it is one.
 
     Example::
 
@@ -66,11 +70,17 @@ class WorkflowRunner:
     """
 
     def __init__(
-        self, store: Store, db_url: str, slots: int, stop_seconds: float = STOP_SECONDS
+        self,
+        store: Store,
+        db_url: str,
+        slots: int,
+        stop_seconds: float = STOP_SECONDS,
+        executor: ExecutorSettings | None = None,
     ) -> None:
         self.store = store
         self.db_url = db_url
         self.slots = slots
+        self.executor = executor if executor is not None and executor.executor == "dask" else None
         self.stop_seconds = stop_seconds
         self._condition = threading.Condition()
         self._entries: dict[str, _Entry] = {}
@@ -139,7 +149,7 @@ class WorkflowRunner:
         context = multiprocessing.get_context("spawn")  # the server has threads: no fork
         child = context.Process(
             target=run_child,
-            args=(str(entry.root), self.db_url, entry.from_phase, os.getpid()),
+            args=(str(entry.root), self.db_url, entry.from_phase, os.getpid(), self.executor),
             name=f"factory-workflow-{entry.workflow_id}",
             daemon=True,
         )
@@ -167,17 +177,26 @@ class WorkflowRunner:
             self._condition.notify_all()
 
 
-def run_child(root: str, db_url: str, from_phase: str | None, parent_pid: int) -> None:
-    """A workflow process's body: run the workflow, recorded, until done or told to stop."""
+def run_child(
+    root: str,
+    db_url: str,
+    from_phase: str | None,
+    parent_pid: int,
+    executor: ExecutorSettings | None = None,
+) -> None:
+    """A workflow process's body: run the workflow, recorded, until done or told to stop;
+    discovery's chunks on ``executor`` (default here)."""
     path = Path(root)
     configure_logging(prefix=f"[workflow {path.name}] ")
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop)
     watchdog = threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True)
     watchdog.start()
+    chunks = WorkflowExecutor(executor, on_refused=log.warning)
     with create_store(db_url) as store:
         try:
-            manifest = run_recorded(store, Workspace.open(path.parent, path.name), from_phase)
+            workspace = Workspace.open(path.parent, path.name)
+            manifest = run_recorded(store, workspace, from_phase, executor=chunks)
         except KeyboardInterrupt:
             log.warning("stopped before it finished; resume it to go on from where it stopped")
             raise SystemExit(1) from None
@@ -187,6 +206,8 @@ def run_child(root: str, db_url: str, from_phase: str | None, parent_pid: int) -
         except FactoryError as exc:
             log.error("failed: %s", exc)
             raise SystemExit(1) from None
+        finally:
+            chunks.close()
     log.info("finished: %s", manifest["state"])
 
 

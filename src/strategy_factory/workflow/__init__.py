@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from strategy_factory.workflow.config import WorkflowConfig
-from strategy_factory.workflow.coordinator import Coordinator, Listener, create
+from strategy_factory.workflow.coordinator import Coordinator, ExecutorSource, Listener, create
+from strategy_factory.workflow.executor import WorkflowExecutor
 from strategy_factory.workflow.lock import WorkflowBusyError, holding, is_running
 from strategy_factory.workflow.workspace import Workspace, list_workspaces
 
@@ -30,15 +31,19 @@ def create_workflow(
 
 
 def run_workflow(
-    workspace: Workspace, from_phase: str | None = None, listener: Listener | None = None
+    workspace: Workspace,
+    from_phase: str | None = None,
+    listener: Listener | None = None,
+    executor: ExecutorSource | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a workflow's phases; ``from_phase`` reruns that phase and the later ones.
 
     Holds the workspace's run lock throughout (:class:`WorkflowBusyError` when another
-    process runs it); the manifest is read once the lock is held.
+    process runs it); the manifest is read once the lock is held. ``executor``: where
+    discovery's chunks run (a :class:`WorkflowExecutor`; default in this process).
     """
     with holding(workspace.root):
-        coordinator = Coordinator(workspace, listener)
+        coordinator = Coordinator(workspace, listener, executor)
         if from_phase is not None:
             coordinator.restart_from(from_phase)
         return coordinator.run()
@@ -46,9 +51,11 @@ def run_workflow(
 
 __all__ = [
     "Coordinator",
+    "ExecutorSource",
     "Listener",
     "WorkflowBusyError",
     "WorkflowConfig",
+    "WorkflowExecutor",
     "Workspace",
     "create_workflow",
     "is_running",

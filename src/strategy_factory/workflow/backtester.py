@@ -51,6 +51,15 @@ METRICS: tuple[str, ...] = (
     "exposure",
     "weekly_consistency",
 )
+# The columns of a cells table (:func:`run_trials`), in order.
+CELL_COLUMNS: tuple[str, ...] = (
+    "trial",
+    "cell",
+    "bars",
+    *METRICS,
+    *(f"s{b}" for b in range(PBO_BLOCKS)),
+    *(f"q{b}" for b in range(PBO_BLOCKS)),
+)
 
 
 @dataclass(frozen=True)
@@ -184,6 +193,7 @@ def run_trials(
     period: str,
     execution: Execution,
     captured: Callable[[Capture], None] | None = None,
+    predictions: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Trade every trial on ``period``: one row per (trial, cell), the cell ``overall`` or
     ``<classifier>=<label>`` (the trial trading only in that regime), with its
@@ -199,7 +209,8 @@ def run_trials(
     keys = {signal_key(family, t.params) for t in trials}
     if len(keys) != 1:
         raise FactoryError(f"one batch runs one prediction series; got signal keys {keys}")
-    predictions = family_predictions(family, trials[0].params, data)
+    if predictions is None:
+        predictions = family_predictions(family, trials[0].params, data)
     market = data.market(period, predictions)
     pairs = regime_filters(data)
     filters: list[dict | None] = [None, *({name: [label]} for name, label in pairs)]

@@ -23,6 +23,7 @@ from strategy_factory.data import normalize_symbol
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.evaluate import PRESETS, PromotionCriteria, criteria_preset
 from strategy_factory.evolution.config import DataOptions
+from strategy_factory.execution.settings import FIELDS
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 MAX_TRIALS = 100_000
@@ -375,16 +376,26 @@ class WorkflowConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> WorkflowConfig:
-        """Read a workflow YAML file; a predictions path is relative to the file."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise FactoryError(f"cannot read workflow {path}: {exc}") from exc
-        config = cls.load(data)
-        return config.model_copy(
-            update={"phases": [_anchor(p, path.parent) for p in config.phases]}
-        )
+        """Read a workflow YAML file; a predictions path is relative to the file.
+
+        Executor settings in the file are left for :func:`read_workflow` to return.
+        """
+        return read_workflow(path)[0]
+
+
+def read_workflow(path: str | Path) -> tuple[WorkflowConfig, dict[str, Any]]:
+    """A workflow YAML file's workflow and its executor settings (``executor``,
+    ``workers``, ``scheduler``: where discovery runs, which no output depends on, so
+    they are no part of the workflow)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise FactoryError(f"cannot read workflow {path}: {exc}") from exc
+    executor = {k: data.pop(k) for k in FIELDS if k in data} if isinstance(data, dict) else {}
+    config = WorkflowConfig.load(data)
+    anchored = [_anchor(phase, path.parent) for phase in config.phases]
+    return config.model_copy(update={"phases": anchored}), executor
 
 
 def _anchor(phase: Any, folder: Path) -> Any:

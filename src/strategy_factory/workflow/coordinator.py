@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from strategy_factory.errors import FactoryError
+from strategy_factory.execution.local import SharingExecutor
 from strategy_factory.json_values import plain
 from strategy_factory.settings import get_settings
 from strategy_factory.workflow.bars import WorkflowBars, load_bars
@@ -47,6 +48,8 @@ READS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 Listener = Callable[[dict[str, Any]], None]
+# Where a phase's work may run besides this process, asked when needed (None: here).
+ExecutorSource = Callable[[], SharingExecutor | None]
 
 
 def _named(folder: str, stem: str, suffix: str, name: str, kind: str) -> str:
@@ -165,13 +168,23 @@ def _producer_hash(manifest: dict[str, Any], relative: str) -> str | None:
 
 
 class Coordinator:
-    """Runs a workflow's phases in order, saving the manifest after every step."""
+    """Runs a workflow's phases in order, saving the manifest after every step.
 
-    def __init__(self, workspace: Workspace, listener: Listener | None = None) -> None:
+    ``executor``: where discovery's chunks may run (see :class:`~.executor.WorkflowExecutor`);
+    by default in this process.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        listener: Listener | None = None,
+        executor: ExecutorSource | None = None,
+    ) -> None:
         self.workspace = workspace
         self.manifest = workspace.manifest()
         self.config = WorkflowConfig.load(self.manifest["config"])
         self.listener = listener
+        self.executor: ExecutorSource = executor or (lambda: None)
 
     def save(self) -> None:
         self.manifest["updated_at"] = now()
@@ -252,6 +265,7 @@ class Coordinator:
             checkpoints=self.workspace.path(f"checkpoints/{entry['name']}"),
             progress=progress,
             looks=self._looks(position),
+            executor=self.executor,
         )
         try:
             summary = RUNNERS[entry["type"]](context)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from strategy_factory.store import Store, is_transient
-from strategy_factory.workflow.coordinator import Listener
+from strategy_factory.workflow.coordinator import ExecutorSource, Listener
 from strategy_factory.workflow.lock import WorkflowBusyError
 from strategy_factory.workflow.workspace import Workspace
 
@@ -28,8 +28,10 @@ def run_recorded(
     workspace: Workspace,
     from_phase: str | None = None,
     listener: Listener | None = None,
+    executor: ExecutorSource | None = None,
 ) -> dict[str, Any]:
-    """``run_workflow`` with every manifest save recorded in ``store`` (then ``listener``).
+    """``run_workflow`` with every manifest save recorded in ``store`` (then ``listener``),
+    discovery's chunks on ``executor`` (default in this process).
 
     Once the run ends, however it ends, the manifest is recorded once more, so the row
     ends as the manifest does even if a save missed an unreachable store. A workflow
@@ -41,7 +43,8 @@ def run_recorded(
 
     try:
         with _store_named(store):
-            manifest = run_workflow(workspace, from_phase, both(recorder(store), listener))
+            listeners = both(recorder(store), listener)
+            manifest = run_workflow(workspace, from_phase, listeners, executor)
     except WorkflowBusyError:
         raise  # another process runs it, and records it
     except BaseException:

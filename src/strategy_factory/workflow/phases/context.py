@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from strategy_factory.execution.local import SharingExecutor
 from strategy_factory.workflow.bars import WorkflowBars, load_bars
 from strategy_factory.workflow.config import WorkflowConfig
 
@@ -19,6 +20,8 @@ class PhaseContext:
     ``inputs`` and ``outputs`` map a role (``performance``, ``signals``,
     ``regime_params``, ``weights``, …) to a path; a phase touches nothing else but its
     ``checkpoints`` folder. ``progress(done, total)`` reports how far it is.
+    ``executor()`` is where its work may run besides this process (a local pool or a
+    Dask cluster), or None (the default: here); it is built when a phase first asks.
     """
 
     config: WorkflowConfig
@@ -28,6 +31,7 @@ class PhaseContext:
     checkpoints: Path
     progress: Callable[[int, int], None] = field(default=lambda done, total: None)
     looks: int = 0  # holdout looks before this one (validation phases already run)
+    executor: Callable[[], SharingExecutor | None] = field(default=lambda: None)
 
     @cached_property
     def data(self) -> WorkflowBars:

@@ -9,16 +9,24 @@ background thread forms the signals and writes the files while the main thread c
 the chunk's metrics (one core) and the kernel runs the next chunk. The outputs are
 assembled from the chunks in trial order, so they are identical however often the phase
 was interrupted.
+
+Given an executor (``context.executor()``: a local pool or a Dask cluster), the chunks
+run as its shared tasks instead (:mod:`~strategy_factory.workflow.chunks`): the phase's
+data is shipped once, every unfinished chunk is submitted at once, and each result, as
+it arrives, is checked and written here in the same files and the same order (signal
+part, then checkpoint), so the outputs are the same files as in process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
+from strategy_factory.execution.local import SharedTasks
 from strategy_factory.workflow.backtester import (
     PBO_BLOCKS,
     Capture,
@@ -26,6 +34,12 @@ from strategy_factory.workflow.backtester import (
     records_of,
     run_trials,
     signal_key,
+)
+from strategy_factory.workflow.chunks import (
+    chunk_payload,
+    chunk_result,
+    discovery_data,
+    trade_chunk,
 )
 from strategy_factory.workflow.config import Family, ParameterDiscovery
 from strategy_factory.workflow.files import write_signal_part, write_signal_timestamps
@@ -98,16 +112,46 @@ def _run_trials(
     family: Family,
     trials: list[Trial],
     writer: _Writer,
+    tasks: SharedTasks | None,
     prefix: str = "",
 ) -> list[pd.DataFrame]:
-    return [
-        _run_chunk(context, family, chunk, f"{prefix}trials-{chunk[0].number:06d}", writer)
-        for chunk in _chunks(trials, family)
-    ]
+    named = [(f"{prefix}trials-{c[0].number:06d}", c) for c in _chunks(trials, family)]
+    if tasks is not None:
+        return _run_as_tasks(context, family, named, writer, tasks)
+    return [_run_chunk(context, family, chunk, name, writer) for name, chunk in named]
+
+
+def _run_as_tasks(
+    context: PhaseContext,
+    family: Family,
+    named: list[tuple[str, list[Trial]]],
+    writer: _Writer,
+    tasks: SharedTasks,
+) -> list[pd.DataFrame]:
+    """The chunks' cells: finished ones from their checkpoints, the others as tasks, each
+    result's files written as it arrives (its signal part, then its checkpoint)."""
+    found: dict[int, pd.DataFrame] = {}
+    waiting: dict[Future, int] = {}
+    for position, (name, chunk) in enumerate(named):
+        cells = context.checkpoints / family.name / f"{name}.arrow"
+        if cells.is_file():
+            found[position] = read_arrow(cells)
+        else:
+            waiting[tasks.submit(chunk_payload(family, chunk))] = position
+    for future in as_completed(waiting):
+        position = waiting[future]
+        name, chunk = named[position]
+        cells, changes = chunk_result(future.result(), chunk, context.data, PERIOD)
+        part = context.outputs["signals"] / family.name / f"{name}.parquet"
+        checkpoint = context.checkpoints / family.name / f"{name}.arrow"
+        writer.submit(partial(write_signal_part, part, [t.number for t in chunk], changes))
+        writer.submit(partial(write_arrow, checkpoint, cells))
+        found[position] = cells
+    return [found[position] for position in range(len(named))]
 
 
 def _optuna(
-    context: PhaseContext, family: Family, writer: _Writer
+    context: PhaseContext, family: Family, writer: _Writer, tasks: SharedTasks | None
 ) -> tuple[list[Trial], list[pd.DataFrame]]:
     phase: ParameterDiscovery = context.phase
     trials: list[Trial] = []
@@ -118,7 +162,7 @@ def _optuna(
         asked = optuna_batch(family, phase.search, told, size)
         batch = [Trial(start + i, params) for i, params in enumerate(asked)]
         prefix = f"batch-{start // OPTUNA_BATCH:05d}-"
-        cells = _run_trials(context, family, batch, writer, prefix)
+        cells = _run_trials(context, family, batch, writer, tasks, prefix)
         records = {r["trial"]: r for r in records_of(batch, pd.concat(cells))}
         for trial in batch:
             value = records[trial.number]["overall"][phase.metric]
@@ -139,6 +183,7 @@ def run(context: PhaseContext) -> dict[str, Any]:
         for f in phase.families
     )
     done, tables = 0, []
+    tasks = _shared_tasks(context)  # before the writer's thread: a local pool may fork
     writer = _Writer()
     cut = data.period(PERIOD)
     rows = (cut.stop - cut.start) // PBO_BLOCKS
@@ -158,10 +203,10 @@ def run(context: PhaseContext) -> dict[str, Any]:
         for family in phase.families:
             write_signal_timestamps(signal_folder / family.name, data.bars.index[cut])
             if phase.search.method == "optuna":
-                trials, found = _optuna(context, family, writer)
+                trials, found = _optuna(context, family, writer, tasks)
             else:
                 trials = [Trial(i, p) for i, p in enumerate(expand(family, phase.search))]
-                found = _run_trials(context, family, trials, writer)
+                found = _run_trials(context, family, trials, writer, tasks)
             cells = pd.concat(found, ignore_index=True).sort_values("trial", kind="stable")
             tables.append(cells.assign(family=family.name))
             records = records_of(sorted(trials, key=lambda t: t.number), cells)
@@ -189,7 +234,11 @@ def run(context: PhaseContext) -> dict[str, Any]:
         writer.drain()  # the last family's files were written while the JSON was encoded
         context.progress(done, total)
     finally:
-        writer.close()
+        try:
+            writer.close()
+        finally:
+            if tasks is not None:
+                tasks.close()
     trades = [r["overall"]["trades"] for f in families.values() for r in f["trials"]]
     never = sum(1 for t in trades if not t)
     summary: dict[str, Any] = {"trials": len(trades), "never_traded": never}
@@ -198,6 +247,17 @@ def run(context: PhaseContext) -> dict[str, Any]:
     if warnings:
         summary["warning"] = "; ".join(warnings)
     return summary
+
+
+def _shared_tasks(context: PhaseContext) -> SharedTasks | None:
+    """The executor's tasks on the phase's data (shipped now), or None to run here."""
+    executor = context.executor()
+    if executor is None:
+        return None
+    phase: ParameterDiscovery = context.phase
+    execution = context.config.costs.execution()
+    shipped = discovery_data(context.data, phase.families, execution, PERIOD)
+    return executor.share(trade_chunk, shipped)
 
 
 def _second_looks(phase: ParameterDiscovery, data: Any) -> list[str]:

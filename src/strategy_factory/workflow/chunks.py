@@ -1,0 +1,155 @@
+"""Discovery's chunks off this process: as shared tasks of a local pool or a Dask cluster.
+
+A discovery phase ships :class:`DiscoveryData` once (the workflow's prepared bars,
+z-scores and regime labels, and the predictions of every family not computed from the
+bars — a stored model's, a user's file — read here, where the store and the file are),
+and each task trades one chunk of trials on it (:func:`trade_chunk`), returning the
+chunk's cells and its captured signal changes as plain arrays. Nothing on a worker reads
+a file, the store or its own ``FACTORY_HOME``. :func:`chunk_result` checks a result
+before anything of it is written; the files are written here, by the phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from strategy_factory.backtest import Execution, SignalChanges
+from strategy_factory.errors import FactoryError
+from strategy_factory.workflow.backtester import (
+    CELL_COLUMNS,
+    Capture,
+    Trial,
+    family_predictions,
+    regime_filters,
+    run_trials,
+)
+from strategy_factory.workflow.bars import WorkflowBars
+from strategy_factory.workflow.config import Family
+
+# Whole-number columns of a cells table; every other one but ``cell`` is float64.
+_WHOLE = ("trial", "bars")
+
+
+@dataclass(frozen=True)
+class DiscoveryData:
+    """What a discovery phase ships to the workers once: the data every chunk reads."""
+
+    data: WorkflowBars
+    families: dict[str, Family]
+    predictions: dict[str, pd.Series]  # by family, for families not computed from bars
+    execution: Execution
+    period: str
+
+
+def discovery_data(
+    data: WorkflowBars, families: list[Family], execution: Execution, period: str
+) -> DiscoveryData:
+    """The shipped data of a phase over ``families``, their fixed predictions read here."""
+    return DiscoveryData(
+        data=data,
+        families={family.name: family for family in families},
+        predictions={
+            family.name: family_predictions(family, {}, data)
+            for family in families
+            if family.kind != "rule"
+        },
+        execution=execution,
+        period=period,
+    )
+
+
+def chunk_payload(family: Family, trials: list[Trial]) -> dict[str, Any]:
+    """A task's payload: the family's name and each trial's number and parameters."""
+    return {"family": family.name, "trials": [[t.number, t.params] for t in trials]}
+
+
+def trade_chunk(shared: DiscoveryData, payload: dict[str, Any]) -> dict[str, Any]:
+    """Trade one chunk on a worker: its cells by column and its signals' changes."""
+    family = shared.families[payload["family"]]
+    trials = [Trial(number, params) for number, params in payload["trials"]]
+    captured: list[Capture] = []
+    cells = run_trials(
+        shared.data,
+        family,
+        trials,
+        shared.period,
+        shared.execution,
+        captured.append,
+        shared.predictions.get(family.name),
+    )
+    changes = captured[0].changes()
+    columns: dict[str, Any] = {name: cells[name].to_numpy() for name in CELL_COLUMNS}
+    columns["cell"] = cells["cell"].tolist()
+    # Each trial's count of changes rather than a series number per change: 5 bytes a
+    # change travel instead of 9 (the changes are most of a result).
+    counts = np.diff(np.searchsorted(changes.series, np.arange(len(trials) + 1)))
+    return {
+        "cells": columns,
+        "changes": {
+            "counts": counts.astype(np.int32),
+            "bar": changes.bar,
+            "value": changes.value,
+            "bars": changes.bars,
+        },
+    }
+
+
+def chunk_result(
+    result: Any, trials: list[Trial], data: WorkflowBars, period: str
+) -> tuple[pd.DataFrame, SignalChanges]:
+    """A task's result, checked: the chunk's cells table (as :func:`run_trials` gives it)
+    and its trials' signal changes. :class:`FactoryError` names the first problem."""
+    if not isinstance(result, dict) or set(result) != {"cells", "changes"}:
+        raise FactoryError("a discovery chunk's result must hold exactly cells and changes")
+    cells = _cells(result["cells"], trials, len(regime_filters(data)) + 1)
+    changes = result["changes"]
+    if not isinstance(changes, dict) or set(changes) != {"counts", "bar", "value", "bars"}:
+        raise FactoryError("a discovery chunk's changes must be counts, bar, value and bars")
+    counts, bar = np.asarray(changes["counts"]), np.asarray(changes["bar"])
+    whole = np.issubdtype(counts.dtype, np.integer)
+    if (
+        not whole
+        or counts.shape != (len(trials),)
+        or (counts < 1).any()
+        or counts.sum() != bar.size
+    ):
+        raise FactoryError(
+            f"a discovery chunk's changes must count at least one change for each of its "
+            f"{len(trials)} trials, {bar.size} in all"
+        )
+    series = np.repeat(np.arange(len(trials), dtype=np.int32), counts)
+    checked = SignalChanges.checked(series, bar, changes["value"], int(changes["bars"]))
+    cut = data.period(period)
+    if checked.bars != cut.stop - cut.start:
+        raise FactoryError(
+            f"a discovery chunk's changes cover {checked.bars} bars, not {cut.stop - cut.start}"
+        )
+    return cells, checked
+
+
+def _cells(columns: Any, trials: list[Trial], per_trial: int) -> pd.DataFrame:
+    """The cells table of ``columns``, each checked for its name, type and length."""
+    if not isinstance(columns, dict) or list(columns) != list(CELL_COLUMNS):
+        raise FactoryError(f"a discovery chunk's cells must be the columns {CELL_COLUMNS}")
+    rows = len(trials) * per_trial
+    names = columns["cell"]
+    texts = isinstance(names, list) and all(isinstance(name, str) for name in names)
+    if not texts or len(names) != rows:
+        raise FactoryError(f"a discovery chunk's cell names must be {rows} texts")
+    for name in CELL_COLUMNS:
+        if name == "cell":
+            continue
+        column = columns[name]
+        kind = np.int64 if name in _WHOLE else np.float64
+        if not isinstance(column, np.ndarray) or column.dtype != kind or column.shape != (rows,):
+            raise FactoryError(
+                f"a discovery chunk's column {name} must be {rows} values of {np.dtype(kind)}"
+            )
+    expected = np.repeat([t.number for t in trials], per_trial)
+    if not np.array_equal(columns["trial"], expected):
+        raise FactoryError("a discovery chunk's cells are not those of the trials it was given")
+    return pd.DataFrame(columns)
