@@ -20,7 +20,10 @@ class Settings(BaseSettings):
     )
     results: Path = Field(
         default=Path("results"),
-        description="Folder of workflow workspaces, one per workflow (FACTORY_RESULTS).",
+        description=(
+            "Folder of workflow workspaces, one per workflow, and of the server's chart "
+            "validations (FACTORY_RESULTS)."
+        ),
     )
     db: str = Field(
         default="sqlite:///factory.db",
@@ -35,7 +38,10 @@ class Settings(BaseSettings):
     )
     chromium: Path = Field(
         default=Path("/usr/bin/chromium"),
-        description="Chromium that `factory report --validate` draws charts in (FACTORY_CHROMIUM).",
+        description=(
+            "Chromium that `factory report --validate` and the server's chart validations "
+            "draw charts in (FACTORY_CHROMIUM)."
+        ),
     )
     api_token: str | None = Field(
         default=None,

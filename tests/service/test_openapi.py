@@ -76,6 +76,9 @@ ENDPOINTS = {
     ("get", "/api/hypotheses"),
     ("post", "/api/indicators/discover"),
     ("get", "/api/indicators"),
+    ("post", "/api/report-validations"),
+    ("get", "/api/report-validations"),
+    ("get", "/api/report-validations/{validation_id}"),
 }
 BODIES = {
     "/evolve": BASE,
@@ -97,6 +100,7 @@ BODIES = {
         "hypotheses": [{"symbol": "SYN", "feature": "exo_planted", "k": 2, "expect": "up"}],
     },
     "/api/transfer": {"promotion_id": "abc123", "symbols": ["MSFT"]},
+    "/api/report-validations": {"run_id": "r-1"},
 }
 # Values the JSON text of a body holds that Python values cannot say as json.dumps writes
 # them: lone surrogates (httpx's json= cannot even encode them) and numbers beyond floats.
@@ -257,6 +261,10 @@ def test_no_input_makes_the_api_fail_with_5xx(service_env: Path, store_url: str)
                     "/api/model/{}/importance",
                     "/api/diagnose/{}",
                     "/api/diagnose/r-1?period={}",
+                    "/api/report-validations/{}",
+                    "/api/report-validations/{}/report",
+                    "/api/report-validations/0123456789ab/screenshots/{}",
+                    "/api/report-validations?limit={}",
                     "/runs?status={}",
                     "/runs?limit={}",
                     "/jobs/pending?limit={}",

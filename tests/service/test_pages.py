@@ -30,6 +30,7 @@ PAGES = [
     "/ui/insights/hypotheses",
     "/ui/insights/champions",
     "/ui/insights/transfers",
+    "/ui/insights/chart-validation",
     "/ui/settings/learning",
 ]
 

@@ -85,11 +85,15 @@ def report(
 def _validate(store: Store, run_id: str, target: Path, bundle: PlotlyBundle) -> None:
     from strategy_factory.evolution.report_page import PlotlyBundle
     from strategy_factory.settings import get_settings
-    from strategy_factory.understanding.chart_report import validate_report
+    from strategy_factory.understanding.chart_report import (
+        ChartValidationRequest,
+        validate_report,
+    )
 
+    request = ChartValidationRequest.parse({"run_id": run_id})
     if bundle is not PlotlyBundle.FULL:
         raise FactoryError("--validate draws the charts offline: use it with --plotly full")
-    validation = validate_report(store, run_id, target, get_settings().chromium)
+    validation = validate_report(store, request.run_id, target, get_settings().chromium)
     print_table(
         f"Visual validation of run {run_id}",
         ["chart", "what", "result", "expected", "drawn", "detail"],

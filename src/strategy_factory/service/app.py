@@ -27,6 +27,7 @@ from strategy_factory.service.deps import reject_invalid_text
 from strategy_factory.service.learning_runner import LearningRunner
 from strategy_factory.service.local_workers import LocalWorkers
 from strategy_factory.service.middleware import install_middleware
+from strategy_factory.service.report_validations import FOLDER, ReportValidations
 from strategy_factory.service.responses import FiniteJSONResponse, add_error_handlers
 from strategy_factory.service.routes import (
     champions,
@@ -38,6 +39,7 @@ from strategy_factory.service.routes import (
     jobs,
     learning,
     promoted,
+    report_validations,
     runs,
     system,
     understanding,
@@ -74,6 +76,7 @@ def create_app(
     workflow_runner = WorkflowRunner(
         store, settings.db, settings.workflow_slots, executor=settings.executor_settings()
     )
+    validations = ReportValidations(store, settings.results.resolve() / FOLDER, settings.chromium)
     learning_runner = LearningRunner(
         store, BarCatalog(settings.bars_dir), settings.learning_poll_seconds, coordinator.launch
     )
@@ -114,6 +117,7 @@ def create_app(
     app.state.coordinator = coordinator
     app.state.workflow_runner = workflow_runner
     app.state.learning_runner = learning_runner
+    app.state.report_validations = validations
     for module in (
         system,
         evolve,
@@ -123,6 +127,7 @@ def create_app(
         workflows,
         learning,
         understanding,
+        report_validations,
         champions,
         hypotheses,
         features,

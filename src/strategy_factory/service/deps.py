@@ -1,5 +1,5 @@
-"""What every route depends on: the store, the coordinator, the workflow runner, the token
-checks, and the guard that refuses text the store cannot keep.
+"""What every route depends on: the store, the coordinator, the workflow runner, the chart
+validations, the token checks, and the guard that refuses text the store cannot keep.
 
 With ``FACTORY_API_TOKEN`` set, every mutating endpoint and every job/worker endpoint
 needs ``Authorization: Bearer <token>``. Read-only endpoints stay open on loopback (the
@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from strategy_factory.service.config import ServiceSettings
 from strategy_factory.service.coordinator import Coordinator
 from strategy_factory.service.learning_runner import LearningRunner
+from strategy_factory.service.report_validations import ReportValidations
 from strategy_factory.service.workflow_runner import WorkflowRunner
 from strategy_factory.store import Store
 
@@ -51,11 +52,17 @@ def get_learning_runner(request: Request) -> LearningRunner:
     return request.app.state.learning_runner
 
 
+def get_report_validations(request: Request) -> ReportValidations:
+    """The app's chart validations."""
+    return request.app.state.report_validations
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 WorkflowRunnerDep = Annotated[WorkflowRunner, Depends(get_workflow_runner)]
 LearningRunnerDep = Annotated[LearningRunner, Depends(get_learning_runner)]
+ReportValidationsDep = Annotated[ReportValidations, Depends(get_report_validations)]
 
 
 NUL_MESSAGE = "text must not contain NUL characters (\\u0000): the store cannot keep them"

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.evolution.report_data import gather_report
 from strategy_factory.evolution.report_page import PlotlyBundle, render_report, write_page
 from strategy_factory.json_values import plain
@@ -68,6 +70,24 @@ _SECTION = Environment(autoescape=True).from_string(
 </section>
 """
 )
+
+
+class ChartValidationRequest(BaseModel):
+    """Which run's report to validate: the body of ``POST /api/report-validations`` and
+    the run id ``factory report RUN --validate`` is given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str = Field(min_length=1, max_length=64, description="The run to validate")
+
+    @classmethod
+    def parse(cls, values: dict[str, Any]) -> ChartValidationRequest:
+        """Validate ``values`` (CLI or API), with one clear error."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = describe_problems(exc.errors())
+            raise FactoryError(f"invalid chart validation: {problems}") from exc
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,12 @@ def transfers_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _page(request, settings, "transfers.html", "insights")
 
 
+@router.get("/ui/insights/chart-validation", response_class=HTMLResponse)
+def chart_validation_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Validate a run's report charts in the server's Chromium; the checks and screenshots."""
+    return _page(request, settings, "chart_validation.html", "insights")
+
+
 @router.get("/ui/settings/learning", response_class=HTMLResponse)
 def learning_settings_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The learning settings as a form, one fieldset per section."""

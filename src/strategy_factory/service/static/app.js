@@ -18,10 +18,35 @@ function describe(status, body) {
   return `the server answered ${status}`;
 }
 
-export async function api(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
+function withToken(headers) {
   const token = window.sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
+export function hasToken() {
+  return Boolean(window.sessionStorage.getItem(TOKEN_KEY));
+}
+
+// A file the API serves (a screenshot, a report) as a Blob, fetched with the token when
+// one is set: an <img src> or a plain link cannot send it.
+export async function apiBlob(path) {
+  const response = await fetch(path, { headers: withToken({}) });
+  if (!response.ok) {
+    const text = await response.text();
+    let parsed = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      parsed = null; // not JSON: the status says what happened
+    }
+    throw new ApiError(response.status, parsed);
+  }
+  return response.blob();
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = withToken({ Accept: "application/json" });
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
