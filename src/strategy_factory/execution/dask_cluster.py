@@ -16,11 +16,12 @@ workers that join later: units run only on workers of this client's version, and
 other worker is reported in :meth:`DaskExecutor.notices` (and to ``on_refused``).
 
 Dask retries the tasks of a worker that dies (up to the scheduler's
-``distributed.scheduler.allowed-failures``). The data is scattered to every worker, but
-Dask's active memory manager soon drops the extra copies (a worker fetches the data
-from its holder when it needs it), so a lost worker may take the only copy: the tasks
-that read it are then cancelled, and this executor scatters the data again and reruns
-them (``LOST_DATA_RETRIES`` times at most). Dask's own wire protocol pickles: the
+``distributed.scheduler.allowed-failures``). The data is scattered to every worker; a
+scheduler running Dask's active memory manager (on by default; off in
+:func:`local_cluster`) soon drops the extra copies (a worker fetches the data from its
+holder when it needs it), so a lost worker may take the only copy: the tasks that read
+it are then cancelled, and this executor scatters the data again and reruns them
+(``LOST_DATA_RETRIES`` times at most). Dask's own wire protocol pickles: the
 cluster is trusted like the machines of ``factory worker`` processes, never an open
 network.
 
@@ -57,9 +58,16 @@ CONNECT_TIMEOUT_SECONDS = 30.0
 # ~1.4x the CPU time (benchmarks/bench_dask_nanny.py). Workers we start keep glibc's
 # default instead; they also run without the statistical profiler, which samples the
 # running unit every 10 ms and whose report nothing here reads.
+#
+# Its scheduler runs without the active memory manager: the manager drops the copies of a
+# scattered dataset on every worker but one, so the others fetch it from the holder again
+# and again, and the scheduler, weighing that transfer, keeps most tasks on the holder —
+# 2 workers ran the simulation-bound benchmark at 1.32x one worker with it, 1.76x
+# without (benchmarks/bench_dask.py).
 LOCAL_WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.active-memory-manager.start": False,
 }
 # Times a unit is run again because its dataset was lost (every worker holding it died).
 LOST_DATA_RETRIES = 3
@@ -122,7 +130,8 @@ def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> distrib
 
 def local_cluster(workers: int, **options: Any) -> distributed.LocalCluster:
     """A scheduler and ``workers`` nanny-started worker processes of one thread on this
-    machine, with glibc's default allocator settings and no profiler (``LOCAL_WORKER_CONFIG``).
+    machine, with glibc's default allocator settings, no profiler and no active memory
+    manager (``LOCAL_WORKER_CONFIG``).
 
     ``options``: more ``distributed.LocalCluster`` arguments (``host``,
     ``scheduler_port``, …).
