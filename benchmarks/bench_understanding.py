@@ -15,9 +15,12 @@ import statistics
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import beta, false_discovery_control
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' planted series
 from tests.understanding.test_discovery import PLANTED, _values, planted_bars
 from tests.understanding.test_event_study import _hypotheses_on_a_walk
 

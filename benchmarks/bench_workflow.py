@@ -72,8 +72,11 @@ def workflow(lookbacks: int) -> WorkflowConfig:
     )
 
 
-def time_discovery(config: WorkflowConfig, data: object, folder: Path) -> tuple[float, float]:
-    """Wall and CPU seconds (all threads) of one discovery phase from scratch."""
+def time_discovery(
+    config: WorkflowConfig, data: object, folder: Path, executor: object = None
+) -> tuple[float, float]:
+    """Wall and CPU seconds (this process's threads) of one discovery phase from scratch,
+    in process or (``executor``) as the executor's tasks."""
     shutil.rmtree(folder, ignore_errors=True)
     context = PhaseContext(
         config=config,
@@ -85,6 +88,7 @@ def time_discovery(config: WorkflowConfig, data: object, folder: Path) -> tuple[
             "signals": folder / "signals",
         },
         checkpoints=folder / "checkpoints",
+        executor=lambda: executor,
     )
     context.__dict__["data"] = data  # the bars are prepared once, outside the timing
     started, cpu = time.perf_counter(), time.process_time()

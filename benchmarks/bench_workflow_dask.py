@@ -18,41 +18,23 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pickle
-import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bench_workflow import workflow
+from bench_workflow import time_discovery, workflow
 from strategy_factory.data import synthetic_bars
 from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
 from strategy_factory.workflow.bars import prepare_bars
 from strategy_factory.workflow.chunks import chunk_payload, discovery_data, trade_chunk
 from strategy_factory.workflow.config import WorkflowConfig
 from strategy_factory.workflow.phases import discovery
-from strategy_factory.workflow.phases.context import PhaseContext
 
 
 def run_phase(config: WorkflowConfig, data: object, folder: Path, executor: object) -> float:
     """Wall seconds of one discovery phase from scratch (``executor`` None: in process)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    context = PhaseContext(
-        config=config,
-        phase=config.phases[0],
-        inputs={},
-        outputs={
-            "performance": folder / "performance.json",
-            "cells": folder / "cells.parquet",
-            "signals": folder / "signals",
-        },
-        checkpoints=folder / "checkpoints",
-        executor=lambda: executor,
-    )
-    context.__dict__["data"] = data  # the bars are prepared once, outside the timing
-    started = time.perf_counter()
-    discovery.run(context)
-    return time.perf_counter() - started
+    return time_discovery(config, data, folder, executor)[0]
 
 
 def hashes(folder: Path) -> dict[str, str]:

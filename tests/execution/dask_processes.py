@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +106,15 @@ class DaskProcesses:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+@contextmanager
+def two_workers(folder: Path) -> Iterator[DaskProcesses]:
+    """A scheduler and two workers (``w0``, ``w1``) in ``folder``, stopped afterwards."""
+    processes = DaskProcesses(folder)
+    try:
+        for name in ("w0", "w1"):
+            processes.start_worker(name)
+        yield processes
+    finally:
+        processes.stop()

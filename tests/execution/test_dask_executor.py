@@ -30,7 +30,7 @@ from strategy_factory.execution.dask_cluster import ClusterVersionError, DaskExe
 from strategy_factory.models import FINGERPRINT_VERSION
 from strategy_factory.store import Run, Store, create_store
 from tests.execution.conftest import wait_for
-from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses
+from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses, two_workers
 from tests.execution.outcome import run_outcome
 from tests.factory_command import FACTORY, factory
 
@@ -53,13 +53,8 @@ def client_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
     """A scheduler and two workers, started once for the module."""
-    processes = DaskProcesses(tmp_path_factory.mktemp("dask"))
-    try:
-        for name in ("w0", "w1"):
-            processes.start_worker(name)
+    with two_workers(tmp_path_factory.mktemp("dask")) as processes:
         yield processes
-    finally:
-        processes.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from strategy_factory.evolution import Evolution
 from strategy_factory.execution import InlineExecutor
 from strategy_factory.learning import MetaModel, launch, propose
 from strategy_factory.store import Store, create_store
-from tests.execution.dask_processes import DaskProcesses
+from tests.execution.dask_processes import DaskProcesses, two_workers
 from tests.execution.outcome import run_outcome
 from tests.factory_command import factory
 from tests.learning.history import History
@@ -24,13 +24,8 @@ from tests.learning.history import History
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
     """A scheduler and two workers."""
-    processes = DaskProcesses(tmp_path_factory.mktemp("dask"))
-    try:
-        for name in ("w0", "w1"):
-            processes.start_worker(name)
+    with two_workers(tmp_path_factory.mktemp("dask")) as processes:
         yield processes
-    finally:
-        processes.stop()
 
 
 def test_a_launched_search_run_resumed_on_the_cluster_finds_what_it_finds_in_process(

@@ -56,12 +56,19 @@ def server(bars_home: Path, tmp_path: Path) -> Iterator[Server]:
         yield started
 
 
+@contextmanager
+def launched(chromium: Path) -> Iterator[Browser]:
+    """Debian's Chromium at ``chromium``, driven by Playwright, closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with launched(chromium) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.service.chart_runs import record_small_run
-from tests.service.test_browser import CHROMIUM_ARGS, dashboard_page, shot
+from tests.service.test_browser import dashboard_page, launched, shot
 from tests.service.test_insights_browser import Server
 
 pytestmark = pytest.mark.browser
@@ -50,10 +50,8 @@ def served(
 
 @pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with launched(chromium) as opened:
+        yield opened
 
 
 @pytest.fixture

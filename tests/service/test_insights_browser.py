@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from strategy_factory.json_values import plain
 from strategy_factory.learning import virtual_fund
@@ -36,7 +36,7 @@ from tests.service.recorded_learning import (
     record_learning,
 )
 from tests.service.server import STARTUP_SECONDS, free_port
-from tests.service.test_browser import CHROMIUM_ARGS, dashboard_page, shot
+from tests.service.test_browser import dashboard_page, launched, shot
 
 pytestmark = pytest.mark.browser
 
@@ -76,10 +76,8 @@ def learning_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 
 @pytest.fixture(scope="module")
 def insights_browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with launched(chromium) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.learning.conftest import STORED, Promoted, promoted, promoted_home
 from tests.service.conftest import inline
-from tests.service.test_browser import CHROMIUM_ARGS, dashboard_page, shot
+from tests.service.test_browser import dashboard_page, launched, shot
 from tests.service.test_insights_browser import Server
 from tests.understanding.test_transfer import OTHER
 
@@ -40,13 +40,8 @@ def server(promoted: Promoted) -> Iterator[Server]:
 
 @pytest.fixture
 def page(chromium: Path, server: Server) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        with dashboard_page(browser, server) as opened:
-            yield opened
-        browser.close()
+    with launched(chromium) as browser, dashboard_page(browser, server) as opened:
+        yield opened
 
 
 def transfer_runs(server: Server) -> list[dict]:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.learning.conftest import SEED_FEATURES, Promoted, promoted, promoted_home
-from tests.service.test_browser import CHROMIUM_ARGS, dashboard_page, shot
+from tests.service.test_browser import dashboard_page, launched, shot
 from tests.service.test_insights_browser import Server
 
 pytestmark = pytest.mark.browser
@@ -34,13 +34,8 @@ def server(promoted: Promoted) -> Iterator[Server]:
 
 @pytest.fixture
 def page(chromium: Path, server: Server) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        with dashboard_page(browser, server) as opened:
-            yield opened
-        browser.close()
+    with launched(chromium) as browser, dashboard_page(browser, server) as opened:
+        yield opened
 
 
 def test_diagnose_and_audit_in_a_browser(page: Page, server: Server, promoted: Promoted) -> None:

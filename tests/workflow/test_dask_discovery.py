@@ -19,7 +19,7 @@ from strategy_factory.data import BarCatalog, regime_autocorrelated_bars
 from strategy_factory.execution.dask_cluster import DaskExecutor
 from strategy_factory.workflow import WorkflowConfig, Workspace, create_workflow, run_workflow
 from tests.execution.conftest import wait_for
-from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses
+from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses, two_workers
 from tests.factory_command import factory
 from tests.workflow.conftest import BARS, output_hashes, small_workflow
 
@@ -49,13 +49,8 @@ def client_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
     """A scheduler and two workers, started once for the module."""
-    processes = DaskProcesses(tmp_path_factory.mktemp("dask"))
-    try:
-        for name in ("w0", "w1"):
-            processes.start_worker(name)
+    with two_workers(tmp_path_factory.mktemp("dask")) as processes:
         yield processes
-    finally:
-        processes.stop()
 
 
 @pytest.fixture

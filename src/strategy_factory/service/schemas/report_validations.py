@@ -12,16 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-
-class ChartCheckOut(BaseModel):
-    """One comparison of what a chart drew with the stored and re-traded trades."""
-
-    chart: str
-    what: str
-    passed: bool
-    expected: int
-    drawn: int
-    detail: str
+from strategy_factory.understanding.chart_check import ChartCheck
 
 
 class AnomalyOut(BaseModel):
@@ -55,7 +46,7 @@ class ReportValidationOut(BaseModel):
     error: str | None = Field(description="Why a failed validation could not run")
     passed: bool | None
     verdict: str | None
-    checks: list[ChartCheckOut]
+    checks: list[ChartCheck]  # the dataclass the checks are made as
     anomalies: list[AnomalyOut]
     report_url: str | None = Field(description="The validated report (HTML), once done")
     screenshots: list[ScreenshotOut]
