@@ -9,7 +9,7 @@ import yaml
 
 from strategy_factory.cli.evolve import executor_for
 from strategy_factory.errors import FactoryError
-from strategy_factory.execution import InlineExecutor, LocalExecutor
+from strategy_factory.execution import InlineExecutor, LocalExecutor, dask_cluster
 from strategy_factory.execution.dask_cluster import CONNECT_TIMEOUT_SECONDS
 from strategy_factory.execution.settings import ExecutorSettings
 from strategy_factory.service import ServiceSettings
@@ -88,6 +88,7 @@ def test_a_server_whose_cluster_cannot_be_reached_fails_the_run_with_that_messag
 
     monkeypatch.setenv("FACTORY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FACTORY_DASK_SCHEDULER", "tcp://127.0.0.1:1")  # nothing listens there
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_SECONDS", 3.0)  # no 30 s wait to fail
     url = f"sqlite:///{tmp_path / 'served.db'}"
     with TestClient(create_app(ServiceSettings(db=url)), base_url="http://127.0.0.1") as client:
         accepted = client.post("/evolve", json={"symbol": "SP500", "max_generations": 1})

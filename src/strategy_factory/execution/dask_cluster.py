@@ -106,9 +106,12 @@ def check_versions(client: distributed.Client) -> dict[str, str]:
     return reported
 
 
-def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> distributed.Client:
-    """A client of the Dask scheduler at ``scheduler``, once a worker has joined it."""
+def connect(scheduler: str, timeout: float | None = None) -> distributed.Client:
+    """A client of the Dask scheduler at ``scheduler``, once a worker has joined it
+    (waiting ``timeout`` seconds for each, default :data:`CONNECT_TIMEOUT_SECONDS`)."""
     from distributed import Client
+
+    timeout = CONNECT_TIMEOUT_SECONDS if timeout is None else timeout
 
     try:
         client = Client(scheduler, timeout=timeout, set_as_default=False)
