@@ -107,6 +107,11 @@ class SignalChanges:
             raise FactoryError(f"no changes of series {wanted[absent[0]]}")
         return _expand(self.bar, self.value, starts, stops, self.bars)
 
+    def codes(self) -> np.ndarray:
+        """Each row as one int32, 4 × bar + value + 1 (the form parts and chunks carry;
+        :func:`split_codes` takes it apart). Needs ``bars`` ≤ 2²⁹."""
+        return self.bar * np.int32(4) + (self.value + np.int8(1))
+
     @property
     def count(self) -> int:
         """One more than the highest series number (0 when there are no changes)."""
@@ -135,6 +140,12 @@ def _problem(series: np.ndarray, bar: np.ndarray, value: np.ndarray, bars: int) 
         k = backwards[0]
         return f"series {series[k]}: bar {bar[k]} follows bar {bar[k - 1]} (bars must increase)"
     return None
+
+
+def split_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bar, value) of codes of :meth:`SignalChanges.codes` (unchecked: a code whose low
+    bits are 3 gives value 2, which :meth:`SignalChanges.checked` refuses)."""
+    return codes >> 2, (codes & 3) - 1
 
 
 def signal_changes(signals: np.ndarray) -> SignalChanges:

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from strategy_factory.backtest import Execution, SignalChanges
+from strategy_factory.backtest.changes import split_codes
 from strategy_factory.errors import FactoryError
 from strategy_factory.workflow.backtester import (
     CELL_COLUMNS,
@@ -94,8 +95,7 @@ def _packed(changes: SignalChanges, counts: np.ndarray) -> dict[str, Any]:
     """The changes as they travel: each trial's count of changes, and the steps between
     consecutive codes (4 × bar + signal + 1, the trials' rows one after another) as int32,
     zstd-compressed — about a byte a change instead of the nine of series, bar and value."""
-    codes = changes.bar.astype(np.int64) * 4 + (changes.value + 1)
-    steps = np.diff(codes, prepend=0).astype(np.int32)
+    steps = np.diff(changes.codes(), prepend=np.int32(0))
     packed = pa.compress(steps, codec=TRANSIT_CODEC, asbytes=True)
     return {"counts": counts, "steps": packed, "bars": changes.bars}
 
@@ -121,8 +121,7 @@ def _unpacked(changes: dict[str, Any], trials: int, bars: int) -> SignalChanges:
         ) from exc
     codes = np.cumsum(np.frombuffer(raw, dtype=np.int32), dtype=np.int64)
     series = np.repeat(np.arange(trials, dtype=np.int32), counts)
-    value = (codes & 3) - 1
-    return SignalChanges.checked(series, codes >> 2, value, bars)
+    return SignalChanges.checked(series, *split_codes(codes), bars)
 
 
 def chunk_result(

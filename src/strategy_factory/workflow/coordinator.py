@@ -21,6 +21,7 @@ from strategy_factory.errors import FactoryError
 from strategy_factory.execution.local import SharingExecutor
 from strategy_factory.json_values import plain
 from strategy_factory.settings import get_settings
+from strategy_factory.workflow.backtester import regime_filters
 from strategy_factory.workflow.bars import WorkflowBars, load_bars
 from strategy_factory.workflow.config import ParameterDiscovery, WorkflowConfig
 from strategy_factory.workflow.phases import analysis, discovery, ensemble, validation
@@ -131,7 +132,7 @@ def discovery_cell_bars(config: WorkflowConfig, data: WorkflowBars) -> int:
     """The simulation work of the workflow's discoveries: every trial traded overall and in
     each regime of each classifier, over every bar of the selection period."""
     cut = data.period("selection")
-    cells = 1 + sum(len(labels) for labels in data.labels.values())
+    cells = 1 + len(regime_filters(data))  # overall, and in each regime
     trials = 0
     for phase in config.phases:
         if isinstance(phase, ParameterDiscovery):

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from strategy_factory.backtest import SignalChanges
+from strategy_factory.backtest.changes import split_codes
 from strategy_factory.errors import FactoryError, describe_problems
 from strategy_factory.workflow.workspace import (
     read_json,
@@ -198,7 +199,7 @@ def write_signal_part(path: Path, trials: Sequence[int], changes: SignalChanges)
             " bars per period): shorten the selection period"
         )
     numbers = np.asarray(trials, dtype=np.int64)
-    change = changes.bar * np.int32(4) + (changes.value + np.int8(1))
+    change = changes.codes()
     if np.any(np.diff(numbers) < 0):  # rows in ascending trial order
         change = change[np.argsort(numbers[changes.series], kind="stable")]
     listed = json.dumps(np.sort(numbers).tolist())
@@ -249,7 +250,7 @@ def _part_changes(part: Path, bars: int) -> SignalChanges:
         raise FactoryError(
             f"{part}: {SIGNAL_PART_COLUMN} must be whole numbers, got {change.dtype}"
         )
-    bar, signal = change >> 2, (change & 3) - 1
+    bar, signal = split_codes(change)
     starts = np.flatnonzero(bar == 0)
     if starts.size != trials.size or (starts.size and starts[0] != 0):
         raise FactoryError(
