@@ -102,3 +102,46 @@ def test_decoding_a_series_without_changes_says_which() -> None:
 def test_signals_without_bars_are_refused() -> None:
     with pytest.raises(FactoryError, match="at least one bar"):
         signal_changes(np.zeros((2, 0), dtype=np.int8))
+
+
+def _steps(changes: SignalChanges) -> tuple[np.ndarray, np.ndarray]:
+    """Each series' count of rows and the steps between consecutive codes."""
+    counts = np.bincount(changes.series, minlength=changes.count)
+    return counts, np.diff(changes.codes(), prepend=np.int32(0)).astype(np.int32)
+
+
+@settings(max_examples=100, deadline=None)
+@given(signals=held_signals())
+def test_changes_sent_as_steps_come_back_exactly(signals: np.ndarray) -> None:
+    changes = signal_changes(signals)
+    back = SignalChanges.from_steps(*_steps(changes), changes.bars)
+    for name in ("series", "bar", "value"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(changes, name))
+        assert getattr(back, name).dtype == getattr(changes, name).dtype
+    np.testing.assert_array_equal(back.decode(), signals)
+
+
+STEPS = {  # (array, row, change, message): series 0 at bars 0 and 2, series 1 at bar 0
+    "signal 2": ("steps", 1, 1, "a signal is -1, 0 or 1, got 2"),
+    "beyond": ("steps", 1, 12, "series 0: bar 5 is outside 0 … 4"),
+    "late start": ("steps", 2, 4, "series 1: its first change is at bar 1"),
+    "backwards": ("steps", 1, -8, "series 0: bar 0 follows bar 0"),
+    "empty series": ("counts", 1, -1, "at least one change"),
+    "counts": ("counts", 1, 1, "add up to the 3 steps"),
+}
+
+
+@pytest.mark.parametrize("case", STEPS, ids=list(STEPS))
+def test_malformed_steps_are_refused_with_the_first_problem(case: str) -> None:
+    signals = np.array([[0, 0, 1, 1, 1], [-1, -1, -1, -1, -1]], dtype=np.int8)
+    counts, steps = _steps(signal_changes(signals))
+    name, row, change, message = STEPS[case]
+    {"counts": counts, "steps": steps}[name][row] += change
+    with pytest.raises(FactoryError, match=message):
+        SignalChanges.from_steps(counts, steps, 5)
+
+
+def test_steps_without_bars_are_refused() -> None:
+    changes = signal_changes(np.zeros((1, 3), dtype=np.int8))
+    with pytest.raises(FactoryError, match="at least one bar"):
+        SignalChanges.from_steps(*_steps(changes), 0)

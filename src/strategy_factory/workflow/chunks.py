@@ -19,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 
 from strategy_factory.backtest import Execution, SignalChanges
-from strategy_factory.backtest.changes import split_codes
 from strategy_factory.errors import FactoryError
 from strategy_factory.workflow.backtester import (
     CELL_COLUMNS,
@@ -119,9 +118,7 @@ def _unpacked(changes: dict[str, Any], trials: int, bars: int) -> SignalChanges:
         raise FactoryError(
             f"a discovery chunk's steps are not {rows} zstd-compressed int32 values: {exc}"
         ) from exc
-    codes = np.cumsum(np.frombuffer(raw, dtype=np.int32), dtype=np.int64)
-    series = np.repeat(np.arange(trials, dtype=np.int32), counts)
-    return SignalChanges.checked(series, *split_codes(codes), bars)
+    return SignalChanges.from_steps(counts, np.frombuffer(raw, dtype=np.int32), bars)
 
 
 def chunk_result(
