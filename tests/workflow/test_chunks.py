@@ -1,5 +1,6 @@
 """A discovery chunk's result off this process: the in-process cells and signals exactly,
-and a malformed result refused by name before anything is written."""
+and a malformed result refused by name before anything is written; a task of several
+chunks gives each chunk's result, checked in turn."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from strategy_factory.workflow.bars import load_bars
 from strategy_factory.workflow.chunks import (
     chunk_payload,
     chunk_result,
+    chunks_payload,
+    chunks_results,
     discovery_data,
     trade_chunk,
+    trade_chunks,
 )
 from tests.workflow.conftest import small_workflow
 
@@ -49,13 +53,17 @@ def test_a_chunk_traded_off_process_gives_the_in_process_cells_and_signals(
             chunk_result(broken, TRIALS, data, "selection")
 
     refused(lambda r: r.pop("changes"), "must hold exactly cells and changes")
-    refused(lambda r: r["cells"].pop("sharpe"), "cells must be the columns")
+    refused(lambda r: r["cells"].pop("measures"), "cells must be whole, measures and cell")
     refused(
-        lambda r: r["cells"].update(sharpe=r["cells"]["sharpe"].astype(np.float32)),
-        "column sharpe must be 9 values of float64",
+        lambda r: r["cells"].update(measures=r["cells"]["measures"].astype(np.float32)),
+        "measures must be 44 columns × 9 rows of float64",
     )
     refused(
-        lambda r: r["cells"].update(trial=r["cells"]["trial"] + 1),
+        lambda r: r["cells"].update(whole=r["cells"]["whole"][:, :6]),
+        "whole must be 2 columns × 9 rows of int64",
+    )
+    refused(
+        lambda r: r["cells"].update(whole=r["cells"]["whole"] + [[1], [0]]),
         "not those of the trials it was given",
     )
     refused(lambda r: r["cells"].update(cell=[1] * 9), "cell names must be 9 texts")
@@ -90,3 +98,36 @@ def test_a_chunk_traded_off_process_gives_the_in_process_cells_and_signals(
     )
     refused(lambda r: r["changes"].update(steps=b"not zstd"), "steps are not")
     refused(lambda r: r["changes"].update(steps=[1, 2]), "steps must be bytes")
+
+
+def test_a_task_of_chunks_gives_each_chunk_its_result_checked_in_turn(
+    planted_home: BarCatalog,
+) -> None:
+    config = WorkflowConfig.load(small_workflow())
+    data = load_bars(config.data, config.classifiers)
+    momentum, reversion = config.phases[0].families
+    shipped = discovery_data(data, [momentum, reversion], config.costs.execution(), "selection")
+    other = [Trial(0, {**TRIALS[0].params, "lookback": 2})]
+    chunks = [(momentum, TRIALS), (reversion, other)]  # one task may hold several families
+    result = trade_chunks(shipped, chunks_payload(chunks))
+    checked = list(chunks_results(result, [TRIALS, other], data, "selection"))
+    for (family, trials), (cells, changes) in zip(chunks, checked, strict=True):
+        alone = chunk_result(
+            trade_chunk(shipped, chunk_payload(family, trials)), trials, data, "selection"
+        )
+        pd.testing.assert_frame_equal(cells, alone[0], check_exact=True)
+        assert np.array_equal(changes.decode(), alone[1].decode())
+
+    def refused(broken: Any, match: str) -> None:
+        with pytest.raises(FactoryError, match=match):
+            list(chunks_results(broken, [TRIALS, other], data, "selection"))
+
+    refused({"chunks": result["chunks"][:1]}, "the results of its 2 chunks")
+    refused({**result, "more": 1}, "the results of its 2 chunks")
+    refused(result["chunks"], "the results of its 2 chunks")
+    # A malformed chunk is named when its turn comes: the chunks before it are given first.
+    spoiled = {"chunks": [result["chunks"][0], {"cells": {}}]}
+    given = chunks_results(spoiled, [TRIALS, other], data, "selection")
+    assert len(next(given)[0]) == len(TRIALS) * 3
+    with pytest.raises(FactoryError, match="must hold exactly cells and changes"):
+        next(given)

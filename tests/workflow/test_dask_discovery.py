@@ -12,18 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
 from strategy_factory.data import BarCatalog, regime_autocorrelated_bars
 from strategy_factory.execution.dask_cluster import DaskExecutor
 from strategy_factory.workflow import WorkflowConfig, Workspace, create_workflow, run_workflow
+from strategy_factory.workflow.task_size import chunk_seconds, task_bundles
+from strategy_factory.workflow.workspace import read_arrow
 from tests.execution.conftest import wait_for
 from tests.execution.dask_processes import START_CEILING_SECONDS, DaskProcesses, two_workers
 from tests.factory_command import factory
 from tests.workflow.conftest import BARS, output_hashes, small_workflow
 
-TASK = "trade_chunk"  # the name of a discovery chunk's tasks
+TASK = "trade_chunks"  # the name of discovery's tasks (a few chunks each)
 
 
 def discovery(lookbacks: list[int] | None = None) -> dict[str, Any]:
@@ -68,6 +71,15 @@ def executor(cluster: DaskProcesses) -> Iterator[DaskExecutor]:
     started.close()
 
 
+def planned_tasks(root: Path, workers: int = 2) -> int:
+    """How many tasks the sizing rule makes of the chunks checkpointed under ``root``
+    (their trials, 3 cells a trial, the selection's bars) for ``workers`` workers."""
+    signals = root / "signals" / "parameter_discovery"
+    bars = len(pd.read_parquet(next(signals.rglob("timestamps.parquet"))))
+    trials = [read_arrow(p)["trial"].nunique() for p in (root / "checkpoints").rglob("*.arrow")]
+    return len(task_bundles([chunk_seconds(n, 3, bars) for n in trials], workers))
+
+
 def _in_process(config: dict[str, Any], results: Path) -> dict[str, str]:
     workspace = create_workflow(WorkflowConfig.load(config), results, "wf")
     run_workflow(workspace)
@@ -91,7 +103,8 @@ def test_discovery_on_the_cluster_writes_the_in_process_files(
     assert output_hashes(workspace.root) == expected
     chunks = list((workspace.root / "checkpoints").rglob("*.arrow"))
     ran = [task for task in stream.data if task["key"].startswith(TASK)]
-    assert len(ran) == len(chunks) == 8  # every chunk was a task of the cluster
+    assert len(chunks) == 8  # every chunk traded by a task of the cluster, as planned
+    assert len(ran) == planned_tasks(workspace.root) == 1  # 8 small chunks: one task's work
     workers = cluster.wait_registered(executor.client, set(cluster.workers)).values()
     assert {task["worker"] for task in ran} <= set(workers)
     # PLANTED is stored only on this client: the workers traded the shipped bars.
@@ -101,7 +114,7 @@ def test_discovery_on_the_cluster_writes_the_in_process_files(
 def test_a_worker_killed_mid_discovery_changes_no_file(
     client_home: Path, cluster: DaskProcesses, executor: DaskExecutor, tmp_path: Path
 ) -> None:
-    config = discovery(lookbacks=list(range(2, 42)))  # 80 chunks, for a kill to land among
+    config = discovery(lookbacks=list(range(2, 42)))  # 80 chunks in 6 tasks: a kill lands mid-phase
     wanted = _in_process(config, tmp_path / "in-process")
     client = executor.client
     names = cluster.wait_registered(client, set(cluster.workers))
@@ -127,7 +140,7 @@ def test_a_worker_killed_mid_discovery_changes_no_file(
     driver.join(START_CEILING_SECONDS * 2)
     assert not driver.is_alive() and finished and finished[0]["state"] == "done"
     assert output_hashes(workspace.root) == wanted
-    # The kill landed mid-phase: a chunk was running on the victim when it died.
+    # The kill landed mid-phase: a task of chunks was running on the victim when it died.
     story = [step for step in client.story(*interrupted) if step[0] == "scheduler"]
     assert any(
         start == "processing" and cause.startswith("handle-worker-cleanup")
@@ -158,7 +171,7 @@ def test_factory_workflow_takes_the_cluster_from_its_yaml_and_from_its_options(
     assert again.returncode == 0, again.stderr
     assert output_hashes(root) == expected
     for stream in (from_yaml, from_options):
-        assert sum(task["key"].startswith(TASK) for task in stream.data) == 8
+        assert sum(task["key"].startswith(TASK) for task in stream.data) == planned_tasks(root)
 
 
 def test_a_server_on_the_cluster_runs_posted_workflows_there(
@@ -189,5 +202,6 @@ def test_a_server_on_the_cluster_runs_posted_workflows_there(
             return state if state in ("done", "failed") else None
 
         assert wait_for(ended, START_CEILING_SECONDS * 2, "the workflow to end") == "done"
-    assert output_hashes(Workspace.open(tmp_path / "results", workflow_id).root) == expected
-    assert sum(task["key"].startswith(TASK) for task in stream.data) == 8
+    root = Workspace.open(tmp_path / "results", workflow_id).root
+    assert output_hashes(root) == expected
+    assert sum(task["key"].startswith(TASK) for task in stream.data) == planned_tasks(root)

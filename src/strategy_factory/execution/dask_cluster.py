@@ -279,6 +279,12 @@ class DaskExecutor:
             value, workers=self._admitted() or None, broadcast=True, hash=False
         )
 
+    def threads(self) -> int:
+        """How many tasks the admitted workers run at once (their threads; at least 1)."""
+        workers = self.client.scheduler_info()["workers"].values()
+        admitted = [w for w in workers if w.get("resources", {}).get(self._resource)]
+        return max(sum(w.get("nthreads", 1) for w in admitted), 1)
+
     def _admitted(self) -> list[str]:
         """The workers that hold this version's resource (a later one fetches from them)."""
         workers = self.client.scheduler_info()["workers"]
@@ -342,6 +348,7 @@ class ClusterTasks:
         self.executor = executor
         self.function = function
         self.value = value
+        self.workers = executor.threads()
         self._lock = threading.Lock()
         self._scattered = executor.broadcast(value)
 

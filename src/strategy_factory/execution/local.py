@@ -38,6 +38,8 @@ SharedFunction = Callable[[Any, dict[str, Any]], dict[str, Any]]
 class SharedTasks(Protocol):
     """Tasks of one function over payloads that share one value, shipped once."""
 
+    workers: int  # how many tasks run at once (a caller sizes its tasks for balance)
+
     def submit(self, payload: dict[str, Any]) -> Future:
         """Start ``function(value, payload)``; a future of its result."""
         ...
@@ -171,6 +173,7 @@ class PoolTasks:
     """Shared tasks on a process pool (see :meth:`LocalExecutor.share`)."""
 
     def __init__(self, workers: int, function: SharedFunction, value: Any) -> None:
+        self.workers = workers
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(start_method()),

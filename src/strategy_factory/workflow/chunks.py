@@ -3,14 +3,16 @@
 A discovery phase ships :class:`DiscoveryData` once (the workflow's prepared bars,
 z-scores and regime labels, and the predictions of every family not computed from the
 bars — a stored model's, a user's file — read here, where the store and the file are),
-and each task trades one chunk of trials on it (:func:`trade_chunk`), returning the
-chunk's cells and its captured signal changes as plain arrays. Nothing on a worker reads
-a file, the store or its own ``FACTORY_HOME``. :func:`chunk_result` checks a result
-before anything of it is written; the files are written here, by the phase.
+and each task trades a few consecutive chunks of trials on it (:func:`trade_chunks`;
+how many: :mod:`~strategy_factory.workflow.task_size`), returning each chunk's cells and
+its captured signal changes as plain arrays. Nothing on a worker reads a file, the store
+or its own ``FACTORY_HOME``. :func:`chunks_results` checks a result, chunk by chunk,
+before anything of the chunk is written; the files are written by the phase.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +34,14 @@ from strategy_factory.workflow.bars import WorkflowBars
 from strategy_factory.workflow.config import Family
 
 TRANSIT_CODEC = "zstd"
-# Whole-number columns of a cells table; every other one but ``cell`` is float64.
+# A cells table travels as two matrices, a row per column: its whole-number columns
+# (int64) and its measures (float64), with its cell names as a list. Dask sends each NumPy
+# array of a result as a frame of its own: the 47 columns of a chunk's table as arrays
+# cost ~2 ms a chunk in the round trip (a 3-chunk task's 141 arrays 8–9 ms, against
+# ~1 ms for 6 matrices; benchmarks/bench_dask_chunk_overhead.py), the bytes themselves
+# next to nothing.
 _WHOLE = ("trial", "bars")
+_MEASURES = tuple(name for name in CELL_COLUMNS if name not in (*_WHOLE, "cell"))
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,19 @@ def chunk_payload(family: Family, trials: list[Trial]) -> dict[str, Any]:
     return {"family": family.name, "trials": [[t.number, t.params] for t in trials]}
 
 
+def chunks_payload(chunks: list[tuple[Family, list[Trial]]]) -> dict[str, Any]:
+    """A task's payload: chunks (each of one family), traded one after another."""
+    return {"chunks": [chunk_payload(family, trials) for family, trials in chunks]}
+
+
+def trade_chunks(shared: DiscoveryData, payload: dict[str, Any]) -> dict[str, Any]:
+    """Trade a task's chunks on a worker: each one's result as :func:`trade_chunk` gives it."""
+    return {"chunks": [trade_chunk(shared, chunk) for chunk in payload["chunks"]]}
+
+
 def trade_chunk(shared: DiscoveryData, payload: dict[str, Any]) -> dict[str, Any]:
-    """Trade one chunk on a worker: its cells by column and its signals' changes."""
+    """Trade one chunk on a worker: its cells (as two matrices and the cell names) and
+    its signals' changes."""
     family = shared.families[payload["family"]]
     trials = [Trial(number, params) for number, params in payload["trials"]]
     captured: list[Capture] = []
@@ -84,10 +103,13 @@ def trade_chunk(shared: DiscoveryData, payload: dict[str, Any]) -> dict[str, Any
         shared.predictions.get(family.name),
     )
     changes = captured[0].changes()
-    columns: dict[str, Any] = {name: cells[name].to_numpy() for name in CELL_COLUMNS}
-    columns["cell"] = cells["cell"].tolist()
+    table = {
+        "whole": cells[list(_WHOLE)].to_numpy(dtype=np.int64).T.copy(),
+        "measures": cells[list(_MEASURES)].to_numpy(dtype=np.float64).T.copy(),
+        "cell": cells["cell"].tolist(),
+    }
     counts = np.diff(np.searchsorted(changes.series, np.arange(len(trials) + 1)))
-    return {"cells": columns, "changes": _packed(changes, counts.astype(np.int32))}
+    return {"cells": table, "changes": _packed(changes, counts.astype(np.int32))}
 
 
 def _packed(changes: SignalChanges, counts: np.ndarray) -> dict[str, Any]:
@@ -121,6 +143,20 @@ def _unpacked(changes: dict[str, Any], trials: int, bars: int) -> SignalChanges:
     return SignalChanges.from_steps(counts, np.frombuffer(raw, dtype=np.int32), bars)
 
 
+def chunks_results(
+    result: Any, chunks: list[list[Trial]], data: WorkflowBars, period: str
+) -> Iterator[tuple[pd.DataFrame, SignalChanges]]:
+    """A task's result, each chunk's checked by :func:`chunk_result` in turn (so a
+    caller writes a chunk's files before the next one is checked)."""
+    parts = result.get("chunks") if isinstance(result, dict) and set(result) == {"chunks"} else None
+    if not isinstance(parts, list) or len(parts) != len(chunks):
+        raise FactoryError(
+            f"a discovery task's result must hold the results of its {len(chunks)} chunks"
+        )
+    for part, trials in zip(parts, chunks, strict=True):
+        yield chunk_result(part, trials, data, period)
+
+
 def chunk_result(
     result: Any, trials: list[Trial], data: WorkflowBars, period: str
 ) -> tuple[pd.DataFrame, SignalChanges]:
@@ -145,25 +181,28 @@ def chunk_result(
     return cells, checked
 
 
-def _cells(columns: Any, trials: list[Trial], per_trial: int) -> pd.DataFrame:
-    """The cells table of ``columns``, each checked for its name, type and length."""
-    if not isinstance(columns, dict) or list(columns) != list(CELL_COLUMNS):
-        raise FactoryError(f"a discovery chunk's cells must be the columns {CELL_COLUMNS}")
+def _cells(table: Any, trials: list[Trial], per_trial: int) -> pd.DataFrame:
+    """The cells table of ``table`` (see :data:`_MEASURES`), checked for its parts' names,
+    types and shapes, and for its trials."""
+    if not isinstance(table, dict) or set(table) != {"whole", "measures", "cell"}:
+        raise FactoryError("a discovery chunk's cells must be whole, measures and cell")
     rows = len(trials) * per_trial
-    names = columns["cell"]
+    names = table["cell"]
     texts = isinstance(names, list) and all(isinstance(name, str) for name in names)
     if not texts or len(names) != rows:
         raise FactoryError(f"a discovery chunk's cell names must be {rows} texts")
-    for name in CELL_COLUMNS:
-        if name == "cell":
-            continue
-        column = columns[name]
-        kind = np.int64 if name in _WHOLE else np.float64
-        if not isinstance(column, np.ndarray) or column.dtype != kind or column.shape != (rows,):
+    for part, columns, kind in (("whole", _WHOLE, np.int64), ("measures", _MEASURES, np.float64)):
+        matrix = table[part]
+        shape = (len(columns), rows)
+        if not isinstance(matrix, np.ndarray) or matrix.dtype != kind or matrix.shape != shape:
             raise FactoryError(
-                f"a discovery chunk's column {name} must be {rows} values of {np.dtype(kind)}"
+                f"a discovery chunk's {part} must be {shape[0]} columns × {rows} rows of "
+                f"{np.dtype(kind)}"
             )
+    whole = dict(zip(_WHOLE, table["whole"], strict=True))
     expected = np.repeat([t.number for t in trials], per_trial)
-    if not np.array_equal(columns["trial"], expected):
+    if not np.array_equal(whole["trial"], expected):
         raise FactoryError("a discovery chunk's cells are not those of the trials it was given")
-    return pd.DataFrame(columns)
+    measures = dict(zip(_MEASURES, table["measures"], strict=True))
+    columns = {**whole, "cell": names, **measures}
+    return pd.DataFrame({name: columns[name] for name in CELL_COLUMNS})

@@ -12,16 +12,16 @@ was interrupted.
 
 Given an executor (``context.executor()``: a local pool or a Dask cluster), the chunks
 run as its shared tasks instead (:mod:`~strategy_factory.workflow.chunks`): the phase's
-data is shipped once, every unfinished chunk is submitted at once, and each result, as
-it arrives, is checked and written here in the same files and the same order (signal
-part, then checkpoint), so the outputs are the same files as in process.
+data is shipped once, the unfinished chunks of every family (of an Optuna batch) are
+submitted at once in tasks of a few chunks, and each chunk's result is checked and
+written here in the same files and the same order (signal part, then checkpoint), so the
+outputs are the same files as in process (:mod:`.chunk_tasks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from functools import partial
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -35,15 +35,11 @@ from strategy_factory.workflow.backtester import (
     run_trials,
     signal_key,
 )
-from strategy_factory.workflow.chunks import (
-    chunk_payload,
-    chunk_result,
-    discovery_data,
-    trade_chunk,
-)
+from strategy_factory.workflow.chunks import discovery_data, trade_chunks
 from strategy_factory.workflow.config import Family, ParameterDiscovery
 from strategy_factory.workflow.files import write_signal_part, write_signal_timestamps
 from strategy_factory.workflow.optimizer import OPTUNA_BATCH, expand, optuna_batch
+from strategy_factory.workflow.phases.chunk_tasks import Chunk, TradedChunks
 from strategy_factory.workflow.phases.context import PhaseContext
 from strategy_factory.workflow.workspace import (
     read_arrow,
@@ -107,6 +103,11 @@ def _run_chunk(
     return found
 
 
+def _named(trials: list[Trial], family: Family, prefix: str = "") -> list[Chunk]:
+    """The family's chunks of ``trials`` with their files' name."""
+    return [(f"{prefix}trials-{c[0].number:06d}", c) for c in _chunks(trials, family)]
+
+
 def _run_trials(
     context: PhaseContext,
     family: Family,
@@ -115,39 +116,11 @@ def _run_trials(
     tasks: SharedTasks | None,
     prefix: str = "",
 ) -> list[pd.DataFrame]:
-    named = [(f"{prefix}trials-{c[0].number:06d}", c) for c in _chunks(trials, family)]
+    named = _named(trials, family, prefix)
     if tasks is not None:
-        return _run_as_tasks(context, family, named, writer, tasks)
+        traded = TradedChunks(context, {family.name: (family, named)}, tasks, writer.submit, PERIOD)
+        return traded.cells(family.name)
     return [_run_chunk(context, family, chunk, name, writer) for name, chunk in named]
-
-
-def _run_as_tasks(
-    context: PhaseContext,
-    family: Family,
-    named: list[tuple[str, list[Trial]]],
-    writer: _Writer,
-    tasks: SharedTasks,
-) -> list[pd.DataFrame]:
-    """The chunks' cells: finished ones from their checkpoints, the others as tasks, each
-    result's files written as it arrives (its signal part, then its checkpoint)."""
-    found: dict[int, pd.DataFrame] = {}
-    waiting: dict[Future, int] = {}
-    for position, (name, chunk) in enumerate(named):
-        cells = context.checkpoints / family.name / f"{name}.arrow"
-        if cells.is_file():
-            found[position] = read_arrow(cells)
-        else:
-            waiting[tasks.submit(chunk_payload(family, chunk))] = position
-    for future in as_completed(waiting):
-        position = waiting[future]
-        name, chunk = named[position]
-        cells, changes = chunk_result(future.result(), chunk, context.data, PERIOD)
-        part = context.outputs["signals"] / family.name / f"{name}.parquet"
-        checkpoint = context.checkpoints / family.name / f"{name}.arrow"
-        writer.submit(partial(write_signal_part, part, [t.number for t in chunk], changes))
-        writer.submit(partial(write_arrow, checkpoint, cells))
-        found[position] = cells
-    return [found[position] for position in range(len(named))]
 
 
 def _optuna(
@@ -200,13 +173,25 @@ def run(context: PhaseContext) -> dict[str, Any]:
                 split=("open", "close"),
             )
         )
+        grid = {
+            family.name: [Trial(i, p) for i, p in enumerate(expand(family, phase.search))]
+            for family in phase.families
+            if phase.search.method != "optuna"
+        }
+        traded = None
+        if tasks is not None and grid:  # every family's chunks at once: no idle worker
+            named = {f.name: (f, _named(grid[f.name], f)) for f in phase.families}
+            traded = TradedChunks(context, named, tasks, writer.submit, PERIOD)
         for family in phase.families:
             write_signal_timestamps(signal_folder / family.name, data.bars.index[cut])
             if phase.search.method == "optuna":
                 trials, found = _optuna(context, family, writer, tasks)
             else:
-                trials = [Trial(i, p) for i, p in enumerate(expand(family, phase.search))]
-                found = _run_trials(context, family, trials, writer, tasks)
+                trials = grid[family.name]
+                if traded is not None:
+                    found = traded.cells(family.name)
+                else:
+                    found = _run_trials(context, family, trials, writer, tasks)
             cells = pd.concat(found, ignore_index=True).sort_values("trial", kind="stable")
             tables.append(cells.assign(family=family.name))
             records = records_of(sorted(trials, key=lambda t: t.number), cells)
@@ -257,7 +242,7 @@ def _shared_tasks(context: PhaseContext) -> SharedTasks | None:
     phase: ParameterDiscovery = context.phase
     execution = context.config.costs.execution()
     shipped = discovery_data(context.data, phase.families, execution, PERIOD)
-    return executor.share(trade_chunk, shipped)
+    return executor.share(trade_chunks, shipped)
 
 
 def _second_looks(phase: ParameterDiscovery, data: Any) -> list[str]:
