@@ -4,10 +4,13 @@
 thresholds × 5 z-limits, 3 cells per trial) on ``--bars`` selection bars, run in process
 and on a cluster of ``--workers`` one-thread workers started by ``factory cluster
 local``'s function, alternated over ``--repeats`` rounds; the files of both must be the
-same (compared by hash) before any figure is printed. It prints the wall time of each,
-the bytes shipped (the phase's data, scattered once per phase; the chunks' payloads and
-results), and each chunk task's overhead: its round trip as the client saw it less the
-compute time Dask's task stream recorded on the worker.
+same (compared by hash) before any figure is printed. It prints the wall time of each
+(medians and every round) and their ratio; the tasks the phase made of its chunks
+(``workflow.task_size``'s rule) and their compute in the phase; the bytes shipped (the
+phase's data, scattered once per phase; the tasks' payloads and results); and the
+overhead of a task of the chosen size: the first task's round trip as the client saw it
+less the compute Dask's task stream recorded on the worker, the task submitted alone and
+waited for ``--trips`` times (medians).
 
     .venv/bin/python benchmarks/bench_workflow_dask.py
     .venv/bin/python benchmarks/bench_workflow_dask.py --bars 20000 --lookbacks 2
@@ -27,9 +30,10 @@ from bench_workflow import time_discovery, workflow
 from strategy_factory.data import synthetic_bars
 from strategy_factory.execution.dask_cluster import DaskExecutor, local_cluster
 from strategy_factory.workflow.bars import prepare_bars
-from strategy_factory.workflow.chunks import chunk_payload, discovery_data, trade_chunk
+from strategy_factory.workflow.chunks import chunks_payload, discovery_data, trade_chunks
 from strategy_factory.workflow.config import WorkflowConfig
 from strategy_factory.workflow.phases import discovery
+from strategy_factory.workflow.task_size import chunk_seconds, task_bundles
 
 
 def run_phase(config: WorkflowConfig, data: object, folder: Path, executor: object) -> float:
@@ -52,6 +56,7 @@ def main() -> None:
     parser.add_argument("--lookbacks", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trips", type=int, default=20)
     options = parser.parse_args()
     config = workflow(options.lookbacks)
     bars = synthetic_bars(int(options.bars / 0.4), freq="1min", seed=3, planted_strength=0.05)
@@ -59,7 +64,7 @@ def main() -> None:
     families = config.phases[0].families
     trials = sum(f.grid_size() for f in families)
     print(f"{trials:,} trials × {options.bars:,} selection bars, {options.workers} workers")
-    shipped = len(pickle.dumps(discovery_data(data, families, config.costs.execution(), "x")))
+    shared = discovery_data(data, families, config.costs.execution(), "selection")
     with (
         tempfile.TemporaryDirectory() as scratch,
         local_cluster(options.workers) as cluster,
@@ -71,47 +76,55 @@ def main() -> None:
 
             run_phase(workflow(1), data, folder / "warm", None)  # Numba and imports warm
             run_phase(workflow(1), data, folder / "warm", executor)
-            here, there = [], []
+            here, there, streams = [], [], []
             for _ in range(options.repeats):
                 here.append(run_phase(config, data, folder / "here", None))
                 with get_task_stream(client=executor.client) as stream:
                     there.append(run_phase(config, data, folder / "dask", executor))
+                streams.append(_compute_seconds(stream.data))
             assert hashes(folder / "here") == hashes(folder / "dask"), "different files"
-            compute = _compute_seconds(stream.data)
-            trip, alone = _round_trips(executor, config, data)
+            payloads = _planned_payloads(config, options.bars, executor.threads())
+            trips, alone = _round_trips(executor, shared, payloads[0], options.trips)
         finally:
             executor.close()
-    listed = _chunk_list(config)
-    payloads = sum(len(pickle.dumps(chunk_payload(f, c))) for f, c in listed)
-    family, chunk = listed[0]
-    shared = discovery_data(data, families, config.costs.execution(), "selection")
-    result = len(pickle.dumps(trade_chunk(shared, chunk_payload(family, chunk))))
+    ratio = statistics.median(there) / statistics.median(here)
     print(f"in process: median {statistics.median(here):.2f} s  (rounds {_list(here)})")
     print(f"on Dask:    median {statistics.median(there):.2f} s  (rounds {_list(there)})")
-    print(f"Dask / in process: {statistics.median(there) / statistics.median(here):.2f}")
+    print(f"Dask / in process: {ratio:.2f} (ratio of the medians)")
+    assert all(len(compute) == len(payloads) for compute in streams), "tasks not as planned"
+    sizes = [len(payload["chunks"]) for payload in payloads]
+    in_phase = [statistics.median(compute) for compute in streams]
     print(
-        f"chunks: {len(compute)} tasks per phase, compute median "
-        f"{statistics.median(compute) * 1e3:.0f} ms; one chunk alone: round trip "
-        f"{trip * 1e3:.1f} ms, compute {alone * 1e3:.1f} ms, overhead "
-        f"{(trip - alone) * 1e3:.1f} ms ({(trip - alone) / alone:.1%} of its compute)"
+        f"tasks: {len(payloads)} a phase of {sum(sizes)} chunks ({_sizes(sizes)} chunks each); "
+        f"their compute in the phase, median per round: {_list(in_phase, 3)} s"
     )
+    trip, compute = statistics.median(trips), statistics.median(alone)
     print(
-        f"shipped: the phase's data {shipped / 2**20:.2f} MiB once per phase; payloads "
-        f"{payloads / 2**10:.0f} KiB in all; a chunk's result {result / 2**10:.0f} KiB"
+        f"a task of {sizes[0]} chunks alone ({options.trips} trips): round trip "
+        f"{trip * 1e3:.1f} ms, compute {compute * 1e3:.1f} ms, overhead "
+        f"{(trip - compute) * 1e3:.1f} ms = {(trip - compute) / compute:.1%} of its compute "
+        f"(target < 5%)"
+    )
+    results = [len(pickle.dumps(trade_chunks(shared, payload))) for payload in payloads]
+    print(
+        f"shipped: the phase's data {len(pickle.dumps(shared)) / 2**20:.2f} MiB once per "
+        f"phase; payloads {sum(len(pickle.dumps(p)) for p in payloads) / 2**10:.0f} KiB; "
+        f"results {sum(results) / 2**20:.2f} MiB ({statistics.median(results) / 2**10:.0f} "
+        "KiB a task)"
     )
 
 
 def _compute_seconds(stream: list[dict]) -> list[float]:
-    """Each chunk task's compute time on its worker, from Dask's task stream."""
+    """Each discovery task's compute time on its worker, from Dask's task stream."""
     return [
         sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
         for task in stream
-        if task["key"].startswith("trade_chunk")
+        if task["key"].startswith("trade_chunks")
     ]
 
 
-def _chunk_list(config: WorkflowConfig) -> list[tuple]:
-    """Every (family, chunk of trials) of the phase, as discovery forms them."""
+def chunk_list(config: WorkflowConfig) -> list[tuple]:
+    """Every (family, chunk of trials) of the phase, in the phase's order."""
     from strategy_factory.workflow.backtester import Trial
     from strategy_factory.workflow.optimizer import expand
 
@@ -123,31 +136,41 @@ def _chunk_list(config: WorkflowConfig) -> list[tuple]:
     return found
 
 
+def _planned_payloads(config: WorkflowConfig, bars: int, workers: int) -> list[dict]:
+    """The payloads of the tasks the phase makes of its chunks (3 cells a trial)."""
+    chunks = chunk_list(config)
+    seconds = [chunk_seconds(len(trials), 3, bars) for _, trials in chunks]
+    return [
+        chunks_payload([chunks[i] for i in bundle]) for bundle in task_bundles(seconds, workers)
+    ]
+
+
 def _round_trips(
-    executor: DaskExecutor, config: WorkflowConfig, data: object
-) -> tuple[float, float]:
-    """Median round trip and compute seconds of one chunk task submitted alone and waited
-    for, 20 times."""
+    executor: DaskExecutor, shared: object, payload: dict, trips: int
+) -> tuple[list[float], list[float]]:
+    """Round trips and compute seconds of one task submitted alone and waited for."""
     from distributed import get_task_stream
 
-    phase = config.phases[0]
-    shared = discovery_data(data, phase.families, config.costs.execution(), "selection")
-    tasks = executor.share(trade_chunk, shared)
-    family, chunk = _chunk_list(config)[0]
+    tasks = executor.share(trade_chunks, shared)
     seconds = []
     try:
+        tasks.submit(payload).result()  # warm: the shared value on every worker
         with get_task_stream(client=executor.client) as stream:
-            for _ in range(20):
+            for _ in range(trips):
                 started = time.perf_counter()
-                tasks.submit(chunk_payload(family, chunk)).result()
+                tasks.submit(payload).result()
                 seconds.append(time.perf_counter() - started)
     finally:
         tasks.close()
-    return statistics.median(seconds), statistics.median(_compute_seconds(stream.data))
+    return seconds, _compute_seconds(stream.data)
 
 
-def _list(values: list[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
+def _sizes(sizes: list[int]) -> str:
+    return "–".join(str(n) for n in sorted({min(sizes), max(sizes)}))
+
+
+def _list(values: list[float], digits: int = 2) -> str:
+    return ", ".join(f"{v:.{digits}f}" for v in values)
 
 
 if __name__ == "__main__":
