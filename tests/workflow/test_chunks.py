@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from strategy_factory.data import BarCatalog
 from strategy_factory.errors import FactoryError
@@ -22,8 +24,10 @@ from strategy_factory.workflow.chunks import (
     chunks_payload,
     chunks_results,
     discovery_data,
+    packed_steps,
     trade_chunk,
     trade_chunks,
+    unpacked_steps,
 )
 from tests.workflow.conftest import small_workflow
 
@@ -67,19 +71,11 @@ def test_a_chunk_traded_off_process_gives_the_in_process_cells_and_signals(
         "not those of the trials it was given",
     )
     refused(lambda r: r["cells"].update(cell=[1] * 9), "cell names must be 9 texts")
-    steps = np.frombuffer(
-        pa.decompress(
-            result["changes"]["steps"],
-            int(result["changes"]["counts"].sum()) * 4,
-            codec="zstd",
-            asbytes=True,
-        ),
-        dtype=np.int32,
-    )
+    steps = unpacked_steps(result["changes"]["steps"], int(result["changes"]["counts"].sum()))
     signal_two = steps.copy()
     signal_two[-1] += 3 - (int(steps.sum()) & 3)  # the last code's low bits 3: signal 2
     refused(
-        lambda r: r["changes"].update(steps=pa.compress(signal_two, codec="zstd", asbytes=True)),
+        lambda r: r["changes"].update(steps=packed_steps(signal_two)),
         "a signal is -1, 0 or 1",
     )
     refused(lambda r: r["changes"].update(bars=r["changes"]["bars"] + 1), "cover")
@@ -131,3 +127,8 @@ def test_a_task_of_chunks_gives_each_chunk_its_result_checked_in_turn(
     assert len(next(given)[0]) == len(TRIALS) * 3
     with pytest.raises(FactoryError, match="must hold exactly cells and changes"):
         next(given)
+
+
+@given(steps=arrays(np.int32, st.integers(0, 2000)))
+def test_packed_steps_come_back_exactly(steps: np.ndarray) -> None:
+    assert np.array_equal(unpacked_steps(packed_steps(steps), steps.size), steps)

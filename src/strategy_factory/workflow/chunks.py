@@ -114,11 +114,32 @@ def trade_chunk(shared: DiscoveryData, payload: dict[str, Any]) -> dict[str, Any
 
 def _packed(changes: SignalChanges, counts: np.ndarray) -> dict[str, Any]:
     """The changes as they travel: each trial's count of changes, and the steps between
-    consecutive codes (4 × bar + signal + 1, the trials' rows one after another) as int32,
-    zstd-compressed — about a byte a change instead of the nine of series, bar and value."""
+    consecutive codes (4 × bar + signal + 1, the trials' rows one after another) packed by
+    :func:`packed_steps` — under half a byte a change instead of the nine of series, bar
+    and value."""
     steps = np.diff(changes.codes(), prepend=np.int32(0))
-    packed = pa.compress(steps, codec=TRANSIT_CODEC, asbytes=True)
-    return {"counts": counts, "steps": packed, "bars": changes.bars}
+    return {"counts": counts, "steps": packed_steps(steps), "bars": changes.bars}
+
+
+def packed_steps(steps: np.ndarray) -> bytes:
+    """int32 steps as they travel: little-endian, split into 4 byte planes (every step's
+    lowest byte, then every second byte, …), zstd-compressed. A step is mostly small, so
+    its high planes are nearly all zeros: a 70-trial × 100,000-bar chunk's 716,000 steps
+    take 249 KiB and 3 ms to pack, against 575 KiB and 6.5 ms compressed as they are."""
+    values = np.ascontiguousarray(steps, dtype="<i4")
+    planes = np.ascontiguousarray(values.view(np.uint8).reshape(-1, 4).T)
+    return pa.compress(planes, codec=TRANSIT_CODEC, asbytes=True)
+
+
+def unpacked_steps(packed: bytes, rows: int) -> np.ndarray:
+    """The ``rows`` int32 steps of :func:`packed_steps` (Arrow's error if they are not)."""
+    raw = pa.decompress(packed, rows * 4, codec=TRANSIT_CODEC, asbytes=True)
+    planes = np.frombuffer(raw, dtype=np.uint8).reshape(4, rows)
+    value = planes[3].astype(np.uint32)
+    for plane in planes[2::-1]:  # the planes' bytes put back together, highest first
+        value <<= 8
+        value |= plane
+    return value.view(np.int32)
 
 
 def _unpacked(changes: dict[str, Any], trials: int, bars: int) -> SignalChanges:
@@ -135,12 +156,12 @@ def _unpacked(changes: dict[str, Any], trials: int, bars: int) -> SignalChanges:
     if not isinstance(packed, bytes):
         raise FactoryError("a discovery chunk's steps must be bytes (zstd-compressed int32)")
     try:
-        raw = pa.decompress(packed, rows * 4, codec=TRANSIT_CODEC, asbytes=True)
+        steps = unpacked_steps(packed, rows)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise FactoryError(
             f"a discovery chunk's steps are not {rows} zstd-compressed int32 values: {exc}"
         ) from exc
-    return SignalChanges.from_steps(counts, np.frombuffer(raw, dtype=np.int32), bars)
+    return SignalChanges.from_steps(counts, steps, bars)
 
 
 def chunks_results(
