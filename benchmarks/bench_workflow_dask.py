@@ -5,12 +5,14 @@ thresholds × 5 z-limits, 3 cells per trial) on ``--bars`` selection bars, run i
 and on a cluster of ``--workers`` one-thread workers started by ``factory cluster
 local``'s function, alternated over ``--repeats`` rounds; the files of both must be the
 same (compared by hash) before any figure is printed. It prints the wall time of each
-(medians and every round) and their ratio; the tasks the phase made of its chunks
-(``workflow.task_size``'s rule) and their compute in the phase; the bytes shipped (the
-phase's data, scattered once per phase; the tasks' payloads and results); and the
-overhead of a task of the chosen size: the first task's round trip as the client saw it
-less the compute Dask's task stream recorded on the worker, the task submitted alone and
-waited for ``--trips`` times (medians).
+(medians and every round) and their ratio, also round by round (a run in process beside
+a run on Dask, which a neighbour's load weighs on alike), and the ratio of their CPU
+seconds (on Dask: this process's, the workers' and the scheduler's); the tasks the phase
+made of its chunks (``workflow.task_size``'s rule) and their compute in the phase; the
+bytes shipped (the phase's data, scattered once per phase; the tasks' payloads and
+results); and the overhead of a task of the chosen size: the first task's round trip as
+the client saw it less the compute Dask's task stream recorded on the worker, the task
+submitted alone and waited for ``--trips`` times (medians).
 
     .venv/bin/python benchmarks/bench_workflow_dask.py
     .venv/bin/python benchmarks/bench_workflow_dask.py --bars 20000 --lookbacks 2
@@ -39,6 +41,22 @@ from strategy_factory.workflow.task_size import chunk_seconds, task_bundles
 def run_phase(config: WorkflowConfig, data: object, folder: Path, executor: object) -> float:
     """Wall seconds of one discovery phase from scratch (``executor`` None: in process)."""
     return time_discovery(config, data, folder, executor)[0]
+
+
+def cpu_seconds(executor: DaskExecutor | None) -> float:
+    """CPU seconds so far of this process, and of the cluster's workers and scheduler."""
+    spent = time.process_time()
+    if executor is not None:
+        spent += sum(executor.client.run(time.process_time).values())
+        spent += executor.client.run_on_scheduler(time.process_time)
+    return spent
+
+
+def timed(config: WorkflowConfig, data: object, folder: Path, executor: object) -> tuple:
+    """Wall and CPU seconds (every process of the phase) of one discovery phase."""
+    cpu = cpu_seconds(executor)
+    wall = run_phase(config, data, folder, executor)
+    return wall, cpu_seconds(executor) - cpu
 
 
 def hashes(folder: Path) -> dict[str, str]:
@@ -78,19 +96,16 @@ def main() -> None:
             run_phase(workflow(1), data, folder / "warm", executor)
             here, there, streams = [], [], []
             for _ in range(options.repeats):
-                here.append(run_phase(config, data, folder / "here", None))
+                here.append(timed(config, data, folder / "here", None))
                 with get_task_stream(client=executor.client) as stream:
-                    there.append(run_phase(config, data, folder / "dask", executor))
+                    there.append(timed(config, data, folder / "dask", executor))
                 streams.append(_compute_seconds(stream.data))
             assert hashes(folder / "here") == hashes(folder / "dask"), "different files"
             payloads = _planned_payloads(config, options.bars, executor.threads())
             trips, alone = _round_trips(executor, shared, payloads[0], options.trips)
         finally:
             executor.close()
-    ratio = statistics.median(there) / statistics.median(here)
-    print(f"in process: median {statistics.median(here):.2f} s  (rounds {_list(here)})")
-    print(f"on Dask:    median {statistics.median(there):.2f} s  (rounds {_list(there)})")
-    print(f"Dask / in process: {ratio:.2f} (ratio of the medians)")
+    _report_phase(here, there)
     assert all(len(compute) == len(payloads) for compute in streams), "tasks not as planned"
     sizes = [len(payload["chunks"]) for payload in payloads]
     in_phase = [statistics.median(compute) for compute in streams]
@@ -111,6 +126,21 @@ def main() -> None:
         f"phase; payloads {sum(len(pickle.dumps(p)) for p in payloads) / 2**10:.0f} KiB; "
         f"results {sum(results) / 2**20:.2f} MiB ({statistics.median(results) / 2**10:.0f} "
         "KiB a task)"
+    )
+
+
+def _report_phase(here: list[tuple], there: list[tuple]) -> None:
+    """Wall seconds of each round, and the ratios of wall and CPU seconds."""
+    walls = [wall for wall, _ in here], [wall for wall, _ in there]
+    ratios = [b / a for a, b in zip(*walls, strict=True)]
+    cpus = [b / a for (_, a), (_, b) in zip(here, there, strict=True)]
+    medians = [statistics.median(w) for w in walls]
+    print(f"in process: median {medians[0]:.2f} s  (rounds {_list(walls[0])})")
+    print(f"on Dask:    median {medians[1]:.2f} s  (rounds {_list(walls[1])})")
+    print(
+        f"Dask / in process: median {statistics.median(ratios):.2f} of the rounds' "
+        f"({_list(ratios)}); {medians[1] / medians[0]:.2f} of the medians; CPU seconds of "
+        f"every process: median {statistics.median(cpus):.2f} ({_list(cpus)})"
     )
 
 

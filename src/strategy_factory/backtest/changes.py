@@ -196,8 +196,8 @@ def _fill_steps(
 
 def _problem(series: np.ndarray, bar: np.ndarray, value: np.ndarray, bars: int) -> str | None:
     """The first problem of the rows, by kind: bars, series numbers, signals, bars outside
-    the signal, then order (one compiled pass: a discovery chunk's 700,000 rows are checked
-    in about a millisecond, where NumPy's passes and int64 copies took 13)."""
+    the signal, then order (ranges by min and max, order in one compiled pass: 700,000
+    rows in ~3 ms, where NumPy's passes with int64 copies took 13)."""
     if bars < 1:
         return f"a signal needs at least one bar, got {bars}"
     if not series.size:
