@@ -60,6 +60,9 @@ def baseline_module(commit: str) -> object:
         path.write_text(source)
     spec = importlib.util.spec_from_file_location("baseline_kernel", path)
     module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: Numba's cache names a kernel's module, and reloads it by
+    # that name the next time (an unregistered one is "<dynamic>", and cannot be).
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -188,3 +189,35 @@ def test_block_sums_are_the_bar_returns_of_each_block(
         np.testing.assert_allclose(stats.block_sums[:, cell], used.sum(axis=1), atol=1e-12)
         np.testing.assert_allclose(stats.block_squares[:, cell], (used**2).sum(axis=1), atol=1e-12)
     assert simulate_grid(market, GRID, execution).block_sums is None
+
+
+@pytest.mark.parametrize("spike", [2.0, 2.5])
+def test_a_short_ruined_by_a_spike_trades_every_later_bar_as_the_plain_functions_do(
+    spike: float,
+) -> None:
+    """A short through a spike exits with no equity left: exactly none at 2× (no costs,
+    prices powers of two, the exit at an open above the closes before it), less than none
+    at 2.5×. The grid kernel, which skips flat bars, must then trade every bar (entries
+    fail; with no equity at all each bar's return is 0/0) as the per-bar functions do."""
+    bars = synthetic_bars(80, freq="1D", seed=3)
+    price = np.full(80, 128.0)
+    price[12:15] = 127.0 * spike
+    price[15:] = 128.0 * spike
+    price[40:] = np.linspace(128.0 * spike, 100.0, 40)
+    bars = bars.assign(open=price, high=price, low=price, close=price)
+    predictions = np.zeros(80)
+    predictions[1:14] = -0.02  # short from bar 2, through the spike, out at bar 15
+    if spike != 2.0:  # with no equity at all, every later bar counts without a signal
+        predictions[20:25] = 0.02  # entries an account with no equity cannot make
+        predictions[30:33] = -0.001  # below the higher threshold: one cell tries
+        predictions[50:52] = 0.02
+    market = Market("X", bars, pd.Series(predictions, index=bars.index))
+    grid = StrategyGrid(thresholds=[0.0005, 0.005, 0.01], modes=["long_short"])
+    execution = Execution(fill="next_open", fee_bps=0.0, slippage_bps=0.0)
+    stats = simulate_grid(market, grid, execution)
+    table = metrics_table(stats)
+    assert (stats.stats["final_equity"] <= 0.0).all()
+    for row in range(len(table)):
+        expected = strategy_metrics(simulate_config(market, stats.config(row), execution))
+        for column in (*METRIC_COLUMNS, "max_drawdown_duration"):
+            assert _same(table[column].iloc[row], expected[column]), (row, column)

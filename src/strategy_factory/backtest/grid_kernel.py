@@ -6,17 +6,26 @@ cells run in parallel. The arithmetic is :func:`~strategy_factory.backtest.kerne
 and the fills', operation for operation (a golden table in the tests holds the statistics
 to the bit). What makes it faster, without changing a bit:
 
-- Two cells of one market go through the bars side by side. A flip's exit and entry are
-  a chain of about 40 cycles (two divisions) that the next bar waits for; two cells'
-  chains overlap in the processor.
-- A bar where both are flat without a fill (equity above 0) has bar returns of exactly
-  0.0, and adding 0.0 to a sum that started at +0.0 changes no bit: such a bar only
-  closes a week when one ends and moves the peak's bar when at the peak.
+- A cell trades only the bars it must: those whose signal (formed at the bar before) is
+  not flat, and the bar after each, where it may exit. Every other bar is flat without a
+  fill (equity above 0): its bar return is exactly 0.0, and adding 0.0 to a sum that
+  started at +0.0 changes no bit, so such a bar only closes a week when one ends and
+  moves the peak's bar when at the peak, both done when the next traded bar comes. The
+  bars to trade are listed before the arithmetic, so the processor runs ahead on them:
+  a bar's *level* counts the grid's thresholds its prediction clears, and the cells of
+  a group (one market, z-limit, regime filter and mode), by rising threshold, narrow one
+  list of bars. On the benchmark's grid 83% of the cell-bars are skipped.
+- Two cells of a group go through the lower one's bars side by side. A flip's exit and
+  entry are a chain of about 40 cycles (two divisions) that the next bar waits for; two
+  cells' chains overlap in the processor. A bar the higher cell need not trade gets the
+  full arithmetic, which on a flat bar without a fill changes no bit.
 - Branches the predictor cannot learn cost as much as arithmetic here (whether a bar
   fills, and on which side, is a coin flip for low thresholds): a fill computes both
   sides and keeps one by select, and a closed trade enters the statistics by select.
 - A block's sums run in registers and are stored when its bars end; with ``block`` None
   (no blocks) the block code is not compiled in (a separate specialization).
+- An account left flat with no equity (a short's loss beyond its cash) trades every bar
+  from then on, as the per-bar arithmetic does.
 """
 
 from __future__ import annotations
@@ -37,32 +46,6 @@ from strategy_factory.backtest.kernel import (
 )
 
 _TRADES = STAT_NAMES.index("trades")
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _quiet_bar(ledger: Ledger, t: int, weeks_passed: int) -> Ledger:
-    """:func:`mark_bar` of a flat bar without a fill: equity and every sum unchanged."""
-    week_sum, weeks, week_mean, week_m2 = close_weeks(ledger, weeks_passed)
-    return Ledger(
-        0,
-        ledger.bars_in_market,
-        ledger.position_changes,
-        ledger.previous,
-        0.0,
-        ledger.return_sum,
-        ledger.return_sumsq,
-        ledger.downside_sumsq,
-        week_sum,
-        weeks,
-        week_mean,
-        week_m2,
-        ledger.peak,
-        ledger.peak_bar if ledger.underwater else t,
-        ledger.underwater,
-        ledger.longest,
-        ledger.longest_start,
-        ledger.max_drawdown,
-    )
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -143,69 +126,181 @@ def _active_bar(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _add_block(block_stats: np.ndarray, number: int, sums: tuple[float, ...]) -> None:
-    """Store two cells' sums and sums of squares of block ``number`` (-1: in none)."""
+def _add_block(block_stats: np.ndarray, k: int, number: int, sums: tuple[float, float]) -> None:
+    """Store cell ``k``'s sum and sum of squares of block ``number`` (-1: in none)."""
     if number >= 0:
-        block_stats[0, number, 0] += sums[0]
-        block_stats[0, number, 1] += sums[1]
-        block_stats[1, number, 0] += sums[2]
-        block_stats[1, number, 1] += sums[3]
+        block_stats[k, number, 0] += sums[0]
+        block_stats[k, number, 1] += sums[1]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _close_skipped_weeks(
+    ledger: Ledger, t: int, weeks_passed: np.ndarray, week_ends: np.ndarray, w: int
+) -> tuple[Ledger, int]:
+    """The ledger after the weeks that ended on skipped bars before ``t`` (``week_ends``
+    from ``w`` on: the bars where weeks end), and the first such bar not before ``t``."""
+    while w < week_ends.size and week_ends[w] < t:
+        week_sum, weeks, week_mean, week_m2 = close_weeks(ledger, weeks_passed[week_ends[w]])
+        ledger = Ledger(
+            ledger.position,
+            ledger.bars_in_market,
+            ledger.position_changes,
+            ledger.previous,
+            ledger.bar_return,
+            ledger.return_sum,
+            ledger.return_sumsq,
+            ledger.downside_sumsq,
+            week_sum,
+            weeks,
+            week_mean,
+            week_m2,
+            ledger.peak,
+            ledger.peak_bar,
+            ledger.underwater,
+            ledger.longest,
+            ledger.longest_start,
+            ledger.max_drawdown,
+        )
+        w += 1
+    return ledger, w
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _peak_until(ledger: Ledger, t: int) -> Ledger:
+    """The ledger at bar ``t``'s open: when not underwater, every bar since the last one
+    traded ended at the peak (skipped bars are flat), so the peak's bar is ``t - 1``."""
+    return Ledger(
+        ledger.position,
+        ledger.bars_in_market,
+        ledger.position_changes,
+        ledger.previous,
+        ledger.bar_return,
+        ledger.return_sum,
+        ledger.return_sumsq,
+        ledger.downside_sumsq,
+        ledger.week_sum,
+        ledger.weeks,
+        ledger.week_mean,
+        ledger.week_m2,
+        ledger.peak,
+        ledger.peak_bar if ledger.underwater else t - 1,
+        ledger.underwater,
+        ledger.longest,
+        ledger.longest_start,
+        ledger.max_drawdown,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _ruined(ledger: Ledger, cash: float) -> bool:
+    """Whether an account is flat with no equity left: it must trade every later bar."""
+    return ledger.position == 0 and not cash > 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _finish(
+    account: tuple[Ledger, float, float, float],
+    k: int,
+    w: int,
+    block_sums: tuple[int, float, float],
+    cell: int,
+    stats: np.ndarray,
+    block_stats: np.ndarray,
+    bars: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    allowed: np.ndarray,
+    threshold: float,
+    long_only: bool,
+    costs: tuple[float, float],
+    events: np.ndarray,
+    count: int,
+    week_ends: np.ndarray,
+    block: np.ndarray | None,
+    offset: int,
+) -> None:
+    """Trade one cell alone from its ``k``-th bar of ``events`` on (every bar once it is
+    ruined), then settle it: a pair's cell whose partner was ruined, or that was."""
+    prediction, fill_price, close, weeks_passed = bars
+    n = close.size
+    ledger, cash, shares, entry = account
+    current, total, squares = block_sums
+    t = events[k - 1] if k > 0 else 0
+    while t + 1 < n and (k < count or _ruined(ledger, cash)):
+        t = t + 1 if _ruined(ledger, cash) else events[k]
+        k += 1
+        ledger, w = _close_skipped_weeks(ledger, t, weeks_passed, week_ends, w)
+        signal = _signal(prediction[t - 1], threshold, allowed[t - 1], long_only)
+        bar = (fill_price[t], close[t], weeks_passed[t])
+        ledger, cash, shares, entry = _active_bar(
+            _peak_until(ledger, t), cash, shares, entry, t, signal, bar, stats, costs
+        )
+        w += 1 if w < week_ends.size and week_ends[w] == t else 0
+        if block is not None:
+            number = block[offset + t]
+            if number != current:
+                _add_block(block_stats, cell, current, (total, squares))
+                current, total, squares = number, 0.0, 0.0
+            total += ledger.bar_return
+            squares += ledger.bar_return * ledger.bar_return
+    _add_block(block_stats, cell, current, (total, squares))
+    ledger, w = _close_skipped_weeks(ledger, n, weeks_passed, week_ends, w)
+    settle(stats, _peak_until(ledger, n), n, entry)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _simulate_pair(
     stats: np.ndarray,
-    prediction: np.ndarray,
-    fill_price: np.ndarray,
-    close: np.ndarray,
-    weeks_passed: np.ndarray,
-    allowed: tuple[np.ndarray, np.ndarray],
+    bars: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    allowed: np.ndarray,
     threshold: tuple[float, float],
     long_only: tuple[bool, bool],
     costs: tuple[float, float],
+    events: np.ndarray,
+    count: int,
+    week_ends: np.ndarray,
     block: np.ndarray | None,
     offset: int,
     block_stats: np.ndarray,
 ) -> None:
     """Fill ``stats[0]`` and ``stats[1]`` (see :data:`STAT_NAMES`) for two cells of one
-    ticker, bar by bar side by side: the two cells' chains of dependent arithmetic (a
-    flip waits ~40 cycles for the previous bar's) overlap in the processor.
+    group, the second's threshold not below the first's, through the first ``count``
+    bars of ``events`` (those the first cell must trade, rising) side by side.
 
-    A bar where both are flat without a fill is skipped as in :func:`_quiet_bar`; when
-    either is active both take the full arithmetic, which on a quiet bar changes no bit.
-    ``block_stats[k, b]`` gets cell k's sum and sum of squares of the bar returns of
-    the bars ``t`` whose ``block[offset + t]`` is ``b`` (-1: in no block).
+    ``bars``: the market's predictions, fill prices, closes and weeks passed;
+    ``week_ends``: its bars where weeks end. ``block_stats[k, b]`` gets cell k's sum and
+    sum of squares of the bar returns of the bars ``t`` whose ``block[offset + t]`` is
+    ``b`` (-1: in no block).
     """
-    n = close.size
-    allowed_0, allowed_1 = allowed
+    prediction, fill_price, close, weeks_passed = bars
     stats[:] = 0.0
     # Views made once: a view made in the bar loop costs a reference count per bar.
     stats_0, stats_1 = stats[0], stats[1]
     # A block's sums run in registers and are stored when its bars end (blocks are
-    # contiguous): adding through memory chained every active bar to the last.
+    # contiguous): adding through memory chained every traded bar to the last.
     current, sums = -1, (0.0, 0.0, 0.0, 0.0)
     ledger_0, cash_0, shares_0, entry_0 = open_ledger(), 1.0, 0.0, 1.0
     ledger_1, cash_1, shares_1, entry_1 = open_ledger(), 1.0, 0.0, 1.0
-    for t in range(1, n):
-        signal_0 = _signal(prediction[t - 1], threshold[0], allowed_0[t - 1], long_only[0])
-        signal_1 = _signal(prediction[t - 1], threshold[1], allowed_1[t - 1], long_only[1])
-        quiet_0 = ((signal_0 | ledger_0.position) == 0) & (cash_0 > 0.0)
-        quiet_1 = ((signal_1 | ledger_1.position) == 0) & (cash_1 > 0.0)
-        if quiet_0 & quiet_1:
-            ledger_0 = _quiet_bar(ledger_0, t, weeks_passed[t])
-            ledger_1 = _quiet_bar(ledger_1, t, weeks_passed[t])
-            continue
+    k, w = 0, 0
+    while k < count and not (_ruined(ledger_0, cash_0) or _ruined(ledger_1, cash_1)):
+        t = events[k]
+        k += 1
+        if w < week_ends.size and week_ends[w] < t:
+            ledger_0, _ = _close_skipped_weeks(ledger_0, t, weeks_passed, week_ends, w)
+            ledger_1, w = _close_skipped_weeks(ledger_1, t, weeks_passed, week_ends, w)
+        signal_0 = _signal(prediction[t - 1], threshold[0], allowed[t - 1], long_only[0])
+        signal_1 = _signal(prediction[t - 1], threshold[1], allowed[t - 1], long_only[1])
         bar = (fill_price[t], close[t], weeks_passed[t])
         ledger_0, cash_0, shares_0, entry_0 = _active_bar(
-            ledger_0, cash_0, shares_0, entry_0, t, signal_0, bar, stats_0, costs
+            _peak_until(ledger_0, t), cash_0, shares_0, entry_0, t, signal_0, bar, stats_0, costs
         )
         ledger_1, cash_1, shares_1, entry_1 = _active_bar(
-            ledger_1, cash_1, shares_1, entry_1, t, signal_1, bar, stats_1, costs
+            _peak_until(ledger_1, t), cash_1, shares_1, entry_1, t, signal_1, bar, stats_1, costs
         )
+        w += 1 if w < week_ends.size and week_ends[w] == t else 0
         if block is not None:
             number = block[offset + t]
             if number != current:
-                _add_block(block_stats, current, sums)
+                _add_block(block_stats, 0, current, (sums[0], sums[1]))
+                _add_block(block_stats, 1, current, (sums[2], sums[3]))
                 current, sums = number, (0.0, 0.0, 0.0, 0.0)
             return_0, return_1 = ledger_0.bar_return, ledger_1.bar_return
             sums = (
@@ -214,9 +309,104 @@ def _simulate_pair(
                 sums[2] + return_1,
                 sums[3] + return_1 * return_1,
             )
-    _add_block(block_stats, current, sums)
-    settle(stats[0], ledger_0, n, entry_0)
-    settle(stats[1], ledger_1, n, entry_1)
+    _finish(
+        (ledger_0, cash_0, shares_0, entry_0),
+        k,
+        w,
+        (current, sums[0], sums[1]),
+        0,
+        stats_0,
+        block_stats,
+        bars,
+        allowed,
+        threshold[0],
+        long_only[0],
+        costs,
+        events,
+        count,
+        week_ends,
+        block,
+        offset,
+    )
+    _finish(
+        (ledger_1, cash_1, shares_1, entry_1),
+        k,
+        w,
+        (current, sums[2], sums[3]),
+        1,
+        stats_1,
+        block_stats,
+        bars,
+        allowed,
+        threshold[1],
+        long_only[1],
+        costs,
+        events,
+        count,
+        week_ends,
+        block,
+        offset,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _narrowed(bars: np.ndarray, levels: np.ndarray, count: int, rank: int) -> int:
+    """Keep, in place and in order, those of the first ``count`` bars (with their levels)
+    whose level is above ``rank``; their number."""
+    kept = 0
+    for j in range(count):
+        bar, level = bars[j], levels[j]
+        bars[kept], levels[kept] = bar, level
+        kept += level > rank
+    return kept
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _traded_bars(
+    above: np.ndarray, below: np.ndarray, allowed: np.ndarray, long_only: bool, rank: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bars a group's lowest cell (of threshold rank ``rank``) trades, with their
+    levels: bar t when the higher of the levels at t - 1 and t - 2 is above ``rank`` (a
+    signal formed at t - 1, or one at t - 2 that may exit at t). A bar's level is the
+    number of thresholds its prediction clears (long, or either way), -1 where not
+    allowed."""
+    n = above.size
+    events = np.empty(n, dtype=np.int64)
+    levels = np.empty(n, dtype=np.int64)
+    count, before = 0, -1
+    for t in range(1, n):
+        level = above[t - 1] if long_only else max(above[t - 1], below[t - 1])
+        level = level if allowed[t - 1] else -1
+        reach = max(level, before)
+        events[count], levels[count] = t, reach
+        count += reach > rank
+        before = level
+    return events[:count], levels[:count]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _groups(
+    cell_market: np.ndarray,
+    cell_z: np.ndarray,
+    cell_regime: np.ndarray,
+    cell_long_only: np.ndarray,
+    rank: np.ndarray,
+) -> np.ndarray:
+    """Where each group of neighbouring cells starts (and, last, the end): one market,
+    z-limit, regime filter and mode, thresholds not falling."""
+    starts = [0]
+    for c in range(1, cell_market.size):
+        same = (
+            cell_market[c] == cell_market[c - 1]
+            and cell_z[c] == cell_z[c - 1]
+            and cell_regime[c] == cell_regime[c - 1]
+            and cell_long_only[c] == cell_long_only[c - 1]
+            and rank[c] >= rank[c - 1]
+        )
+        if not same:
+            starts.append(c)
+    starts.append(cell_market.size)
+    return np.asarray(starts)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
@@ -246,33 +436,49 @@ def simulate_cells(
     ``weeks_passed[t]`` counts the calendar weeks from bar t-1 to bar t (int32; any
     value at a market's first bar); ``z_ok`` and ``regime_ok`` are (limits × bars) and
     (filters × bars) masks; ``block`` (int32, None without blocks) numbers each bar's
-    block within its market (-1: in none; a block's bars are contiguous).
+    block within its market (-1: in none; a block's bars are contiguous). Cells in a
+    grid's order (market, mode, regime filter, z-limit, rising threshold) share the most
+    work; any order gives the same rows.
     """
     out = np.empty((cell_market.size, len(STAT_NAMES)))
     blocks = np.zeros((cell_market.size, n_blocks, 2))
-    for pair in numba.prange((cell_market.size + 1) // 2):
-        # An odd count overlaps the last pair; a pair across two markets runs each cell
-        # paired with itself.
-        first = min(2 * pair, cell_market.size - 2)
-        shared = cell_market[first] == cell_market[first + 1]
-        for k in range(1 if shared else 2):
-            c, d = first + k, first + 1 if shared else first + k
-            a, b = starts[cell_market[c]], stops[cell_market[c]]
+    thresholds = np.unique(cell_threshold)
+    rank = np.searchsorted(thresholds, cell_threshold)
+    # A signal is long when the prediction is above the cell's threshold, i.e. when more
+    # than ``rank`` of the grid's thresholds are below it, short when more than ``rank``
+    # are below minus the prediction (NaN clears them all: traded, and flat).
+    above = np.searchsorted(thresholds, prediction)
+    below = np.searchsorted(thresholds, -prediction)
+    week_ends = np.flatnonzero(weeks_passed != 0)
+    groups = _groups(cell_market, cell_z, cell_regime, cell_long_only, rank)
+    for group in numba.prange(groups.size - 1):
+        first, last = groups[group], groups[group + 1]
+        a, b = starts[cell_market[first]], stops[cell_market[first]]
+        allowed = z_ok[cell_z[first], a:b] & regime_ok[cell_regime[first], a:b]
+        events, levels = _traded_bars(
+            above[a:b], below[a:b], allowed, cell_long_only[first], rank[first]
+        )
+        count = events.size
+        ends = week_ends[np.searchsorted(week_ends, a + 1) : np.searchsorted(week_ends, b)] - a
+        bars = (prediction[a:b], fill_price[a:b], close[a:b], weeks_passed[a:b])
+        size = last - first
+        for pair in range((size + 1) // 2):
+            # An odd count overlaps the last pair; a group of one runs it with itself.
+            c = min(first + 2 * pair, last - 2) if size >= 2 else first
+            d = c + 1 if size >= 2 else c
+            count = _narrowed(events, levels, count, rank[c])
             rows = np.empty((2, len(STAT_NAMES)))
             cell_blocks = np.zeros((2, n_blocks, 2))
             _simulate_pair(
                 rows,
-                prediction[a:b],
-                fill_price[a:b],
-                close[a:b],
-                weeks_passed[a:b],
-                (
-                    z_ok[cell_z[c], a:b] & regime_ok[cell_regime[c], a:b],
-                    z_ok[cell_z[d], a:b] & regime_ok[cell_regime[d], a:b],
-                ),
+                bars,
+                allowed,
                 (cell_threshold[c], cell_threshold[d]),
                 (cell_long_only[c], cell_long_only[d]),
                 (fee, slippage),
+                events,
+                count,
+                ends,
                 block,
                 a,
                 cell_blocks,
