@@ -309,44 +309,27 @@ def _simulate_pair(
                 sums[2] + return_1,
                 sums[3] + return_1 * return_1,
             )
-    _finish(
-        (ledger_0, cash_0, shares_0, entry_0),
-        k,
-        w,
-        (current, sums[0], sums[1]),
-        0,
-        stats_0,
-        block_stats,
-        bars,
-        allowed,
-        threshold[0],
-        long_only[0],
-        costs,
-        events,
-        count,
-        week_ends,
-        block,
-        offset,
-    )
-    _finish(
-        (ledger_1, cash_1, shares_1, entry_1),
-        k,
-        w,
-        (current, sums[2], sums[3]),
-        1,
-        stats_1,
-        block_stats,
-        bars,
-        allowed,
-        threshold[1],
-        long_only[1],
-        costs,
-        events,
-        count,
-        week_ends,
-        block,
-        offset,
-    )
+    accounts = ((ledger_0, cash_0, shares_0, entry_0), (ledger_1, cash_1, shares_1, entry_1))
+    for cell in range(2):
+        _finish(
+            accounts[cell],
+            k,
+            w,
+            (current, sums[2 * cell], sums[2 * cell + 1]),
+            cell,
+            stats[cell],
+            block_stats,
+            bars,
+            allowed,
+            threshold[cell],
+            long_only[cell],
+            costs,
+            events,
+            count,
+            week_ends,
+            block,
+            offset,
+        )
 
 
 @numba.njit(cache=True, error_model="numpy")
