@@ -103,6 +103,32 @@ def _fill(
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
+def _peak_until(ledger: Ledger, t: int) -> Ledger:
+    """The ledger at bar ``t``'s open: when not underwater, every bar since the last one
+    traded ended at the peak (skipped bars are flat), so the peak's bar is ``t - 1``."""
+    return Ledger(
+        ledger.position,
+        ledger.bars_in_market,
+        ledger.position_changes,
+        ledger.previous,
+        ledger.bar_return,
+        ledger.return_sum,
+        ledger.return_sumsq,
+        ledger.downside_sumsq,
+        ledger.week_sum,
+        ledger.weeks,
+        ledger.week_mean,
+        ledger.week_m2,
+        ledger.peak,
+        ledger.peak_bar if ledger.underwater else t - 1,
+        ledger.underwater,
+        ledger.longest,
+        ledger.longest_start,
+        ledger.max_drawdown,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _active_bar(
     ledger: Ledger,
     cash: float,
@@ -115,7 +141,9 @@ def _active_bar(
     costs: tuple[float, float],
 ) -> tuple[Ledger, float, float, float]:
     """(ledger, cash, shares, entry equity) after bar ``t`` (``bar``: fill price, close,
-    weeks passed), a fill included when ``signal`` differs from the held side."""
+    weeks passed), a fill included when ``signal`` differs from the held side; the bars
+    skipped since the last one traded were flat (see :func:`_peak_until`)."""
+    ledger = _peak_until(ledger, t)
     held = ledger.position
     cash, shares, entry_equity = _fill(
         cash, shares, held, signal, bar[0], entry_equity, stats, costs[0], costs[1]
@@ -166,32 +194,6 @@ def _close_skipped_weeks(
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _peak_until(ledger: Ledger, t: int) -> Ledger:
-    """The ledger at bar ``t``'s open: when not underwater, every bar since the last one
-    traded ended at the peak (skipped bars are flat), so the peak's bar is ``t - 1``."""
-    return Ledger(
-        ledger.position,
-        ledger.bars_in_market,
-        ledger.position_changes,
-        ledger.previous,
-        ledger.bar_return,
-        ledger.return_sum,
-        ledger.return_sumsq,
-        ledger.downside_sumsq,
-        ledger.week_sum,
-        ledger.weeks,
-        ledger.week_mean,
-        ledger.week_m2,
-        ledger.peak,
-        ledger.peak_bar if ledger.underwater else t - 1,
-        ledger.underwater,
-        ledger.longest,
-        ledger.longest_start,
-        ledger.max_drawdown,
-    )
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
 def _ruined(ledger: Ledger, cash: float) -> bool:
     """Whether an account is flat with no equity left: it must trade every later bar."""
     return ledger.position == 0 and not cash > 0.0
@@ -231,7 +233,7 @@ def _finish(
         signal = _signal(prediction[t - 1], threshold, allowed[t - 1], long_only)
         bar = (fill_price[t], close[t], weeks_passed[t])
         ledger, cash, shares, entry = _active_bar(
-            _peak_until(ledger, t), cash, shares, entry, t, signal, bar, stats, costs
+            ledger, cash, shares, entry, t, signal, bar, stats, costs
         )
         w += 1 if w < week_ends.size and week_ends[w] == t else 0
         if block is not None:
@@ -243,7 +245,7 @@ def _finish(
             squares += ledger.bar_return * ledger.bar_return
     _add_block(block_stats, cell, current, (total, squares))
     ledger, w = _close_skipped_weeks(ledger, n, weeks_passed, week_ends, w)
-    settle(stats, _peak_until(ledger, n), n, entry)
+    settle(stats, ledger, n, entry)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -290,10 +292,10 @@ def _simulate_pair(
         signal_1 = _signal(prediction[t - 1], threshold[1], allowed[t - 1], long_only[1])
         bar = (fill_price[t], close[t], weeks_passed[t])
         ledger_0, cash_0, shares_0, entry_0 = _active_bar(
-            _peak_until(ledger_0, t), cash_0, shares_0, entry_0, t, signal_0, bar, stats_0, costs
+            ledger_0, cash_0, shares_0, entry_0, t, signal_0, bar, stats_0, costs
         )
         ledger_1, cash_1, shares_1, entry_1 = _active_bar(
-            _peak_until(ledger_1, t), cash_1, shares_1, entry_1, t, signal_1, bar, stats_1, costs
+            ledger_1, cash_1, shares_1, entry_1, t, signal_1, bar, stats_1, costs
         )
         w += 1 if w < week_ends.size and week_ends[w] == t else 0
         if block is not None:
