@@ -29,7 +29,6 @@ from strategy_factory.data import bars_per_year
 from strategy_factory.errors import FactoryError
 
 CONFIG_COLUMNS: tuple[str, ...] = ("ticker", "threshold", "z_limit", "regime_filter", "mode")
-_CELLS_PER_CHUNK = 4
 _YEAR = pd.Timedelta(days=365.25)
 
 
@@ -250,17 +249,18 @@ def _simulate(
     regime_ok = np.stack(
         [np.concatenate([m.regime_mask(f) for m in listed]) for f in axes.regime_filters]
     )
-    # The kernel runs neighbouring cells as pairs and skips bars where both are flat: it
-    # gets them in a grid's order (market, mode, regime filter, z-limit, threshold), so
-    # that a pair shares its masks, and the rows are put back in the caller's order. Each
-    # cell's statistics do not depend on its partner.
+    # The kernel lists the bars to trade once per group of cells (one market, mode,
+    # regime filter and z-limit) and narrows the list threshold by threshold, two cells
+    # at a time: it gets them in a grid's order (market, mode, regime filter, z-limit,
+    # threshold), and the rows are put back in the caller's order. Each cell's
+    # statistics do not depend on its group or partner.
     order = np.lexsort(
         (axes.thresholds, cells["z"], cells["regime"], axes.long_only, cells["market"])
     )
-    # Cells are handed to the threads a few at a time, not split in equal halves up
-    # front: a thread that shares its core (a writer thread, other work on the machine)
-    # then takes fewer cells instead of holding up the whole grid.
-    with numba.parallel_chunksize(_CELLS_PER_CHUNK):
+    # Groups of cells are handed to the threads one at a time, not split in equal halves
+    # up front: a thread that shares its core (a writer thread, other work on the
+    # machine) then takes fewer groups instead of holding up the whole grid.
+    with numba.parallel_chunksize(1):
         sorted_raw, sorted_blocks = simulate_cells(
             np.concatenate([m.predictions.to_numpy(dtype=np.float64) for m in listed]),
             np.concatenate([fill_prices(m.bars, execution) for m in listed]),
