@@ -1,8 +1,9 @@
 """The grid kernel against a stored golden table: statistics must stay bit-identical.
 
 ``golden/grid_kernel.npz`` holds every statistic (float64) of 360 cells on SP500, MSFT
-and a synthetic minute series (prices rounded to 6 decimals; long-short and long-only, regime filters, z-limits, fees
-and slippage), with no blocks and with 7 blocks (the per-block sums and squares too),
+and a synthetic minute series (prices rounded to 6 decimals; long-short and long-only,
+regime filters, z-limits, fees and slippage), with no blocks and with 7 blocks (the
+per-block sums and squares too),
 as the kernel computed them before it was rewritten for speed. A faster kernel must
 give exactly the same bits, so the comparison is ``np.array_equal``, not a tolerance.
 
@@ -101,7 +102,8 @@ def test_grid_statistics_are_bit_identical_to_the_golden_table(
 def test_configs_across_markets_in_an_odd_count_match_the_golden_rows(
     markets: list[Market], case: str
 ) -> None:
-    # The kernel runs cells two by two; these pairs straddle markets and the count is odd.
+    # The kernel runs a group's cells eight by eight; these straddle markets and groups,
+    # and their count is odd.
     execution, blocks = CASES[case]
     rows = [0, 125, 7, 250, 359]
     grid = simulate_grid(markets, GRID, execution)

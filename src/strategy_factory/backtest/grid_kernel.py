@@ -1,10 +1,10 @@
 """The grid kernel: every cell of a strategy grid streamed over its market's bars.
 
-A cell keeps only running scalars in a :class:`~strategy_factory.backtest.kernel.Ledger`
-passed by value (in registers), so memory does not grow with cells times bars; pairs of
-cells run in parallel. The arithmetic is :func:`~strategy_factory.backtest.kernel.mark_bar`'s
-and the fills', operation for operation (a golden table in the tests holds the statistics
-to the bit). What makes it faster, without changing a bit:
+A cell keeps only running values (in registers), so memory does not grow with cells
+times bars; groups of cells run in parallel. The arithmetic is
+:func:`~strategy_factory.backtest.kernel.mark_bar`'s and the fills', operation for
+operation (a golden table in the tests holds the statistics to the bit). What makes it
+faster, without changing a bit:
 
 - A cell trades only the bars it must: those whose signal (formed at the bar before) is
   not flat, and the bar after each, where it may exit. Every other bar is flat without a
@@ -15,17 +15,19 @@ to the bit). What makes it faster, without changing a bit:
   a bar's *level* counts the grid's thresholds its prediction clears, and the cells of
   a group (one market, z-limit, regime filter and mode), by rising threshold, narrow one
   list of bars. On the benchmark's grid 83% of the cell-bars are skipped.
-- Two cells of a group go through the lower one's bars side by side. A flip's exit and
-  entry are a chain of about 40 cycles (two divisions) that the next bar waits for; two
-  cells' chains overlap in the processor. A bar the higher cell need not trade gets the
-  full arithmetic, which on a flat bar without a fill changes no bit.
+- :data:`LANES` cells of a group go through the lowest one's bars side by side, one per
+  lane of a SIMD vector (:mod:`~strategy_factory.backtest.lane_accounts`): a flip's exit
+  and entry are a chain of about 40 cycles (two divisions) that the next bar waits for,
+  and eight accounts' chains take one vector chain. A bar a higher cell need not trade
+  gets the full arithmetic, which on a flat bar without a fill changes no bit.
 - Branches the predictor cannot learn cost as much as arithmetic here (whether a bar
   fills, and on which side, is a coin flip for low thresholds): a fill computes both
   sides and keeps one by select, and a closed trade enters the statistics by select.
 - A block's sums run in registers and are stored when its bars end; with ``block`` None
   (no blocks) the block code is not compiled in (a separate specialization).
 - An account left flat with no equity (a short's loss beyond its cash) trades every bar
-  from then on, as the per-bar arithmetic does.
+  from then on, as the per-bar arithmetic does: when one lane's is, the lanes part and
+  each cell finishes alone (:func:`_finish`).
 """
 
 from __future__ import annotations
@@ -40,12 +42,23 @@ from strategy_factory.backtest.kernel import (
     _welford,
     close_weeks,
     mark_bar,
-    open_ledger,
     settle,
     side,
 )
+from strategy_factory.backtest.lane_accounts import (
+    Accounts,
+    close_lane_weeks,
+    lane_account,
+    open_accounts,
+    ruined,
+    signals,
+    trade_bar,
+)
+from strategy_factory.backtest.lanes import add, any_lane, load, mul, neg, splat
 
 _TRADES = STAT_NAMES.index("trades")
+LANES = 8
+"""Cells of a group simulated side by side, one per lane of a SIMD vector."""
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -249,12 +262,26 @@ def _finish(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _simulate_pair(
+def _close_skipped_lane_weeks(
+    accounts: Accounts, t: int, weeks_passed: np.ndarray, week_ends: np.ndarray, w: int
+) -> tuple[Accounts, int]:
+    """:func:`_close_skipped_weeks` in every lane."""
+    while w < week_ends.size and week_ends[w] < t:
+        weeks = close_lane_weeks(accounts.weeks, weeks_passed[week_ends[w]])
+        accounts = Accounts(
+            accounts.holdings, accounts.returns, weeks, accounts.drawdown, accounts.trades
+        )
+        w += 1
+    return accounts, w
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _simulate_lanes(
     stats: np.ndarray,
     bars: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     allowed: np.ndarray,
-    threshold: tuple[float, float],
-    long_only: tuple[bool, bool],
+    thresholds: np.ndarray,
+    long_only: bool,
     costs: tuple[float, float],
     events: np.ndarray,
     count: int,
@@ -263,68 +290,55 @@ def _simulate_pair(
     offset: int,
     block_stats: np.ndarray,
 ) -> None:
-    """Fill ``stats[0]`` and ``stats[1]`` (see :data:`STAT_NAMES`) for two cells of one
-    group, the second's threshold not below the first's, through the first ``count``
-    bars of ``events`` (those the first cell must trade, rising) side by side.
+    """Fill ``stats[i]`` (see :data:`STAT_NAMES`) for the :data:`LANES` cells of one
+    group with ``thresholds`` (rising), side by side through the first ``count`` bars of
+    ``events`` (those the first cell must trade, rising).
 
     ``bars``: the market's predictions, fill prices, closes and weeks passed;
-    ``week_ends``: its bars where weeks end. ``block_stats[k, b]`` gets cell k's sum and
+    ``week_ends``: its bars where weeks end. ``block_stats[i, b]`` gets cell i's sum and
     sum of squares of the bar returns of the bars ``t`` whose ``block[offset + t]`` is
     ``b`` (-1: in no block).
     """
     prediction, fill_price, close, weeks_passed = bars
     stats[:] = 0.0
-    # Views made once: a view made in the bar loop costs a reference count per bar.
-    stats_0, stats_1 = stats[0], stats[1]
+    threshold = load(thresholds, LANES)
+    below = neg(threshold)
+    accounts = open_accounts(threshold)
     # A block's sums run in registers and are stored when its bars end (blocks are
     # contiguous): adding through memory chained every traded bar to the last.
-    current, sums = -1, (0.0, 0.0, 0.0, 0.0)
-    ledger_0, cash_0, shares_0, entry_0 = open_ledger(), 1.0, 0.0, 1.0
-    ledger_1, cash_1, shares_1, entry_1 = open_ledger(), 1.0, 0.0, 1.0
+    current, total, squares = -1, splat(0.0, threshold), splat(0.0, threshold)
     k, w = 0, 0
-    while k < count and not (_ruined(ledger_0, cash_0) or _ruined(ledger_1, cash_1)):
+    while k < count and not any_lane(ruined(accounts)):
         t = events[k]
         k += 1
         if w < week_ends.size and week_ends[w] < t:
-            ledger_0, _ = _close_skipped_weeks(ledger_0, t, weeks_passed, week_ends, w)
-            ledger_1, w = _close_skipped_weeks(ledger_1, t, weeks_passed, week_ends, w)
-        signal_0 = _signal(prediction[t - 1], threshold[0], allowed[t - 1], long_only[0])
-        signal_1 = _signal(prediction[t - 1], threshold[1], allowed[t - 1], long_only[1])
+            accounts, w = _close_skipped_lane_weeks(accounts, t, weeks_passed, week_ends, w)
+        signal = signals(prediction[t - 1], threshold, below, allowed[t - 1], long_only)
         bar = (fill_price[t], close[t], weeks_passed[t])
-        ledger_0, cash_0, shares_0, entry_0 = _active_bar(
-            ledger_0, cash_0, shares_0, entry_0, t, signal_0, bar, stats_0, costs
-        )
-        ledger_1, cash_1, shares_1, entry_1 = _active_bar(
-            ledger_1, cash_1, shares_1, entry_1, t, signal_1, bar, stats_1, costs
-        )
+        accounts = trade_bar(accounts, t, signal, bar, costs)
         w += 1 if w < week_ends.size and week_ends[w] == t else 0
         if block is not None:
             number = block[offset + t]
             if number != current:
-                _add_block(block_stats, 0, current, (sums[0], sums[1]))
-                _add_block(block_stats, 1, current, (sums[2], sums[3]))
-                current, sums = number, (0.0, 0.0, 0.0, 0.0)
-            return_0, return_1 = ledger_0.bar_return, ledger_1.bar_return
-            sums = (
-                sums[0] + return_0,
-                sums[1] + return_0 * return_0,
-                sums[2] + return_1,
-                sums[3] + return_1 * return_1,
-            )
-    accounts = ((ledger_0, cash_0, shares_0, entry_0), (ledger_1, cash_1, shares_1, entry_1))
-    for cell in range(2):
+                for lane in range(LANES):
+                    _add_block(block_stats, lane, current, (total[lane], squares[lane]))
+                current, total, squares = number, splat(0.0, total), splat(0.0, total)
+            bar_return = accounts.returns.bar_return
+            total = add(total, bar_return)
+            squares = add(squares, mul(bar_return, bar_return))
+    for lane in range(LANES):
         _finish(
-            accounts[cell],
+            lane_account(accounts, lane, stats[lane]),
             k,
             w,
-            (current, sums[2 * cell], sums[2 * cell + 1]),
-            cell,
-            stats[cell],
+            (current, total[lane], squares[lane]),
+            lane,
+            stats[lane],
             block_stats,
             bars,
             allowed,
-            threshold[cell],
-            long_only[cell],
+            thresholds[lane],
+            long_only,
             costs,
             events,
             count,
@@ -447,19 +461,18 @@ def simulate_cells(
         ends = week_ends[np.searchsorted(week_ends, a + 1) : np.searchsorted(week_ends, b)] - a
         bars = (prediction[a:b], fill_price[a:b], close[a:b], weeks_passed[a:b])
         size = last - first
-        for pair in range((size + 1) // 2):
-            # An odd count overlaps the last pair; a group of one runs it with itself.
-            c = min(first + 2 * pair, last - 2) if size >= 2 else first
-            d = c + 1 if size >= 2 else c
-            count = _narrowed(events, levels, count, rank[c])
-            rows = np.empty((2, len(STAT_NAMES)))
-            cell_blocks = np.zeros((2, n_blocks, 2))
-            _simulate_pair(
+        for chunk in range((size + LANES - 1) // LANES):
+            # The last chunk's spare lanes repeat the group's last cell.
+            cells = np.minimum(np.arange(LANES) + first + LANES * chunk, last - 1)
+            count = _narrowed(events, levels, count, rank[cells[0]])
+            rows = np.empty((LANES, len(STAT_NAMES)))
+            cell_blocks = np.zeros((LANES, n_blocks, 2))
+            _simulate_lanes(
                 rows,
                 bars,
                 allowed,
-                (cell_threshold[c], cell_threshold[d]),
-                (cell_long_only[c], cell_long_only[d]),
+                cell_threshold[cells],
+                cell_long_only[first],
                 (fee, slippage),
                 events,
                 count,
@@ -468,6 +481,6 @@ def simulate_cells(
                 a,
                 cell_blocks,
             )
-            out[c], out[d] = rows[0], rows[1]
-            blocks[c], blocks[d] = cell_blocks[0], cell_blocks[1]
+            for lane in range(LANES):
+                out[cells[lane]], blocks[cells[lane]] = rows[lane], cell_blocks[lane]
     return out, blocks
