@@ -3,9 +3,9 @@
 ``golden/grid_kernel.npz`` holds every statistic (float64) of 360 cells on SP500, MSFT
 and a synthetic minute series (prices rounded to 6 decimals; long-short and long-only,
 regime filters, z-limits, fees and slippage), with no blocks and with 7 blocks (the
-per-block sums and squares too),
-as the kernel computed them before it was rewritten for speed. A faster kernel must
-give exactly the same bits, so the comparison is ``np.array_equal``, not a tolerance.
+per-block sums and squares too), as the kernel computed them before it was rewritten for
+speed. A faster kernel must give exactly the same bits, so the comparison is
+``np.array_equal``, not a tolerance.
 
 Rewrite the table only when the grid's semantics change on purpose:
 ``.venv/bin/python -m tests.backtest.test_golden_grid``.
