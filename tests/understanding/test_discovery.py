@@ -58,11 +58,14 @@ def test_the_planted_formula_is_matched_and_passes(seed: int) -> None:
     for judged in result.judged:
         found = _values(judged.candidate.formula.name, bars)
         both = np.isfinite(found) & np.isfinite(truth)
-        correlations.append(abs(np.corrcoef(found[both], truth[both])[0, 1]))
-    best = int(np.argmax(correlations))
-    assert correlations[best] >= 0.95, [j.candidate.formula.text for j in result.judged]
+        correlations.append(np.corrcoef(found[both], truth[both])[0, 1])
+    best = int(np.argmax(np.abs(correlations)))
+    assert abs(correlations[best]) >= 0.95, [j.candidate.formula.text for j in result.judged]
     assert result.judged[best].passed
-    assert result.judged[best].candidate.ic > 0
+    # The planted formula predicts a rise, so a match predicts one too, and its mirror image
+    # a fall (the search ends at the mirror on an AVX2 machine, where NumPy's exp rounds
+    # the planted bars differently from an AVX-512 one).
+    assert result.judged[best].candidate.ic * np.sign(correlations[best]) > 0
     # Every distinct formula scored is a trial, and the deflation is charged for all of them.
     assert result.trials > DiscoveryConfig(symbol="SYN").population
 

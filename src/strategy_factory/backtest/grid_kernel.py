@@ -233,7 +233,8 @@ def _finish(
     offset: int,
 ) -> None:
     """Trade one cell alone from its ``k``-th bar of ``events`` on (every bar once it is
-    ruined), then settle it: a pair's cell whose partner was ruined, or that was."""
+    ruined), then settle it: every lane's cell once the lanes part (at the end, or when
+    one lane's account is ruined)."""
     prediction, fill_price, close, weeks_passed = bars
     n = close.size
     ledger, cash, shares, entry = account
