@@ -167,7 +167,8 @@ def _close_trades(trades: Trades, closing: Mask, trade_return: Floats) -> Trades
 def _fill(
     holdings: Holdings, trades: Trades, signal: Floats, price: float, costs: tuple[float, float]
 ) -> tuple[Holdings, Trades]:
-    """The grid kernel's ``_fill`` in every lane, and the side held after it."""
+    """The grid kernel's ``_fill`` in every lane: the holdings after it (their side as
+    ``kernel.side`` gives it) and the trade statistics with the trade it closed."""
     fee, slippage = costs
     held, cash, shares, entry = holdings
     zero, one = splat(0.0, cash), splat(1.0, cash)

@@ -2,9 +2,9 @@
 
 A :class:`LanesType` value is an LLVM vector (``<n x double>``; a mask ``<n x i1>``)
 from end to end, loop-carried values included, and each operation here is one vector
-instruction over its ``n`` values: eight lanes take two AVX instructions where eight
-scalars take eight. Numba's own compiler does not vectorize such code (its SLP
-vectorizer is off), and in the grid kernel a division's latency, not the number of
+instruction over its ``n`` values: eight lanes take two AVX2 instructions (one AVX-512)
+where eight scalars take eight. Numba's own compiler does not vectorize such code (its
+SLP vectorizer is off), and in the grid kernel a division's latency, not the number of
 divisions, bounds an account's chain of fills: eight accounts side by side keep the
 divider busy. Every operation rounds as the same scalar operation does (IEEE, no fused
 multiply-add), so a lane's results are bit-identical to the scalar arithmetic's.
